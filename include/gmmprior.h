@@ -1,0 +1,15 @@
+/*
+ * libgmmprior: Gaussian-mixture patch priors for image restoration.
+ * SPDX-License-Identifier: MIT
+ */
+/**
+ * @file gmmprior.h
+ * @brief The whole public interface: include this one header.
+ */
+#ifndef GMMPRIOR_H
+#define GMMPRIOR_H
+
+#include "gmmprior/common.h"
+#include "gmmprior/patches.h"
+
+#endif /* GMMPRIOR_H */

@@ -1,0 +1,148 @@
+/*
+ * libgmmprior: Gaussian-mixture patch priors for image restoration.
+ * SPDX-License-Identifier: MIT
+ */
+/**
+ * @file patches.h
+ * @brief Patch extractor and reconstructor.
+ *
+ * An image is a row-major array of `double` with a height h, a width w and
+ * a row pitch (elements from one row's start to the next, >= w).
+ *
+ * **Patch geometry.** A patch of ph x pw pixels is placed at the row
+ * positions 0, step, 2*step, ... while it fits, and, if the last of those
+ * does not reach the bottom border, once more at h - ph; the same for
+ * columns with w and pw. So every pixel is covered when the step does not
+ * exceed the patch size (a larger step samples the image sparsely, which
+ * suits training but not reconstruction). With step 1 there are
+ * (h - ph + 1) * (w - pw + 1) patches.
+ *
+ * **Patch order.** Patches are numbered in raster order of their top-left
+ * corner: all patches of the first patch row left to right, then the next
+ * row. Patch i is row i of an n x d matrix (d = ph * pw), its pixels in
+ * row-major order. gmmp_extractor_position() gives patch i's corner.
+ *
+ * **Threading.** An extractor is never modified after creation: any number
+ * of threads may use one at once. A reconstructor is modified by
+ * gmmp_reconstructor_add() and gmmp_reconstructor_reset(); use one per
+ * thread (or serialise the calls).
+ */
+#ifndef GMMPRIOR_PATCHES_H
+#define GMMPRIOR_PATCHES_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Patch geometry: patch size and step. Opaque. */
+typedef struct gmmp_extractor gmmp_extractor;
+
+/** Accumulates overlapping patch estimates into an image. Opaque. */
+typedef struct gmmp_reconstructor gmmp_reconstructor;
+
+/**
+ * Creates an extractor for patches of patch_h x patch_w pixels placed every
+ * `step` pixels (step 1 gives all overlapping patches).
+ * @param[out] out  receives the new handle; free it with gmmp_extractor_destroy().
+ * @return GMMP_OK; GMMP_EINVAL if out is NULL or a size or the step is 0;
+ *         GMMP_EOVERFLOW if patch_h * patch_w overflows; GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_extractor_create(gmmp_extractor **out, size_t patch_h,
+                                   size_t patch_w, size_t step);
+
+/** Destroys an extractor. Accepts NULL. */
+GMMP_API void gmmp_extractor_destroy(gmmp_extractor *ex);
+
+/** Returns the number of pixels of a patch, d = patch_h * patch_w (0 if ex is NULL). */
+GMMP_API size_t gmmp_extractor_dim(const gmmp_extractor *ex);
+
+/**
+ * Counts the patches of an h x w image.
+ * @param[out] n_patches  receives the count.
+ * @return GMMP_OK; GMMP_EINVAL for NULL arguments or a zero size; GMMP_EDIM if
+ *         the patch does not fit the image; GMMP_EOVERFLOW if the count overflows.
+ */
+GMMP_API int gmmp_extractor_count(const gmmp_extractor *ex, size_t h, size_t w,
+                                  size_t *n_patches);
+
+/**
+ * Gives the top-left corner of patch `index` of an h x w image.
+ * @return GMMP_OK; GMMP_EINVAL for NULL arguments or zero sizes; GMMP_EDIM if
+ *         the patch does not fit or index >= the patch count.
+ */
+GMMP_API int gmmp_extractor_position(const gmmp_extractor *ex, size_t h, size_t w,
+                                     size_t index, size_t *row, size_t *col);
+
+/**
+ * Copies patches first .. first+count-1 of an image into `patches`
+ * (count x d, row-major). Extracting in ranges lets a caller process a
+ * large image in batches of bounded size.
+ *
+ * @param image    h x w image, row pitch `pitch` (>= w).
+ * @param patches  output, count * d doubles.
+ * @param means    NULL to copy the pixels as they are; otherwise receives
+ *                 each patch's mean (count doubles), and the mean is
+ *                 subtracted from the patch (its DC component removed).
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers, zero sizes, or pitch < w;
+ *         GMMP_EDIM if the patch does not fit or the range exceeds the count;
+ *         GMMP_EOVERFLOW if the image size overflows. Pixels are copied as
+ *         they are: NaN in gives NaN out.
+ */
+GMMP_API int gmmp_extractor_extract(const gmmp_extractor *ex, const double *image,
+                                    size_t h, size_t w, size_t pitch, size_t first,
+                                    size_t count, double *patches, double *means);
+
+/**
+ * Creates a reconstructor for h x w images and the geometry of `ex` (which
+ * is copied: the extractor may be destroyed afterwards).
+ * @return GMMP_OK; GMMP_EINVAL for NULL arguments or zero sizes; GMMP_EDIM if
+ *         the patch does not fit the image, or if the step exceeds the patch
+ *         height or width (pixels between patches would get no estimate);
+ *         GMMP_EOVERFLOW; GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_reconstructor_create(gmmp_reconstructor **out,
+                                       const gmmp_extractor *ex, size_t h, size_t w);
+
+/** Destroys a reconstructor. Accepts NULL. */
+GMMP_API void gmmp_reconstructor_destroy(gmmp_reconstructor *rc);
+
+/** Returns the number of patches the reconstructor's image has (0 if rc is NULL). */
+GMMP_API size_t gmmp_reconstructor_count(const gmmp_reconstructor *rc);
+
+/**
+ * Adds the estimates of patches first .. first+count-1 (numbered as the
+ * extractor numbers them) to the image being assembled.
+ *
+ * @param patches  count x d patch estimates.
+ * @param means    NULL, or count means to add back to the patches (the
+ *                 values gmmp_extractor_extract() removed).
+ * @param weights  NULL for weight 1, or count positive finite weights.
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers or a weight that is not
+ *         positive and finite; GMMP_EDIM if the range exceeds the count.
+ *         Nothing is added if an error is returned.
+ */
+GMMP_API int gmmp_reconstructor_add(gmmp_reconstructor *rc, size_t first, size_t count,
+                                    const double *patches, const double *means,
+                                    const double *weights);
+
+/**
+ * Writes the image: at each pixel, the weighted mean of the patch estimates
+ * added so far that cover it. Does not reset the accumulators.
+ * @param image  output h x w image with row pitch `pitch` (>= w).
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers or pitch < w; GMMP_EDIM if
+ *         some pixel received no patch (its position is in the message).
+ */
+GMMP_API int gmmp_reconstructor_finish(const gmmp_reconstructor *rc, double *image,
+                                       size_t pitch);
+
+/** Clears the accumulated sums, so the reconstructor can assemble the next
+ * image of the same size without allocating. Accepts NULL. */
+GMMP_API void gmmp_reconstructor_reset(gmmp_reconstructor *rc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GMMPRIOR_PATCHES_H */

@@ -1,0 +1,27 @@
+/*
+ * Scans for NaN and infinity, which every public entry point rejects.
+ * SPDX-License-Identifier: MIT
+ */
+#include <math.h>
+
+#include "internal.h"
+
+size_t gmmp__first_nonfinite(const double *x, size_t n)
+{
+    /* Accumulating x*0 turns any NaN or infinity into NaN, so the common
+     * all-finite case is one branch-free pass; only then look for where. */
+    double acc = 0.0;
+    for (size_t i = 0; i < n; i++)
+        acc += x[i] * 0.0;
+    if (acc == 0.0)
+        return n;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return i;
+    return n;
+}
+
+bool gmmp__all_finite(const double *x, size_t n)
+{
+    return gmmp__first_nonfinite(x, n) == n;
+}

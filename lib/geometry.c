@@ -1,0 +1,47 @@
+/*
+ * Patch grid of an image: how many patches, and where.
+ * SPDX-License-Identifier: MIT
+ */
+#include "geometry.h"
+#include "internal.h"
+
+static size_t axis_count(size_t size, size_t psize, size_t step)
+{
+    size_t span = size - psize;
+    /* One patch per step, plus one flush with the border if the steps
+     * stop short of it. */
+    return span / step + 1 + (span % step != 0);
+}
+
+int gmmp__grid_init(gmmp__grid *grid, const gmmp__geometry *g, size_t h, size_t w)
+{
+    if (h == 0 || w == 0)
+        return gmmp__fail(GMMP_EINVAL, "image size %zux%zu is empty", h, w);
+    if (g->patch_h > h || g->patch_w > w)
+        return gmmp__fail(GMMP_EDIM, "patch %zux%zu does not fit a %zux%zu image",
+                          g->patch_h, g->patch_w, h, w);
+    size_t pixels;
+    if (!gmmp__mul_ok(h, w, &pixels) || pixels > SIZE_MAX / sizeof(double))
+        return gmmp__fail(GMMP_EOVERFLOW, "image size %zux%zu overflows", h, w);
+    grid->rows = axis_count(h, g->patch_h, g->step);
+    grid->cols = axis_count(w, g->patch_w, g->step);
+    /* rows*cols <= h*w, which fits, so the product cannot overflow. */
+    grid->count = grid->rows * grid->cols;
+    return GMMP_OK;
+}
+
+int gmmp__check_image(const double *image, size_t h, size_t w, size_t pitch)
+{
+    if (!image)
+        return gmmp__fail(GMMP_EINVAL, "image is NULL");
+    if (h == 0 || w == 0)
+        return gmmp__fail(GMMP_EINVAL, "image size %zux%zu is empty", h, w);
+    if (pitch < w)
+        return gmmp__fail(GMMP_EINVAL, "row pitch %zu is less than the width %zu", pitch, w);
+    size_t span;
+    const size_t max_elems = SIZE_MAX / sizeof(double);
+    if (!gmmp__mul_ok(h - 1, pitch, &span) || span > max_elems || w > max_elems - span)
+        return gmmp__fail(GMMP_EOVERFLOW, "image of %zu rows with pitch %zu overflows", h,
+                          pitch);
+    return GMMP_OK;
+}

@@ -1,0 +1,127 @@
+/*
+ * Reconstructor: sums weighted patch estimates into an image and divides by
+ * the weight each pixel received.
+ * SPDX-License-Identifier: MIT
+ */
+#include <math.h>
+#include <string.h>
+
+#include "gmmprior/patches.h"
+
+#include "extractor.h"
+#include "internal.h"
+
+struct gmmp_reconstructor {
+    gmmp__geometry geom;
+    gmmp__grid grid;
+    size_t h, w;
+    double *sum;    /* h*w weighted sums of patch values */
+    double *weight; /* h*w sums of weights */
+};
+
+int gmmp_reconstructor_create(gmmp_reconstructor **out, const gmmp_extractor *ex, size_t h,
+                              size_t w)
+{
+    if (!out || !ex)
+        return gmmp__fail(GMMP_EINVAL, "output handle pointer or extractor is NULL");
+    gmmp__grid grid;
+    int rc = gmmp__grid_init(&grid, &ex->geom, h, w);
+    if (rc)
+        return rc;
+    const gmmp__geometry *g = &ex->geom;
+    if (g->step > g->patch_h || g->step > g->patch_w)
+        return gmmp__fail(GMMP_EDIM,
+                          "step %zu exceeds the %zux%zu patch: some pixels would get no "
+                          "estimate",
+                          g->step, g->patch_h, g->patch_w);
+    size_t pixels = h * w; /* checked by gmmp__grid_init */
+    gmmp_reconstructor *r = gmmp__alloc(sizeof *r);
+    if (!r)
+        return gmmp__fail_nomem();
+    *r = (gmmp_reconstructor){.geom = ex->geom, .grid = grid, .h = h, .w = w};
+    r->sum = gmmp__calloc_array(pixels, sizeof(double));
+    r->weight = gmmp__calloc_array(pixels, sizeof(double));
+    if (!r->sum || !r->weight) {
+        gmmp_reconstructor_destroy(r);
+        return gmmp__fail_nomem();
+    }
+    *out = r;
+    return GMMP_OK;
+}
+
+void gmmp_reconstructor_destroy(gmmp_reconstructor *rc)
+{
+    if (!rc)
+        return;
+    gmmp__free(rc->sum);
+    gmmp__free(rc->weight);
+    gmmp__free(rc);
+}
+
+size_t gmmp_reconstructor_count(const gmmp_reconstructor *rc)
+{
+    return rc ? rc->grid.count : 0;
+}
+
+int gmmp_reconstructor_add(gmmp_reconstructor *rc, size_t first, size_t count,
+                           const double *patches, const double *means, const double *weights)
+{
+    if (!rc || !patches)
+        return gmmp__fail(GMMP_EINVAL, "reconstructor or patch buffer is NULL");
+    int err = gmmp__check_range(first, count, rc->grid.count);
+    if (err)
+        return err;
+    /* Validate every weight before adding anything, so that a failed call
+     * leaves the sums as they were. */
+    if (weights)
+        for (size_t i = 0; i < count; i++)
+            if (!(weights[i] > 0.0) || !isfinite(weights[i]))
+                return gmmp__fail(GMMP_EINVAL, "weight of patch %zu is %g, not positive",
+                                  first + i, weights[i]);
+
+    const gmmp__geometry *g = &rc->geom;
+    for (size_t i = 0; i < count; i++) {
+        size_t index = first + i;
+        size_t r0 = gmmp__axis_pos(index / rc->grid.cols, rc->grid.rows, rc->h, g->patch_h,
+                                   g->step);
+        size_t c0 = gmmp__axis_pos(index % rc->grid.cols, rc->grid.cols, rc->w, g->patch_w,
+                                   g->step);
+        const double *src = patches + i * g->dim;
+        double wt = weights ? weights[i] : 1.0;
+        double offset = means ? means[i] : 0.0;
+        for (size_t r = 0; r < g->patch_h; r++) {
+            double *sum = rc->sum + (r0 + r) * rc->w + c0;
+            double *weight = rc->weight + (r0 + r) * rc->w + c0;
+            for (size_t c = 0; c < g->patch_w; c++) {
+                sum[c] += wt * (src[r * g->patch_w + c] + offset);
+                weight[c] += wt;
+            }
+        }
+    }
+    return GMMP_OK;
+}
+
+int gmmp_reconstructor_finish(const gmmp_reconstructor *rc, double *image, size_t pitch)
+{
+    if (!rc)
+        return gmmp__fail(GMMP_EINVAL, "reconstructor is NULL");
+    int err = gmmp__check_image(image, rc->h, rc->w, pitch);
+    if (err)
+        return err;
+    for (size_t i = 0; i < rc->h * rc->w; i++)
+        if (rc->weight[i] == 0.0)
+            return gmmp__fail(GMMP_EDIM, "pixel (%zu, %zu) received no patch", i / rc->w,
+                              i % rc->w);
+    for (size_t r = 0; r < rc->h; r++)
+        for (size_t c = 0; c < rc->w; c++)
+            image[r * pitch + c] = rc->sum[r * rc->w + c] / rc->weight[r * rc->w + c];
+    return GMMP_OK;
+}
+
+void gmmp_reconstructor_reset(gmmp_reconstructor *rc)
+{
+    if (!rc)
+        return;
+    memset(rc->sum, 0, rc->h * rc->w * sizeof(double));
+    memset(rc->weight, 0, rc->h * rc->w * sizeof(double));
+}

@@ -1,0 +1,56 @@
+/*
+ * Helpers shared by the unit tests: fixtures, random data, comparisons.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef GMMP_TESTUTIL_H
+#define GMMP_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Reads a raw little-endian float64 fixture file under tests/fixtures/, and
+ * fails the test unless it holds exactly `count` values. Free with free(). */
+double *tu_load_f64(const char *relpath, size_t count);
+
+/* Path of a file below the source tree's tests/ directory (static buffer). */
+const char *tu_path(const char *relpath);
+
+/* Deterministic generator for test data (splitmix64). */
+typedef struct tu_rng {
+    uint64_t state;
+} tu_rng;
+uint64_t tu_next(tu_rng *r);
+double tu_uniform(tu_rng *r);   /* in [0, 1) */
+double tu_normal(tu_rng *r);    /* standard normal */
+void tu_fill_uniform(tu_rng *r, double *x, size_t n, double lo, double hi);
+
+/* Normwise relative difference ||a - b|| / max(||b||, tiny). */
+double tu_rel_diff(const double *a, const double *b, size_t n);
+/* Largest absolute difference. */
+double tu_max_abs_diff(const double *a, const double *b, size_t n);
+
+/* A random symmetric positive definite n x n matrix, eigenvalues in [lo, hi]. */
+void tu_random_spd(tu_rng *r, double *a, size_t n, double lo, double hi);
+
+/* Runs a suite with Check and returns the process exit status. */
+int tu_run(Suite *s);
+
+#define ck_assert_ok(expr)                                                          \
+    do {                                                                            \
+        int tu_rc_ = (expr);                                                        \
+        ck_assert_msg(tu_rc_ == 0, "%s returned %d (%s): %s", #expr, tu_rc_,        \
+                      gmmp_strerror(tu_rc_), gmmp_last_error());                     \
+    } while (0)
+
+/* Checks a call fails with `code` and leaves a non-empty message. */
+#define ck_assert_fails(expr, code)                                                 \
+    do {                                                                            \
+        int tu_rc_ = (expr);                                                        \
+        ck_assert_msg(tu_rc_ == (code), "%s returned %d (%s), expected %d (%s)",    \
+                      #expr, tu_rc_, gmmp_strerror(tu_rc_), (code),                 \
+                      gmmp_strerror(code));                                         \
+        ck_assert_msg(gmmp_last_error()[0] != '\0', "%s left no message", #expr);   \
+    } while (0)
+
+#endif /* GMMP_TESTUTIL_H */
