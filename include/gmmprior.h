@@ -11,5 +11,7 @@
 
 #include "gmmprior/common.h"
 #include "gmmprior/patches.h"
+#include "gmmprior/model.h"
+#include "gmmprior/train.h"
 
 #endif /* GMMPRIOR_H */

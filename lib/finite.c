@@ -25,3 +25,17 @@ bool gmmp__all_finite(const double *x, size_t n)
 {
     return gmmp__first_nonfinite(x, n) == n;
 }
+
+int gmmp__check_samples(const double *X, size_t n, size_t d)
+{
+    if (n > 0 && !X)
+        return gmmp__fail(GMMP_EINVAL, "samples are NULL");
+    size_t nd;
+    if (!gmmp__mul_ok(n, d, &nd) || nd > SIZE_MAX / sizeof(double))
+        return gmmp__fail(GMMP_EOVERFLOW, "%zu samples of dimension %zu overflow", n, d);
+    size_t bad = gmmp__first_nonfinite(X, nd);
+    if (bad < nd)
+        return gmmp__fail(GMMP_ENONFINITE, "sample %zu, coordinate %zu is %g", bad / d,
+                          bad % d, X[bad]);
+    return GMMP_OK;
+}

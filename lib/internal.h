@@ -44,4 +44,8 @@ bool gmmp__all_finite(const double *x, size_t n);
 /* Index of the first non-finite of n values, or n if all are finite. */
 size_t gmmp__first_nonfinite(const double *x, size_t n);
 
+/* Checks that n samples of dimension d (n x d, row-major) are present, of
+ * a size that fits, and finite. Sets the message on failure. */
+int gmmp__check_samples(const double *X, size_t n, size_t d);
+
 #endif /* GMMP_INTERNAL_H */

@@ -1,0 +1,256 @@
+/*
+ * IDX files (the MNIST format): a magic of two zero bytes, a type byte and
+ * a dimension count, then big-endian 32-bit sizes and big-endian data.
+ * Compressed files are read through zlib, which passes plain files through.
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "imageio.h"
+#include "ioutil.h"
+
+typedef struct idx_header {
+    int type;
+    size_t element_size;
+    size_t count, rows, cols;
+} idx_header;
+
+static size_t element_size(int type)
+{
+    switch (type) {
+    case 0x08: /* unsigned byte */
+    case 0x09: return 1; /* signed byte */
+    case 0x0B: return 2; /* short */
+    case 0x0C: return 4; /* int */
+    case 0x0D: return 4; /* float */
+    case 0x0E: return 8; /* double */
+    default: return 0;
+    }
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Validates the 4-byte magic; returns the number of dimensions or -1. */
+static int parse_magic(const unsigned char *m, idx_header *h, char *err, size_t errlen)
+{
+    if (m[0] != 0 || m[1] != 0)
+        return gmmpio__fail(err, errlen, "not an IDX file (magic %02x %02x)", m[0], m[1]);
+    h->type = m[2];
+    h->element_size = element_size(m[2]);
+    if (!h->element_size)
+        return gmmpio__fail(err, errlen, "unknown IDX element type 0x%02x", m[2]);
+    if (m[3] != 1 && m[3] != 3)
+        return gmmpio__fail(err, errlen,
+                            "IDX file has %d dimensions; images need 3, labels 1", m[3]);
+    return m[3];
+}
+
+/* Reads the sizes and checks they are plausible. */
+static int parse_dims(const unsigned char *p, int ndims, idx_header *h, char *err,
+                      size_t errlen)
+{
+    uint32_t dims[3] = {1, 1, 1};
+    for (int i = 0; i < ndims; i++) {
+        dims[i] = be32(p + 4 * i);
+        if (dims[i] == 0 || dims[i] > GMMPIO_MAX_DIM)
+            return gmmpio__fail(err, errlen, "IDX dimension %d is %u: not in 1..%u", i,
+                                dims[i], GMMPIO_MAX_DIM);
+    }
+    h->count = dims[0];
+    h->rows = dims[1];
+    h->cols = dims[2];
+    uint64_t elements = (uint64_t)dims[0] * dims[1] * dims[2];
+    if (elements > GMMPIO_MAX_ELEMENTS)
+        return gmmpio__fail(err, errlen, "IDX file claims %llu elements: too large",
+                            (unsigned long long)elements);
+    return 0;
+}
+
+/* Big-endian elements to doubles. */
+static void decode(const unsigned char *p, const idx_header *h, double *out)
+{
+    size_t n = h->count * h->rows * h->cols;
+    for (size_t i = 0; i < n; i++, p += h->element_size) {
+        switch (h->type) {
+        case 0x08: out[i] = p[0]; break;
+        case 0x09: out[i] = (signed char)p[0]; break;
+        case 0x0B: out[i] = (int16_t)(uint16_t)(p[0] << 8 | p[1]); break;
+        case 0x0C: out[i] = (int32_t)be32(p); break;
+        case 0x0D: {
+            uint32_t bits = be32(p);
+            float f;
+            memcpy(&f, &bits, sizeof f);
+            out[i] = f;
+            break;
+        }
+        default: {
+            uint64_t bits = (uint64_t)be32(p) << 32 | be32(p + 4);
+            double v;
+            memcpy(&v, &bits, sizeof v);
+            out[i] = v;
+            break;
+        }
+        }
+    }
+}
+
+int gmmpio_idx_parse(const unsigned char *data, size_t size, gmmpio_stack *out, char *err,
+                     size_t errlen)
+{
+    idx_header h;
+    if (size < 4)
+        return gmmpio__fail(err, errlen, "IDX data too short for a header (%zu bytes)", size);
+    int ndims = parse_magic(data, &h, err, errlen);
+    if (ndims < 0)
+        return -1;
+    size_t header = 4 + 4 * (size_t)ndims;
+    if (size < header)
+        return gmmpio__fail(err, errlen, "IDX header truncated");
+    if (parse_dims(data + 4, ndims, &h, err, errlen))
+        return -1;
+    size_t n = h.count * h.rows * h.cols;
+    if (size - header != n * h.element_size)
+        return gmmpio__fail(err, errlen, "IDX data is %zu bytes, the header implies %zu",
+                            size - header, n * h.element_size);
+    gmmpio_stack img;
+    if (gmmpio_stack_alloc(&img, h.count, h.rows, h.cols))
+        return gmmpio__fail(err, errlen, "out of memory for %zu IDX elements", n);
+    decode(data + header, &h, img.pixels);
+    *out = img;
+    return 0;
+}
+
+int gmmpio_idx_read(const char *path, gmmpio_stack *out, char *err, size_t errlen)
+{
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return gmmpio__fail(err, errlen, "cannot open %s", path);
+    unsigned char head[16];
+    idx_header h;
+    unsigned char *raw = NULL;
+    int rc = -1;
+    if (gzread(f, head, 4) != 4) {
+        gmmpio__fail(err, errlen, "%s: too short for an IDX header", path);
+        goto done;
+    }
+    int ndims = parse_magic(head, &h, err, errlen);
+    if (ndims < 0)
+        goto done;
+    if (gzread(f, head + 4, 4u * (unsigned)ndims) != 4 * ndims) {
+        gmmpio__fail(err, errlen, "%s: IDX header truncated", path);
+        goto done;
+    }
+    if (parse_dims(head + 4, ndims, &h, err, errlen))
+        goto done;
+    size_t n = h.count * h.rows * h.cols, bytes = n * h.element_size;
+    raw = malloc(bytes);
+    gmmpio_stack img;
+    if (!raw || gmmpio_stack_alloc(&img, h.count, h.rows, h.cols)) {
+        gmmpio__fail(err, errlen, "%s: out of memory for %zu elements", path, n);
+        goto done;
+    }
+    /* gzread takes an unsigned count: read in pieces. */
+    size_t got = 0;
+    while (got < bytes) {
+        unsigned want = bytes - got > (1u << 30) ? (1u << 30) : (unsigned)(bytes - got);
+        int r = gzread(f, raw + got, want);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    int errnum = 0;
+    const char *zmsg = gzerror(f, &errnum);
+    if (got < bytes || errnum < 0) {
+        gmmpio__fail(err, errlen, "%s: truncated or corrupt: %zu of %zu data bytes (%s)", path,
+                     got, bytes, errnum < 0 ? zmsg : "end of file");
+        gmmpio_stack_free(&img);
+        goto done;
+    }
+    if (gzgetc(f) != -1) {
+        gmmpio__fail(err, errlen, "%s: data continues past the %zu bytes the header implies",
+                     path, bytes);
+        gmmpio_stack_free(&img);
+        goto done;
+    }
+    decode(raw, &h, img.pixels);
+    *out = img;
+    rc = 0;
+done:
+    free(raw);
+    gzclose(f);
+    return rc;
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+int gmmpio_idx_write(const char *path, const gmmpio_stack *img, enum gmmpio_idx_type type,
+                     int gzip, char *err, size_t errlen)
+{
+    size_t esize = element_size((int)type);
+    if (!esize || type == 0x09 || type == 0x0B || type == 0x0C)
+        return gmmpio__fail(err, errlen, "cannot write IDX element type 0x%02x", (int)type);
+    if (img->count > UINT32_MAX || img->rows > UINT32_MAX || img->cols > UINT32_MAX)
+        return gmmpio__fail(err, errlen, "image stack too large for IDX");
+    size_t n = img->count * img->rows * img->cols;
+    unsigned char *buf = malloc(16 + n * esize);
+    if (!buf)
+        return gmmpio__fail(err, errlen, "out of memory");
+    unsigned char *p = buf;
+    *p++ = 0;
+    *p++ = 0;
+    *p++ = (unsigned char)type;
+    *p++ = 3;
+    put_be32(p, (uint32_t)img->count);
+    put_be32(p + 4, (uint32_t)img->rows);
+    put_be32(p + 8, (uint32_t)img->cols);
+    p += 12;
+    for (size_t i = 0; i < n; i++) {
+        double v = img->pixels[i];
+        if (type == GMMPIO_IDX_UBYTE) {
+            *p++ = gmmpio__to_byte(v);
+        } else if (type == GMMPIO_IDX_FLOAT) {
+            float f = (float)v;
+            uint32_t bits;
+            memcpy(&bits, &f, sizeof bits);
+            put_be32(p, bits);
+            p += 4;
+        } else {
+            uint64_t bits;
+            memcpy(&bits, &v, sizeof bits);
+            put_be32(p, (uint32_t)(bits >> 32));
+            put_be32(p + 4, (uint32_t)bits);
+            p += 8;
+        }
+    }
+    size_t total = (size_t)(p - buf);
+    int rc = 0;
+    gzFile f = gzopen(path, gzip ? "wb6" : "wbT");
+    if (!f) {
+        rc = gmmpio__fail(err, errlen, "cannot create %s", path);
+    } else {
+        size_t put = 0;
+        while (put < total) {
+            unsigned want = total - put > (1u << 30) ? (1u << 30) : (unsigned)(total - put);
+            int w = gzwrite(f, buf + put, want);
+            if (w <= 0)
+                break;
+            put += (size_t)w;
+        }
+        if (gzclose(f) != Z_OK || put < total)
+            rc = gmmpio__fail(err, errlen, "write error on %s", path);
+    }
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,130 @@
+/*
+ * libgmmprior: Gaussian-mixture patch priors for image restoration.
+ * SPDX-License-Identifier: MIT
+ */
+/**
+ * @file model.h
+ * @brief The Gaussian mixture model: parameters, scoring, sampling, files.
+ *
+ * A model is a mixture of K full-covariance Gaussians in d dimensions,
+ *
+ *     p(x) = sum_k weights[k] N(x; means[k], covariances[k]),
+ *
+ * stored as `weights` (K), `means` (K x d, row-major) and `covariances`
+ * (K x d x d, row-major, symmetric positive definite). The model keeps the
+ * Cholesky factor of every covariance, computed once when it is created.
+ *
+ * **Threading.** A model is never modified after creation (its internal
+ * caches are filled under a lock): any number of threads may score,
+ * sample from or build posterior plans on one model at once.
+ */
+#ifndef GMMPRIOR_MODEL_H
+#define GMMPRIOR_MODEL_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A Gaussian mixture model. Opaque and immutable. */
+typedef struct gmmp_model gmmp_model;
+
+/**
+ * Creates a model from the caller's parameters, which are copied.
+ *
+ * Validation: K >= 1 and d >= 1; all values finite; weights non-negative
+ * and summing to 1 within 1e-8; every covariance symmetric (each pair of
+ * entries equal within 1e-10 of the larger diagonal entry: the model
+ * stores the symmetric part) and positive definite.
+ *
+ * @param[out] out  receives the model; free it with gmmp_model_destroy().
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers, K or d of 0, or weights
+ *         that are negative or do not sum to 1; GMMP_ENONFINITE for NaN or
+ *         infinity; GMMP_ENOTSPD for a covariance that is not symmetric or
+ *         not positive definite (the message names the component);
+ *         GMMP_EOVERFLOW if K*d*d overflows; GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_model_create(gmmp_model **out, size_t n_components, size_t dim,
+                               const double *weights, const double *means,
+                               const double *covariances);
+
+/** Destroys a model. Accepts NULL. */
+GMMP_API void gmmp_model_destroy(gmmp_model *model);
+
+/** Number of components K (0 if model is NULL). */
+GMMP_API size_t gmmp_model_components(const gmmp_model *model);
+
+/** Dimension d (0 if model is NULL). */
+GMMP_API size_t gmmp_model_dim(const gmmp_model *model);
+
+/**
+ * Copies the parameters out. Any output may be NULL to skip it.
+ * @param weights      K values.
+ * @param means        K x d values.
+ * @param covariances  K x d x d values.
+ * @return GMMP_OK; GMMP_EINVAL if model is NULL.
+ */
+GMMP_API int gmmp_model_get(const gmmp_model *model, double *weights, double *means,
+                            double *covariances);
+
+/**
+ * Copies out the lower Cholesky factors L_k (covariance_k = L_k L_k^T),
+ * K x d x d with zeros above the diagonal.
+ * @return GMMP_OK; GMMP_EINVAL for NULL arguments.
+ */
+GMMP_API int gmmp_model_cholesky(const gmmp_model *model, double *factors);
+
+/**
+ * Scores n samples (X is n x d). Either output may be NULL.
+ * @param logpdf  n values: log p(x_i).
+ * @param resp    n x K responsibilities p(k | x_i), each row summing to 1.
+ * @return GMMP_OK; GMMP_EINVAL for NULL model or X (when n > 0);
+ *         GMMP_ENONFINITE if X holds NaN or infinity; GMMP_ENOMEM.
+ * Runs with a bounded workspace (a few thousand rows at a time).
+ */
+GMMP_API int gmmp_model_score_samples(const gmmp_model *model, const double *X, size_t n,
+                                      double *logpdf, double *resp);
+
+/**
+ * Mean log-likelihood per sample, (1/n) sum_i log p(x_i), as
+ * scikit-learn's `GaussianMixture.score`.
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers or n = 0; GMMP_ENONFINITE; GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_model_score(const gmmp_model *model, const double *X, size_t n,
+                              double *mean_loglik);
+
+/**
+ * Number of free parameters, as scikit-learn counts them for full
+ * covariances: K*d*(d+1)/2 + K*d + K - 1. Returns 0 if model is NULL.
+ */
+GMMP_API size_t gmmp_model_n_parameters(const gmmp_model *model);
+
+/**
+ * Bayesian information criterion on X, as scikit-learn's `bic`:
+ * -2 * n * score + n_parameters * log(n).
+ * @return as gmmp_model_score().
+ */
+GMMP_API int gmmp_model_bic(const gmmp_model *model, const double *X, size_t n, double *bic);
+
+/**
+ * Akaike information criterion on X, as scikit-learn's `aic`:
+ * -2 * n * score + 2 * n_parameters.
+ * @return as gmmp_model_score().
+ */
+GMMP_API int gmmp_model_aic(const gmmp_model *model, const double *X, size_t n, double *aic);
+
+/**
+ * Draws n samples. The same seed gives the same samples on every run.
+ * @param X       output, n x d.
+ * @param labels  NULL, or n component indices (which component drew each sample).
+ * @return GMMP_OK; GMMP_EINVAL for NULL model or X (when n > 0); GMMP_EOVERFLOW; GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_model_sample(const gmmp_model *model, size_t n, uint64_t seed, double *X,
+                               size_t *labels);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GMMPRIOR_MODEL_H */

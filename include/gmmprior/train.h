@@ -1,0 +1,262 @@
+/*
+ * libgmmprior: Gaussian-mixture patch priors for image restoration.
+ * SPDX-License-Identifier: MIT
+ */
+/**
+ * @file train.h
+ * @brief Expectation-maximisation: streaming sufficient statistics and the trainer.
+ *
+ * **Sufficient statistics** (gmmp_stats) are what one EM iteration needs
+ * from the data: per component k, the sum of responsibilities N_k = sum_i
+ * r_ik, the first moment sum_i r_ik x_i and the second moment sum_i r_ik
+ * x_i x_i^T, plus the log-likelihood sum. They are accumulated from chunks
+ * of data, merged, and turned into a new model by the M-step, so data that
+ * does not fit in memory (or lives on several machines) can be trained on.
+ * The in-memory trainer uses the same code.
+ *
+ * Moments are kept about the means of the model the data was scored with
+ * (a shift), which keeps the covariance update free of cancellation when
+ * the data's mean is large against its spread. Statistics can only be
+ * merged when they were accumulated under the same model.
+ *
+ * **Threading.** Statistics and trainers are modified by their functions:
+ * use one per thread. gmmp_trainer_fit() may itself use several threads
+ * (GMMP_TRAIN_THREADS); its result does not depend on their number beyond
+ * rounding (1e-12 relative).
+ */
+#ifndef GMMPRIOR_TRAIN_H
+#define GMMPRIOR_TRAIN_H
+
+#include "common.h"
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Sufficient statistics for EM. Opaque. */
+typedef struct gmmp_stats gmmp_stats;
+
+/**
+ * Creates empty statistics for K components in d dimensions.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL output or K or d of 0;
+ *         GMMP_EOVERFLOW; GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_stats_create(gmmp_stats **out, size_t n_components, size_t dim);
+
+/** Destroys statistics. Accepts NULL. */
+GMMP_API void gmmp_stats_destroy(gmmp_stats *stats);
+
+/** Empties the statistics (and forgets the model they were bound to). Accepts NULL. */
+GMMP_API void gmmp_stats_reset(gmmp_stats *stats);
+
+/**
+ * Runs the E-step of `model` on n samples (X is n x d) and adds their
+ * statistics. The first call after creation or reset binds the statistics
+ * to the model's means (n may be 0 just to bind); later calls must use a
+ * model with the same means.
+ *
+ * Samples whose responsibility for a component is at most the skip
+ * threshold (gmmp_stats_set_skip(), default 0) are left out of that
+ * component's moments, which saves most of the M-step's work when
+ * responsibilities are nearly hard.
+ *
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers, or statistics bound to a
+ *         different model; GMMP_EDIM if the model's K or d differ from the
+ *         statistics'; GMMP_ENONFINITE if X holds NaN or infinity (nothing is
+ *         added then); GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_stats_accumulate(gmmp_stats *stats, const gmmp_model *model,
+                                   const double *X, size_t n);
+
+/**
+ * Sets the responsibility at or below which a sample is skipped in a
+ * component's moments (0 to skip only exact zeros). 1e-12 keeps parameters
+ * within 1e-8 of the exact update on the reference data sets.
+ * @return GMMP_OK; GMMP_EINVAL for NULL stats or a threshold outside [0, 1e-3].
+ */
+GMMP_API int gmmp_stats_set_skip(gmmp_stats *stats, double threshold);
+
+/**
+ * Adds the statistics of `src` to `dst`. Both must have the same K and d
+ * and, unless one is empty, be bound to the same model.
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers or different bindings;
+ *         GMMP_EDIM for different sizes.
+ */
+GMMP_API int gmmp_stats_merge(gmmp_stats *dst, const gmmp_stats *src);
+
+/** Number of samples accumulated (0 if stats is NULL). */
+GMMP_API double gmmp_stats_count(const gmmp_stats *stats);
+
+/** Sum of log p(x_i) over the samples accumulated (0 if stats is NULL). */
+GMMP_API double gmmp_stats_loglik(const gmmp_stats *stats);
+
+/**
+ * The M-step: the model that maximises the expected log-likelihood given
+ * the statistics, as scikit-learn computes it: N_k = sum r_ik + 10 eps,
+ * weights N_k / sum N_k, means and covariances from the moments, reg_covar
+ * added to each covariance's diagonal.
+ *
+ * A component with (numerically) no samples, N_k < 1e-3, cannot be
+ * estimated. Instead of a silent dead component, the M-step re-seeds it by
+ * splitting the heaviest component in two along its principal axis
+ * (means mu +- sqrt(lambda)/2 u, covariance shrunk along u, weight halved),
+ * and counts it in *n_split.
+ *
+ * @param reg_covar  non-negative, added to every covariance's diagonal.
+ * @param[out] out   receives the new model.
+ * @param[out] n_split  NULL, or receives the number of components re-seeded.
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers, empty statistics or a bad
+ *         reg_covar; GMMP_ENOTSPD if a covariance is not positive definite
+ *         even with reg_covar (the message names the component and suggests
+ *         a larger reg_covar); GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_stats_m_step(const gmmp_stats *stats, double reg_covar, gmmp_model **out,
+                               size_t *n_split);
+
+/**
+ * Number of doubles in the packed form of statistics for K components in
+ * d dimensions: 2 + K*(1 + d + d*(d+1)/2).
+ */
+GMMP_API size_t gmmp_stats_packed_size(size_t n_components, size_t dim);
+
+/**
+ * Writes the statistics' sums into buf (gmmp_stats_packed_size() doubles).
+ * The packed form is additive: the element-wise sum of two packed
+ * statistics bound to the same model is the packing of their merge, so
+ * processes can combine them with a sum reduction (MPI_Allreduce).
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers.
+ */
+GMMP_API int gmmp_stats_pack(const gmmp_stats *stats, double *buf);
+
+/**
+ * Replaces the statistics' sums by a packed buffer, keeping their binding
+ * (so bind first, by accumulating under the model, possibly with n = 0).
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers or unbound statistics;
+ *         GMMP_ENONFINITE if the buffer holds NaN or infinity.
+ */
+GMMP_API int gmmp_stats_unpack(gmmp_stats *stats, const double *buf);
+
+/** Trainer. Opaque. */
+typedef struct gmmp_trainer gmmp_trainer;
+
+/** How the trainer chooses its starting model. */
+typedef enum gmmp_init_method {
+    /** k-means++ seeding, then k-means (Lloyd) to convergence; the clusters
+     * give the first M-step. scikit-learn's default. */
+    GMMP_INIT_KMEANS = 0,
+    /** K distinct random samples as means, the data's covariance for every
+     * component, equal weights. */
+    GMMP_INIT_RANDOM = 1,
+    /** The model given with gmmp_trainer_set_init_model(). */
+    GMMP_INIT_MODEL = 2
+} gmmp_init_method;
+
+/** Trainer options. Integer options are set with gmmp_trainer_set_int(),
+ * real ones with gmmp_trainer_set_real(). Defaults follow scikit-learn's
+ * `GaussianMixture` where it has one. */
+typedef enum gmmp_train_option {
+    GMMP_TRAIN_MAX_ITER = 1,    /**< int >= 1: EM iterations at most (100) */
+    GMMP_TRAIN_N_INIT = 2,      /**< int >= 1: restarts, keeping the best lower bound (1) */
+    GMMP_TRAIN_INIT = 3,        /**< int: a gmmp_init_method (GMMP_INIT_KMEANS) */
+    GMMP_TRAIN_SEED = 4,        /**< int: seed of the initialisation (0) */
+    GMMP_TRAIN_THREADS = 5,     /**< int >= 1: threads for the E-step (1; BLAS may add its own) */
+    GMMP_TRAIN_KMEANS_MAX_ITER = 6, /**< int >= 1: Lloyd iterations at most (300) */
+    GMMP_TRAIN_TOL = 100,       /**< real >= 0: stop when the mean log-likelihood changes less (1e-3) */
+    GMMP_TRAIN_REG_COVAR = 101, /**< real >= 0: added to each covariance's diagonal (1e-6) */
+    GMMP_TRAIN_SKIP = 102       /**< real in [0, 1e-3]: responsibility skip threshold of the M-step (0) */
+} gmmp_train_option;
+
+/** What the progress callback receives after each EM iteration. */
+typedef struct gmmp_progress {
+    int init;           /**< which restart (0 .. n_init-1) */
+    int iteration;      /**< 1-based EM iteration */
+    double mean_loglik; /**< mean log-likelihood per sample before this iteration's M-step */
+    double change;      /**< its change since the previous iteration (inf at the first) */
+    double seconds;     /**< wall time since gmmp_trainer_fit() started */
+} gmmp_progress;
+
+/** Progress callback: return 0 to go on, non-zero to stop after this iteration. */
+typedef int (*gmmp_progress_fn)(const gmmp_progress *progress, void *payload);
+
+/** What gmmp_trainer_fit() reports. */
+typedef struct gmmp_fit_info {
+    int n_iter;         /**< EM iterations of the returned run */
+    int converged;      /**< 1 if the change fell below tol */
+    int stopped;        /**< 1 if the progress callback stopped the fit */
+    int best_init;      /**< which restart gave the returned model */
+    double mean_loglik; /**< scikit-learn's lower_bound_: mean log-likelihood before the last M-step */
+    size_t n_split;     /**< components re-seeded by splitting (see gmmp_stats_m_step()) */
+    double seconds;     /**< wall time of the fit */
+    double reserved[8]; /**< room for later fields; zeroed */
+} gmmp_fit_info;
+
+/**
+ * Creates a trainer for K components, every option at its default.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL output or K = 0; GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_trainer_create(gmmp_trainer **out, size_t n_components);
+
+/** Destroys a trainer. Accepts NULL. */
+GMMP_API void gmmp_trainer_destroy(gmmp_trainer *trainer);
+
+/**
+ * Sets an integer option.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL trainer, an unknown or real
+ *         option, or a value out of range (the message gives the range).
+ */
+GMMP_API int gmmp_trainer_set_int(gmmp_trainer *trainer, gmmp_train_option option,
+                                  int64_t value);
+
+/**
+ * Sets a real option.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL trainer, an unknown or integer
+ *         option, or a value out of range or not finite.
+ */
+GMMP_API int gmmp_trainer_set_real(gmmp_trainer *trainer, gmmp_train_option option,
+                                   double value);
+
+/** Reads an integer option. @return GMMP_OK; GMMP_EINVAL as for setting. */
+GMMP_API int gmmp_trainer_get_int(const gmmp_trainer *trainer, gmmp_train_option option,
+                                  int64_t *value);
+
+/** Reads a real option. @return GMMP_OK; GMMP_EINVAL as for setting. */
+GMMP_API int gmmp_trainer_get_real(const gmmp_trainer *trainer, gmmp_train_option option,
+                                   double *value);
+
+/**
+ * Starts from a copy of `model` (and sets GMMP_TRAIN_INIT to
+ * GMMP_INIT_MODEL). With n_init > 1 every restart starts from it.
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers; GMMP_EDIM if the model has
+ *         a different K; GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_trainer_set_init_model(gmmp_trainer *trainer, const gmmp_model *model);
+
+/** Sets (or with NULL clears) the progress callback. @return GMMP_OK; GMMP_EINVAL for a NULL trainer. */
+GMMP_API int gmmp_trainer_set_progress(gmmp_trainer *trainer, gmmp_progress_fn fn,
+                                       void *payload);
+
+/**
+ * Fits a model to n samples of dimension d (X is n x d, row-major).
+ *
+ * Memory: O(n*K + K*d*d) besides X, plus a workspace of a few thousand
+ * rows per thread; no n x d copy of the data is made.
+ *
+ * @param[out] out   receives the fitted model.
+ * @param[out] info  NULL, or receives iterations, convergence and the final
+ *                   mean log-likelihood.
+ * @return GMMP_OK (also when the callback stopped the fit or max_iter was
+ *         reached without convergence: see info); GMMP_EINVAL for NULL
+ *         pointers or d = 0; GMMP_EDIM if n < K, or the initial model's d
+ *         differs; GMMP_ENONFINITE if X holds NaN or infinity; GMMP_ENOTSPD
+ *         if a covariance cannot be made positive definite (message names
+ *         the component); GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_trainer_fit(gmmp_trainer *trainer, const double *X, size_t n, size_t dim,
+                              gmmp_model **out, gmmp_fit_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GMMPRIOR_TRAIN_H */

@@ -1,0 +1,70 @@
+/*
+ * Lazily computed, shared eigendecompositions of a model's covariances.
+ * SPDX-License-Identifier: MIT
+ */
+#include <string.h>
+
+#include "eigen.h"
+#include "internal.h"
+#include "linalg.h"
+#include "model.h"
+
+static int compute(const gmmp_model *m, gmmp__eigen **out)
+{
+    const size_t K = m->K, d = m->d;
+    gmmp__eigen *e = gmmp__alloc(sizeof *e);
+    double *scratch = gmmp__alloc_array(d * d, sizeof(double));
+    if (!e || !scratch) {
+        gmmp__free(e);
+        gmmp__free(scratch);
+        return gmmp__fail_nomem();
+    }
+    atomic_init(&e->refs, 1);
+    e->K = K;
+    e->d = d;
+    e->lambda = gmmp__alloc_array(K * d, sizeof(double));
+    e->ut = gmmp__alloc_array(K * d * d, sizeof(double));
+    if (!e->lambda || !e->ut) {
+        gmmp__free(scratch);
+        gmmp__eigen_release(e);
+        return gmmp__fail_nomem();
+    }
+    for (size_t k = 0; k < K; k++) {
+        memcpy(scratch, m->covs + k * d * d, d * d * sizeof *scratch);
+        if (gmmp__eigh(scratch, d, e->lambda + k * d, e->ut + k * d * d) != 0) {
+            gmmp__free(scratch);
+            gmmp__eigen_release(e);
+            return gmmp__fail(GMMP_EINTERNAL,
+                              "eigendecomposition of covariance %zu did not converge", k);
+        }
+    }
+    gmmp__free(scratch);
+    *out = e;
+    return GMMP_OK;
+}
+
+int gmmp__eigen_get(const gmmp_model *cm, gmmp__eigen **out)
+{
+    /* The cache is logically part of the immutable model; the lock makes
+     * filling it safe when several threads plan on one model at once. */
+    gmmp_model *m = (gmmp_model *)cm;
+    int rc = GMMP_OK;
+    pthread_mutex_lock(&m->lock);
+    if (!m->eigen)
+        rc = compute(m, &m->eigen);
+    if (rc == GMMP_OK) {
+        atomic_fetch_add(&m->eigen->refs, 1);
+        *out = m->eigen;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+void gmmp__eigen_release(gmmp__eigen *e)
+{
+    if (!e || atomic_fetch_sub(&e->refs, 1) != 1)
+        return;
+    gmmp__free(e->lambda);
+    gmmp__free(e->ut);
+    gmmp__free(e);
+}

@@ -1,0 +1,18 @@
+/*
+ * k-means for the trainer's default initialisation: k-means++ seeding
+ * (greedy, as scikit-learn), then Lloyd iterations.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef GMMP_KMEANS_H
+#define GMMP_KMEANS_H
+
+#include <stddef.h>
+
+#include "rng.h"
+
+/* Clusters n samples (n x d) into K clusters. Fills centers (K x d) and
+ * labels (n). Returns GMMP_OK or GMMP_ENOMEM (message set). */
+int gmmp__kmeans(const double *X, size_t n, size_t d, size_t K, gmmp__rng *rng, int max_iter,
+                 double *centers, size_t *labels);
+
+#endif /* GMMP_KMEANS_H */

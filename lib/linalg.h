@@ -1,0 +1,33 @@
+/*
+ * Thin wrappers over CBLAS/LAPACKE for row-major matrices, so that every
+ * caller uses the same conventions (lower Cholesky factors, no hidden
+ * transposition copies).
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef GMMP_LINALG_H
+#define GMMP_LINALG_H
+
+#include <stddef.h>
+
+/* Largest dimension handed to BLAS/LAPACK, whose sizes are int. */
+#define GMMP__MAX_BLAS_DIM 1000000000u
+
+/* In-place Cholesky factorisation A = L L^T of a symmetric d x d matrix
+ * (row-major; only the lower triangle is read). On success L is in the
+ * lower triangle and the strict upper triangle is zeroed. Returns 0, or
+ * the 1-based order of the leading minor that is not positive definite. */
+int gmmp__cholesky(double *a, size_t d);
+
+/* log det(A) = 2 sum log L_ii, from A's lower Cholesky factor. */
+double gmmp__chol_logdet(const double *l, size_t d);
+
+/* Copies the lower triangle of a row-major d x d matrix onto its upper one. */
+void gmmp__symmetrize_lower(double *a, size_t d);
+
+/* Symmetric eigendecomposition A = U diag(lambda) U^T of a row-major d x d
+ * matrix. On return, row j of `vectors_t` is the eigenvector of lambda[j]
+ * (so vectors_t holds U^T), eigenvalues ascending. `a` is destroyed.
+ * Returns 0, or non-zero if LAPACK failed to converge. */
+int gmmp__eigh(double *a, size_t d, double *lambda, double *vectors_t);
+
+#endif /* GMMP_LINALG_H */

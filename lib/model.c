@@ -1,0 +1,204 @@
+/*
+ * Model handle: creation from caller parameters with validation, accessors.
+ * SPDX-License-Identifier: MIT
+ */
+#include <math.h>
+#include <string.h>
+
+#include "eigen.h"
+#include "internal.h"
+#include "linalg.h"
+#include "model.h"
+
+#define LOG_2PI 1.8378770664093454836
+
+int gmmp__check_model_size(size_t K, size_t d)
+{
+    if (K == 0 || d == 0)
+        return gmmp__fail(GMMP_EINVAL, "a model needs K >= 1 components and dimension d >= 1 "
+                                       "(got K=%zu, d=%zu)",
+                          K, d);
+    size_t dd, kdd;
+    if (d > GMMP__MAX_BLAS_DIM || K > GMMP__MAX_BLAS_DIM || !gmmp__mul_ok(d, d, &dd) ||
+        !gmmp__mul_ok(K, dd, &kdd) || kdd > SIZE_MAX / sizeof(double))
+        return gmmp__fail(GMMP_EOVERFLOW, "a model of K=%zu components in d=%zu dimensions "
+                                          "is too large",
+                          K, d);
+    return GMMP_OK;
+}
+
+int gmmp__model_alloc(gmmp_model **out, size_t K, size_t d)
+{
+    int rc = gmmp__check_model_size(K, d);
+    if (rc)
+        return rc;
+    gmmp_model *m = gmmp__alloc(sizeof *m);
+    if (!m)
+        return gmmp__fail_nomem();
+    *m = (gmmp_model){.K = K, .d = d};
+    if (pthread_mutex_init(&m->lock, NULL) != 0) {
+        gmmp__free(m);
+        return gmmp__fail_nomem();
+    }
+    m->weights = gmmp__alloc_array(K, sizeof(double));
+    m->log_weights = gmmp__alloc_array(K, sizeof(double));
+    m->log_norm = gmmp__alloc_array(K, sizeof(double));
+    m->means = gmmp__alloc_array(K * d, sizeof(double));
+    m->covs = gmmp__alloc_array(K * d * d, sizeof(double));
+    m->chol = gmmp__alloc_array(K * d * d, sizeof(double));
+    if (!m->weights || !m->log_weights || !m->log_norm || !m->means || !m->covs || !m->chol) {
+        gmmp_model_destroy(m);
+        return gmmp__fail_nomem();
+    }
+    *out = m;
+    return GMMP_OK;
+}
+
+void gmmp_model_destroy(gmmp_model *m)
+{
+    if (!m)
+        return;
+    gmmp__eigen_release(m->eigen);
+    pthread_mutex_destroy(&m->lock);
+    gmmp__free(m->weights);
+    gmmp__free(m->log_weights);
+    gmmp__free(m->log_norm);
+    gmmp__free(m->means);
+    gmmp__free(m->covs);
+    gmmp__free(m->chol);
+    gmmp__free(m);
+}
+
+int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad)
+{
+    const size_t K = m->K, d = m->d;
+    for (size_t k = 0; k < K; k++) {
+        double *l = m->chol + k * d * d;
+        memcpy(l, m->covs + k * d * d, d * d * sizeof *l);
+        int minor = gmmp__cholesky(l, d);
+        if (minor != 0) {
+            if (bad)
+                *bad = k;
+            return gmmp__fail(GMMP_ENOTSPD,
+                              "covariance of component %zu is not positive definite "
+                              "(leading minor of order %d)%s%s",
+                              k, minor, hint ? ": " : "", hint ? hint : "");
+        }
+        m->log_norm[k] = -0.5 * (double)d * LOG_2PI - 0.5 * gmmp__chol_logdet(l, d);
+        m->log_weights[k] = log(m->weights[k]);
+    }
+    return GMMP_OK;
+}
+
+/* Rejects weights that are negative or do not sum to one. */
+static int check_weights(const double *w, size_t K)
+{
+    double sum = 0.0;
+    for (size_t k = 0; k < K; k++) {
+        if (w[k] < 0.0)
+            return gmmp__fail(GMMP_EINVAL, "weight of component %zu is negative (%g)", k, w[k]);
+        sum += w[k];
+    }
+    if (fabs(sum - 1.0) > 1e-8)
+        return gmmp__fail(GMMP_EINVAL, "weights sum to %.17g, not 1", sum);
+    return GMMP_OK;
+}
+
+/* Rejects a covariance whose two triangles differ by more than rounding. */
+static int check_symmetric(const double *a, size_t d, size_t k)
+{
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < i; j++) {
+            double scale = fmax(fabs(a[i * d + i]), fabs(a[j * d + j]));
+            if (fabs(a[i * d + j] - a[j * d + i]) > 1e-10 * scale)
+                return gmmp__fail(GMMP_ENOTSPD,
+                                  "covariance of component %zu is not symmetric: "
+                                  "entry (%zu,%zu) = %.17g but (%zu,%zu) = %.17g",
+                                  k, i, j, a[i * d + j], j, i, a[j * d + i]);
+        }
+    return GMMP_OK;
+}
+
+int gmmp_model_create(gmmp_model **out, size_t K, size_t d, const double *weights,
+                      const double *means, const double *covariances)
+{
+    if (!out || !weights || !means || !covariances)
+        return gmmp__fail(GMMP_EINVAL, "model output, weights, means or covariances is NULL");
+    int rc = gmmp__check_model_size(K, d);
+    if (rc)
+        return rc;
+    const struct {
+        const double *x;
+        size_t n;
+        const char *name;
+    } arrays[] = {{weights, K, "weights"}, {means, K * d, "means"},
+                  {covariances, K * d * d, "covariances"}};
+    for (size_t a = 0; a < 3; a++) {
+        size_t i = gmmp__first_nonfinite(arrays[a].x, arrays[a].n);
+        if (i < arrays[a].n)
+            return gmmp__fail(GMMP_ENONFINITE, "%s[%zu] is %g", arrays[a].name, i,
+                              arrays[a].x[i]);
+    }
+    if ((rc = check_weights(weights, K)))
+        return rc;
+    for (size_t k = 0; k < K; k++)
+        if ((rc = check_symmetric(covariances + k * d * d, d, k)))
+            return rc;
+
+    gmmp_model *m;
+    if ((rc = gmmp__model_alloc(&m, K, d)))
+        return rc;
+    memcpy(m->weights, weights, K * sizeof *weights);
+    memcpy(m->means, means, K * d * sizeof *means);
+    for (size_t k = 0; k < K; k++) {
+        const double *src = covariances + k * d * d;
+        double *dst = m->covs + k * d * d;
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j <= i; j++)
+                dst[i * d + j] = dst[j * d + i] = 0.5 * (src[i * d + j] + src[j * d + i]);
+    }
+    if ((rc = gmmp__model_factor(m, NULL, NULL))) {
+        gmmp_model_destroy(m);
+        return rc;
+    }
+    *out = m;
+    return GMMP_OK;
+}
+
+size_t gmmp_model_components(const gmmp_model *m)
+{
+    return m ? m->K : 0;
+}
+
+size_t gmmp_model_dim(const gmmp_model *m)
+{
+    return m ? m->d : 0;
+}
+
+int gmmp_model_get(const gmmp_model *m, double *weights, double *means, double *covariances)
+{
+    if (!m)
+        return gmmp__fail(GMMP_EINVAL, "model is NULL");
+    if (weights)
+        memcpy(weights, m->weights, m->K * sizeof *weights);
+    if (means)
+        memcpy(means, m->means, m->K * m->d * sizeof *means);
+    if (covariances)
+        memcpy(covariances, m->covs, m->K * m->d * m->d * sizeof *covariances);
+    return GMMP_OK;
+}
+
+int gmmp_model_cholesky(const gmmp_model *m, double *factors)
+{
+    if (!m || !factors)
+        return gmmp__fail(GMMP_EINVAL, "model or output is NULL");
+    memcpy(factors, m->chol, m->K * m->d * m->d * sizeof *factors);
+    return GMMP_OK;
+}
+
+size_t gmmp_model_n_parameters(const gmmp_model *m)
+{
+    if (!m)
+        return 0;
+    return m->K * m->d * (m->d + 1) / 2 + m->K * m->d + m->K - 1;
+}

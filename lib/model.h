@@ -1,0 +1,43 @@
+/*
+ * The model's layout, shared by the scoring, training, posterior and file
+ * code. Not installed.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef GMMP_MODEL_INTERNAL_H
+#define GMMP_MODEL_INTERNAL_H
+
+#include <pthread.h>
+
+#include "gmmprior/model.h"
+
+struct gmmp__eigen;
+
+struct gmmp_model {
+    size_t K, d;
+    double *weights;     /* K */
+    double *log_weights; /* K: log weights[k] (-inf for a zero weight) */
+    double *means;       /* K x d */
+    double *covs;        /* K x d x d, exactly symmetric */
+    double *chol;        /* K x d x d lower Cholesky factors, zero above */
+    double *log_norm;    /* K: log of N's constant, -d/2 log 2pi - log det(L_k) */
+
+    /* Eigendecompositions of the covariances, computed on first use by a
+     * denoising plan. Shared (reference counted) with the plans, and
+     * filled under the lock, so that a const model stays thread-safe. */
+    pthread_mutex_t lock;
+    struct gmmp__eigen *eigen;
+};
+
+/* Allocates a model with uninitialised parameters. */
+int gmmp__model_alloc(gmmp_model **out, size_t K, size_t d);
+
+/* Computes the Cholesky factors and normalising constants from weights,
+ * means and covs. On a covariance that is not positive definite, fails
+ * with GMMP_ENOTSPD; the message names the component and `hint` (what the
+ * caller should change), and *bad (if not NULL) receives its index. */
+int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad);
+
+/* Size checks shared by every entry point that takes (K, d). */
+int gmmp__check_model_size(size_t K, size_t d);
+
+#endif /* GMMP_MODEL_INTERNAL_H */

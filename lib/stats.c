@@ -1,0 +1,292 @@
+/*
+ * Streaming sufficient statistics for EM: accumulate, merge, pack.
+ * SPDX-License-Identifier: MIT
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "estep.h"
+#include "internal.h"
+#include "stats.h"
+
+static int moments_alloc(gmmp__moments *m, size_t K, size_t d)
+{
+    m->nk = gmmp__alloc_array(K, sizeof(double));
+    m->s1 = gmmp__alloc_array(K * d, sizeof(double));
+    m->s2 = gmmp__alloc_array(K * d * d, sizeof(double));
+    return m->nk && m->s1 && m->s2 ? GMMP_OK : GMMP_ENOMEM;
+}
+
+static void moments_free(gmmp__moments *m)
+{
+    gmmp__free(m->nk);
+    gmmp__free(m->s1);
+    gmmp__free(m->s2);
+}
+
+static void moments_zero(gmmp__moments *m, size_t K, size_t d)
+{
+    m->count = m->loglik = 0.0;
+    memset(m->nk, 0, K * sizeof(double));
+    memset(m->s1, 0, K * d * sizeof(double));
+    memset(m->s2, 0, K * d * d * sizeof(double));
+}
+
+/* dst += src, second moments on the lower triangle only. */
+static void moments_add(gmmp__moments *dst, const gmmp__moments *src, size_t K, size_t d)
+{
+    dst->count += src->count;
+    dst->loglik += src->loglik;
+    for (size_t i = 0; i < K; i++)
+        dst->nk[i] += src->nk[i];
+    for (size_t i = 0; i < K * d; i++)
+        dst->s1[i] += src->s1[i];
+    for (size_t k = 0; k < K; k++)
+        for (size_t i = 0; i < d; i++) {
+            double *a = dst->s2 + k * d * d + i * d;
+            const double *b = src->s2 + k * d * d + i * d;
+            for (size_t j = 0; j <= i; j++)
+                a[j] += b[j];
+        }
+}
+
+int gmmp_stats_create(gmmp_stats **out, size_t K, size_t d)
+{
+    if (!out)
+        return gmmp__fail(GMMP_EINVAL, "output handle pointer is NULL");
+    int rc = gmmp__check_model_size(K, d);
+    if (rc)
+        return rc;
+    gmmp_stats *st = gmmp__alloc(sizeof *st);
+    if (!st)
+        return gmmp__fail_nomem();
+    *st = (gmmp_stats){.K = K, .d = d};
+    const size_t block = GMMP__BLOCK_ROWS;
+    st->shift = gmmp__alloc_array(K * d, sizeof(double));
+    st->work = gmmp__alloc_array(block, d * sizeof(double));
+    st->lp = gmmp__alloc_array(block, K * sizeof(double));
+    st->lpdf = gmmp__alloc_array(block, sizeof(double));
+    if (!st->shift || !st->work || !st->lp || !st->lpdf ||
+        moments_alloc(&st->total, K, d) || moments_alloc(&st->block, K, d)) {
+        gmmp_stats_destroy(st);
+        return gmmp__fail_nomem();
+    }
+    gmmp_stats_reset(st);
+    *out = st;
+    return GMMP_OK;
+}
+
+void gmmp_stats_destroy(gmmp_stats *st)
+{
+    if (!st)
+        return;
+    gmmp__free(st->shift);
+    moments_free(&st->total);
+    moments_free(&st->block);
+    gmmp__free(st->work);
+    gmmp__free(st->lp);
+    gmmp__free(st->lpdf);
+    gmmp__free(st);
+}
+
+void gmmp_stats_reset(gmmp_stats *st)
+{
+    if (!st)
+        return;
+    st->bound = false;
+    moments_zero(&st->total, st->K, st->d);
+}
+
+int gmmp_stats_set_skip(gmmp_stats *st, double threshold)
+{
+    if (!st)
+        return gmmp__fail(GMMP_EINVAL, "statistics are NULL");
+    if (!(threshold >= 0.0 && threshold <= 1e-3))
+        return gmmp__fail(GMMP_EINVAL, "skip threshold %g is outside [0, 1e-3]", threshold);
+    st->skip = threshold;
+    return GMMP_OK;
+}
+
+int gmmp__stats_bind(gmmp_stats *st, const double *means)
+{
+    size_t n = st->K * st->d;
+    if (!st->bound) {
+        memcpy(st->shift, means, n * sizeof *means);
+        st->bound = true;
+        return GMMP_OK;
+    }
+    if (memcmp(st->shift, means, n * sizeof *means) != 0)
+        return gmmp__fail(GMMP_EINVAL, "statistics were accumulated under a model with other "
+                                       "means: reset them before scoring under a new model");
+    return GMMP_OK;
+}
+
+void gmmp__stats_block_resp(gmmp_stats *st, const double *X, size_t n, const double *resp)
+{
+    const size_t K = st->K, d = st->d;
+    gmmp__moments *b = &st->block;
+    double *gathered = st->work;
+    for (size_t k = 0; k < K; k++) {
+        const double *c = st->shift + k * d;
+        double *s1 = b->s1 + k * d;
+        double *s2 = b->s2 + k * d * d;
+        double nk = 0.0;
+        size_t rows = 0;
+        memset(s1, 0, d * sizeof *s1);
+        for (size_t i = 0; i < n; i++) {
+            double r = resp[i * K + k];
+            nk += r;
+            if (!(r > st->skip))
+                continue;
+            /* Rows scaled by sqrt(r) turn the weighted second moment into
+             * one symmetric rank-k update. */
+            double sr = sqrt(r);
+            const double *x = X + i * d;
+            double *g = gathered + rows * d;
+            for (size_t j = 0; j < d; j++) {
+                double y = x[j] - c[j];
+                s1[j] += r * y;
+                g[j] = sr * y;
+            }
+            rows++;
+        }
+        b->nk[k] = nk;
+        if (rows > 0)
+            cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)rows, 1.0, gathered,
+                        (int)d, 0.0, s2, (int)d);
+        else
+            memset(s2, 0, d * d * sizeof *s2);
+    }
+    b->count = (double)n;
+    b->loglik = 0.0;
+}
+
+void gmmp__stats_block(gmmp_stats *st, const gmmp_model *m, const double *X, size_t n)
+{
+    const size_t K = st->K;
+    gmmp__log_prob(m, X, n, st->lp, st->work);
+    gmmp__log_normalize(st->lp, n, K, st->lpdf);
+    double loglik = 0.0;
+    for (size_t i = 0; i < n; i++)
+        loglik += st->lpdf[i];
+    for (size_t i = 0; i < n * K; i++)
+        st->lp[i] = exp(st->lp[i]);
+    gmmp__stats_block_resp(st, X, n, st->lp);
+    st->block.loglik = loglik;
+}
+
+void gmmp__stats_commit(gmmp_stats *dst, const gmmp_stats *src)
+{
+    moments_add(&dst->total, &src->block, dst->K, dst->d);
+}
+
+void gmmp__stats_accumulate(gmmp_stats *st, const gmmp_model *m, const double *X, size_t n)
+{
+    for (size_t start = 0; start < n; start += GMMP__BLOCK_ROWS) {
+        size_t rows = n - start < GMMP__BLOCK_ROWS ? n - start : GMMP__BLOCK_ROWS;
+        gmmp__stats_block(st, m, X + start * st->d, rows);
+        gmmp__stats_commit(st, st);
+    }
+}
+
+static int check_sizes(const gmmp_stats *st, size_t K, size_t d, const char *what)
+{
+    if (st->K != K || st->d != d)
+        return gmmp__fail(GMMP_EDIM, "statistics for K=%zu, d=%zu do not fit %s with K=%zu, d=%zu",
+                          st->K, st->d, what, K, d);
+    return GMMP_OK;
+}
+
+int gmmp_stats_accumulate(gmmp_stats *st, const gmmp_model *m, const double *X, size_t n)
+{
+    if (!st || !m)
+        return gmmp__fail(GMMP_EINVAL, "statistics or model is NULL");
+    int rc;
+    if ((rc = check_sizes(st, m->K, m->d, "a model")) ||
+        (rc = gmmp__check_samples(X, n, m->d)) || (rc = gmmp__stats_bind(st, m->means)))
+        return rc;
+    gmmp__stats_accumulate(st, m, X, n);
+    return GMMP_OK;
+}
+
+int gmmp_stats_merge(gmmp_stats *dst, const gmmp_stats *src)
+{
+    if (!dst || !src)
+        return gmmp__fail(GMMP_EINVAL, "statistics are NULL");
+    int rc = check_sizes(dst, src->K, src->d, "statistics");
+    if (rc)
+        return rc;
+    if (!src->bound)
+        return GMMP_OK;
+    if ((rc = gmmp__stats_bind(dst, src->shift)))
+        return rc;
+    moments_add(&dst->total, &src->total, dst->K, dst->d);
+    return GMMP_OK;
+}
+
+double gmmp_stats_count(const gmmp_stats *st)
+{
+    return st ? st->total.count : 0.0;
+}
+
+double gmmp_stats_loglik(const gmmp_stats *st)
+{
+    return st ? st->total.loglik : 0.0;
+}
+
+size_t gmmp_stats_packed_size(size_t K, size_t d)
+{
+    return 2 + K * (1 + d + d * (d + 1) / 2);
+}
+
+/* The packed form keeps only the lower triangle of each second moment:
+ * that is all SYRK maintains, and it nearly halves what processes exchange. */
+
+int gmmp_stats_pack(const gmmp_stats *st, double *buf)
+{
+    if (!st || !buf)
+        return gmmp__fail(GMMP_EINVAL, "statistics or buffer is NULL");
+    const size_t K = st->K, d = st->d;
+    const gmmp__moments *t = &st->total;
+    *buf++ = t->count;
+    *buf++ = t->loglik;
+    memcpy(buf, t->nk, K * sizeof *buf);
+    buf += K;
+    memcpy(buf, t->s1, K * d * sizeof *buf);
+    buf += K * d;
+    for (size_t k = 0; k < K; k++)
+        for (size_t i = 0; i < d; i++) {
+            memcpy(buf, t->s2 + k * d * d + i * d, (i + 1) * sizeof *buf);
+            buf += i + 1;
+        }
+    return GMMP_OK;
+}
+
+int gmmp_stats_unpack(gmmp_stats *st, const double *buf)
+{
+    if (!st || !buf)
+        return gmmp__fail(GMMP_EINVAL, "statistics or buffer is NULL");
+    if (!st->bound)
+        return gmmp__fail(GMMP_EINVAL, "statistics are not bound to a model: accumulate "
+                                       "(possibly 0 samples) under it first");
+    const size_t K = st->K, d = st->d;
+    size_t total = gmmp_stats_packed_size(K, d);
+    size_t bad = gmmp__first_nonfinite(buf, total);
+    if (bad < total)
+        return gmmp__fail(GMMP_ENONFINITE, "packed statistics hold %g at position %zu",
+                          buf[bad], bad);
+    gmmp__moments *t = &st->total;
+    t->count = *buf++;
+    t->loglik = *buf++;
+    memcpy(t->nk, buf, K * sizeof *buf);
+    buf += K;
+    memcpy(t->s1, buf, K * d * sizeof *buf);
+    buf += K * d;
+    for (size_t k = 0; k < K; k++)
+        for (size_t i = 0; i < d; i++) {
+            memcpy(t->s2 + k * d * d + i * d, buf, (i + 1) * sizeof *buf);
+            buf += i + 1;
+        }
+    return GMMP_OK;
+}

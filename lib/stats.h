@@ -1,0 +1,65 @@
+/*
+ * Sufficient statistics' layout and the internal entry points the trainer
+ * uses (no per-call validation: it validates the data once).
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef GMMP_STATS_H
+#define GMMP_STATS_H
+
+#include <stdbool.h>
+
+#include "gmmprior/train.h"
+#include "model.h"
+
+/* Sums over samples: what EM needs from the data. */
+typedef struct gmmp__moments {
+    double count;  /* samples */
+    double loglik; /* sum of log p(x_i) */
+    double *nk;    /* K: sum_i r_ik */
+    double *s1;    /* K x d: sum_i r_ik (x_i - shift_k) */
+    double *s2;    /* K x d x d: sum_i r_ik (x_i - shift_k)(x_i - shift_k)^T, lower triangle */
+} gmmp__moments;
+
+struct gmmp_stats {
+    size_t K, d;
+    bool bound;           /* shift holds the means of the model scored under */
+    double *shift;        /* K x d */
+    double skip;          /* responsibilities <= skip leave a component's moments */
+    gmmp__moments total;  /* everything accumulated */
+    gmmp__moments block;  /* the latest block's contribution */
+
+    /* Workspace for one block of rows. */
+    double *work;   /* block x d */
+    double *lp;     /* block x K */
+    double *lpdf;   /* block */
+};
+
+/* Accumulation always goes a block of GMMP__BLOCK_ROWS rows at a time:
+ * the block's sums are formed on their own, then added to the total in
+ * block order. The total is therefore the same sum in the same order
+ * whichever thread formed each block, so the trainer's result does not
+ * depend on its number of threads. */
+
+/* Binds unbound statistics to `means` (K x d), or checks they match. */
+int gmmp__stats_bind(gmmp_stats *st, const double *means);
+
+/* The E-step of `m` on one block (n <= GMMP__BLOCK_ROWS finite samples)
+ * into st->block. */
+void gmmp__stats_block(gmmp_stats *st, const gmmp_model *m, const double *X, size_t n);
+
+/* One block's sums from given responsibilities (n x K) into st->block,
+ * for initialisations that assign samples without a model. */
+void gmmp__stats_block_resp(gmmp_stats *st, const double *X, size_t n, const double *resp);
+
+/* dst->total += src->block. */
+void gmmp__stats_commit(gmmp_stats *dst, const gmmp_stats *src);
+
+/* E-step of `m` on n finite samples, block by block, into st->total. */
+void gmmp__stats_accumulate(gmmp_stats *st, const gmmp_model *m, const double *X, size_t n);
+
+/* M-step into an allocated model of the same K and d. `hint` completes the
+ * message when a covariance is not positive definite. */
+int gmmp__m_step_into(const gmmp_stats *st, double reg_covar, gmmp_model *m, size_t *n_split,
+                      const char *hint);
+
+#endif /* GMMP_STATS_H */

@@ -1,0 +1,520 @@
+/*
+ * The EM trainer: options, initialisation, the iteration loop over the
+ * streaming statistics, restarts, progress reports.
+ * SPDX-License-Identifier: MIT
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "estep.h"
+#include "internal.h"
+#include "kmeans.h"
+#include "linalg.h"
+#include "rng.h"
+#include "stats.h"
+
+struct gmmp_trainer {
+    size_t K;
+    int64_t max_iter, n_init, init, seed, threads, kmeans_max_iter;
+    double tol, reg_covar, skip;
+    gmmp_model *init_model;
+    gmmp_progress_fn progress;
+    void *payload;
+};
+
+/* Ranges of the options, for validation and messages. */
+typedef struct option_spec {
+    gmmp_train_option option;
+    const char *name;
+    int is_real;
+    double lo, hi;
+} option_spec;
+
+static const option_spec specs[] = {
+    {GMMP_TRAIN_MAX_ITER, "max_iter", 0, 1, 1e9},
+    {GMMP_TRAIN_N_INIT, "n_init", 0, 1, 1e6},
+    {GMMP_TRAIN_INIT, "init", 0, GMMP_INIT_KMEANS, GMMP_INIT_MODEL},
+    {GMMP_TRAIN_SEED, "seed", 0, -9.3e18, 9.3e18},
+    {GMMP_TRAIN_THREADS, "threads", 0, 1, 256},
+    {GMMP_TRAIN_KMEANS_MAX_ITER, "kmeans_max_iter", 0, 1, 1e9},
+    {GMMP_TRAIN_TOL, "tol", 1, 0, INFINITY},
+    {GMMP_TRAIN_REG_COVAR, "reg_covar", 1, 0, INFINITY},
+    {GMMP_TRAIN_SKIP, "skip", 1, 0, 1e-3},
+};
+
+static const option_spec *find_spec(gmmp_train_option option, int is_real)
+{
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        if (specs[i].option == option)
+            return specs[i].is_real == is_real ? &specs[i] : NULL;
+    return NULL;
+}
+
+static int64_t *int_field(gmmp_trainer *t, gmmp_train_option option)
+{
+    switch (option) {
+    case GMMP_TRAIN_MAX_ITER: return &t->max_iter;
+    case GMMP_TRAIN_N_INIT: return &t->n_init;
+    case GMMP_TRAIN_INIT: return &t->init;
+    case GMMP_TRAIN_SEED: return &t->seed;
+    case GMMP_TRAIN_THREADS: return &t->threads;
+    case GMMP_TRAIN_KMEANS_MAX_ITER: return &t->kmeans_max_iter;
+    default: return NULL;
+    }
+}
+
+static double *real_field(gmmp_trainer *t, gmmp_train_option option)
+{
+    switch (option) {
+    case GMMP_TRAIN_TOL: return &t->tol;
+    case GMMP_TRAIN_REG_COVAR: return &t->reg_covar;
+    case GMMP_TRAIN_SKIP: return &t->skip;
+    default: return NULL;
+    }
+}
+
+int gmmp_trainer_create(gmmp_trainer **out, size_t K)
+{
+    if (!out)
+        return gmmp__fail(GMMP_EINVAL, "output handle pointer is NULL");
+    if (K == 0 || K > GMMP__MAX_BLAS_DIM)
+        return gmmp__fail(GMMP_EINVAL, "number of components %zu is out of range", K);
+    gmmp_trainer *t = gmmp__alloc(sizeof *t);
+    if (!t)
+        return gmmp__fail_nomem();
+    *t = (gmmp_trainer){.K = K,
+                        .max_iter = 100,
+                        .n_init = 1,
+                        .init = GMMP_INIT_KMEANS,
+                        .seed = 0,
+                        .threads = 1,
+                        .kmeans_max_iter = 300,
+                        .tol = 1e-3,
+                        .reg_covar = 1e-6,
+                        .skip = 0.0};
+    *out = t;
+    return GMMP_OK;
+}
+
+void gmmp_trainer_destroy(gmmp_trainer *t)
+{
+    if (!t)
+        return;
+    gmmp_model_destroy(t->init_model);
+    gmmp__free(t);
+}
+
+static int bad_option(gmmp_train_option option, int is_real)
+{
+    if (find_spec(option, !is_real))
+        return gmmp__fail(GMMP_EINVAL, "option %d is %s: use gmmp_trainer_%s_%s", (int)option,
+                          is_real ? "an integer" : "real", "set or get",
+                          is_real ? "int" : "real");
+    return gmmp__fail(GMMP_EINVAL, "unknown trainer option %d", (int)option);
+}
+
+int gmmp_trainer_set_int(gmmp_trainer *t, gmmp_train_option option, int64_t value)
+{
+    if (!t)
+        return gmmp__fail(GMMP_EINVAL, "trainer is NULL");
+    const option_spec *s = find_spec(option, 0);
+    if (!s)
+        return bad_option(option, 0);
+    if ((double)value < s->lo || (double)value > s->hi)
+        return gmmp__fail(GMMP_EINVAL, "%s = %lld is outside [%.0f, %.0f]", s->name,
+                          (long long)value, s->lo, s->hi);
+    if (option == GMMP_TRAIN_INIT && value == GMMP_INIT_MODEL && !t->init_model)
+        return gmmp__fail(GMMP_EINVAL, "init = model needs gmmp_trainer_set_init_model()");
+    *int_field(t, option) = value;
+    return GMMP_OK;
+}
+
+int gmmp_trainer_set_real(gmmp_trainer *t, gmmp_train_option option, double value)
+{
+    if (!t)
+        return gmmp__fail(GMMP_EINVAL, "trainer is NULL");
+    const option_spec *s = find_spec(option, 1);
+    if (!s)
+        return bad_option(option, 1);
+    if (!(value >= s->lo && value <= s->hi) || !isfinite(value))
+        return gmmp__fail(GMMP_EINVAL, "%s = %g is outside [%g, %g]", s->name, value, s->lo,
+                          s->hi);
+    *real_field(t, option) = value;
+    return GMMP_OK;
+}
+
+int gmmp_trainer_get_int(const gmmp_trainer *t, gmmp_train_option option, int64_t *value)
+{
+    if (!t || !value)
+        return gmmp__fail(GMMP_EINVAL, "trainer or output is NULL");
+    if (!find_spec(option, 0))
+        return bad_option(option, 0);
+    *value = *int_field((gmmp_trainer *)t, option);
+    return GMMP_OK;
+}
+
+int gmmp_trainer_get_real(const gmmp_trainer *t, gmmp_train_option option, double *value)
+{
+    if (!t || !value)
+        return gmmp__fail(GMMP_EINVAL, "trainer or output is NULL");
+    if (!find_spec(option, 1))
+        return bad_option(option, 1);
+    *value = *real_field((gmmp_trainer *)t, option);
+    return GMMP_OK;
+}
+
+int gmmp_trainer_set_init_model(gmmp_trainer *t, const gmmp_model *model)
+{
+    if (!t || !model)
+        return gmmp__fail(GMMP_EINVAL, "trainer or model is NULL");
+    if (model->K != t->K)
+        return gmmp__fail(GMMP_EDIM, "initial model has %zu components, the trainer %zu",
+                          model->K, t->K);
+    gmmp_model *copy;
+    int rc = gmmp_model_create(&copy, model->K, model->d, model->weights, model->means,
+                               model->covs);
+    if (rc)
+        return rc;
+    gmmp_model_destroy(t->init_model);
+    t->init_model = copy;
+    t->init = GMMP_INIT_MODEL;
+    return GMMP_OK;
+}
+
+int gmmp_trainer_set_progress(gmmp_trainer *t, gmmp_progress_fn fn, void *payload)
+{
+    if (!t)
+        return gmmp__fail(GMMP_EINVAL, "trainer is NULL");
+    t->progress = fn;
+    t->payload = payload;
+    return GMMP_OK;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Everything one fit needs besides the trainer's options. */
+typedef struct fit_state {
+    const gmmp_trainer *t;
+    const double *X;
+    size_t n, d;
+    gmmp_stats **stats; /* one per thread */
+    size_t n_threads;
+    double start;
+} fit_state;
+
+/* The E-step's work list: blocks are claimed in order by whichever thread
+ * is free, and their sums added to the total strictly in block order (a
+ * thread whose block is early waits its turn), so the total does not
+ * depend on how many threads there are. */
+typedef struct e_pass {
+    fit_state *fs;
+    const gmmp_model *model;
+    size_t n_blocks;
+    size_t next_claim;  /* next block to compute */
+    size_t next_commit; /* next block to add to the total */
+    pthread_mutex_t lock;
+    pthread_cond_t turn;
+} e_pass;
+
+typedef struct e_worker {
+    e_pass *pass;
+    gmmp_stats *stats; /* this thread's workspace and block sums */
+} e_worker;
+
+static void *e_worker_run(void *arg)
+{
+    e_worker *w = arg;
+    e_pass *p = w->pass;
+    fit_state *fs = p->fs;
+    gmmp_stats *total = fs->stats[0];
+    pthread_mutex_lock(&p->lock);
+    while (p->next_claim < p->n_blocks) {
+        size_t b = p->next_claim++;
+        pthread_mutex_unlock(&p->lock);
+        size_t start = b * GMMP__BLOCK_ROWS;
+        size_t rows = fs->n - start < GMMP__BLOCK_ROWS ? fs->n - start : GMMP__BLOCK_ROWS;
+        gmmp__stats_block(w->stats, p->model, fs->X + start * fs->d, rows);
+        pthread_mutex_lock(&p->lock);
+        while (p->next_commit != b)
+            pthread_cond_wait(&p->turn, &p->lock);
+        gmmp__stats_commit(total, w->stats);
+        p->next_commit++;
+        pthread_cond_broadcast(&p->turn);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* One E-step over all the data into fs->stats[0]'s total. */
+static int e_step(fit_state *fs, const gmmp_model *m)
+{
+    gmmp_stats *total = fs->stats[0];
+    gmmp_stats_reset(total);
+    gmmp__stats_bind(total, m->means);
+    for (size_t t = 1; t < fs->n_threads; t++) {
+        gmmp_stats_reset(fs->stats[t]);
+        gmmp__stats_bind(fs->stats[t], m->means);
+    }
+    e_pass pass = {.fs = fs,
+                   .model = m,
+                   .n_blocks = (fs->n + GMMP__BLOCK_ROWS - 1) / GMMP__BLOCK_ROWS};
+    if (fs->n_threads == 1) {
+        gmmp__stats_accumulate(total, m, fs->X, fs->n);
+        return GMMP_OK;
+    }
+    pthread_mutex_init(&pass.lock, NULL);
+    pthread_cond_init(&pass.turn, NULL);
+    e_worker workers[256];
+    pthread_t tids[256];
+    size_t started = 1;
+    for (size_t t = 0; t < fs->n_threads; t++)
+        workers[t] = (e_worker){&pass, fs->stats[t]};
+    for (size_t t = 1; t < fs->n_threads; t++) {
+        /* If a thread cannot start, those that did (and this one) still
+         * do all the work, with the same result. */
+        if (pthread_create(&tids[t], NULL, e_worker_run, &workers[t]) != 0)
+            break;
+        started = t + 1;
+    }
+    e_worker_run(&workers[0]);
+    for (size_t t = 1; t < started; t++)
+        pthread_join(tids[t], NULL);
+    pthread_cond_destroy(&pass.turn);
+    pthread_mutex_destroy(&pass.lock);
+    return GMMP_OK;
+}
+
+/* Covariance of all the data (plus reg_covar) through a one-component
+ * M-step, which shares the statistics code. */
+static int data_moments(fit_state *fs, gmmp_model **out)
+{
+    const size_t n = fs->n, d = fs->d;
+    gmmp_stats *st;
+    int rc = gmmp_stats_create(&st, 1, d);
+    if (rc)
+        return rc;
+    double *ones = gmmp__alloc_array(GMMP__BLOCK_ROWS, sizeof(double));
+    gmmp_model *m = NULL;
+    if (!ones) {
+        rc = gmmp__fail_nomem();
+        goto done;
+    }
+    for (size_t i = 0; i < GMMP__BLOCK_ROWS; i++)
+        ones[i] = 1.0;
+    gmmp__stats_bind(st, fs->X); /* shift by the first sample */
+    for (size_t start = 0; start < n; start += GMMP__BLOCK_ROWS) {
+        size_t rows = n - start < GMMP__BLOCK_ROWS ? n - start : GMMP__BLOCK_ROWS;
+        gmmp__stats_block_resp(st, fs->X + start * d, rows, ones);
+        gmmp__stats_commit(st, st);
+    }
+    if ((rc = gmmp__model_alloc(&m, 1, d)) == GMMP_OK)
+        rc = gmmp__m_step_into(st, fs->t->reg_covar, m, NULL,
+                               "the data's covariance is singular: increase reg_covar");
+    if (rc == GMMP_OK)
+        *out = m;
+    else
+        gmmp_model_destroy(m);
+done:
+    gmmp__free(ones);
+    gmmp_stats_destroy(st);
+    return rc;
+}
+
+static int init_random(fit_state *fs, gmmp__rng *rng, gmmp_model *m)
+{
+    const size_t K = m->K, d = m->d;
+    gmmp_model *all = NULL;
+    int rc = data_moments(fs, &all);
+    if (rc)
+        return rc;
+    size_t *picked = gmmp__alloc_array(K, sizeof(size_t));
+    if (!picked) {
+        gmmp_model_destroy(all);
+        return gmmp__fail_nomem();
+    }
+    for (size_t k = 0; k < K; k++) {
+        /* K distinct sample indices (K <= n, checked by the caller). */
+        size_t idx;
+        int fresh;
+        do {
+            idx = gmmp__rng_below(rng, fs->n);
+            fresh = 1;
+            for (size_t j = 0; j < k; j++)
+                fresh &= picked[j] != idx;
+        } while (!fresh);
+        picked[k] = idx;
+        memcpy(m->means + k * d, fs->X + idx * d, d * sizeof(double));
+        memcpy(m->covs + k * d * d, all->covs, d * d * sizeof(double));
+        m->weights[k] = 1.0 / (double)K;
+    }
+    gmmp__free(picked);
+    gmmp_model_destroy(all);
+    return gmmp__model_factor(m, "the data's covariance is singular: increase reg_covar", NULL);
+}
+
+static int init_kmeans(fit_state *fs, gmmp__rng *rng, gmmp_model *m)
+{
+    const size_t K = m->K, d = m->d, n = fs->n;
+    size_t *labels = gmmp__alloc_array(n, sizeof(size_t));
+    double *centers = gmmp__alloc_array(K * d, sizeof(double));
+    double *resp = gmmp__calloc_array(GMMP__BLOCK_ROWS * K, sizeof(double));
+    int rc = GMMP_OK;
+    if (!labels || !centers || !resp) {
+        rc = gmmp__fail_nomem();
+        goto done;
+    }
+    if ((rc = gmmp__kmeans(fs->X, n, d, K, rng, (int)fs->t->kmeans_max_iter, centers, labels)))
+        goto done;
+    /* One-hot responsibilities from the clusters, then an M-step. */
+    gmmp_stats *st = fs->stats[0];
+    gmmp_stats_reset(st);
+    gmmp__stats_bind(st, centers);
+    for (size_t start = 0; start < n; start += GMMP__BLOCK_ROWS) {
+        size_t rows = n - start < GMMP__BLOCK_ROWS ? n - start : GMMP__BLOCK_ROWS;
+        for (size_t i = 0; i < rows; i++)
+            resp[i * K + labels[start + i]] = 1.0;
+        gmmp__stats_block_resp(st, fs->X + start * d, rows, resp);
+        gmmp__stats_commit(st, st);
+        for (size_t i = 0; i < rows; i++)
+            resp[i * K + labels[start + i]] = 0.0;
+    }
+    rc = gmmp__m_step_into(st, fs->t->reg_covar, m, NULL,
+                           "after k-means initialisation; increase reg_covar");
+done:
+    gmmp__free(labels);
+    gmmp__free(centers);
+    gmmp__free(resp);
+    return rc;
+}
+
+static int initialise(fit_state *fs, int run, gmmp_model *m)
+{
+    const gmmp_trainer *t = fs->t;
+    gmmp__rng rng;
+    /* Restarts draw from one stream each, derived from the seed. */
+    gmmp__rng_seed(&rng, (uint64_t)t->seed * 0x9E3779B97F4A7C15ull + (uint64_t)run);
+    switch (t->init) {
+    case GMMP_INIT_KMEANS: return init_kmeans(fs, &rng, m);
+    case GMMP_INIT_RANDOM: return init_random(fs, &rng, m);
+    default:
+        memcpy(m->weights, t->init_model->weights, m->K * sizeof(double));
+        memcpy(m->means, t->init_model->means, m->K * m->d * sizeof(double));
+        memcpy(m->covs, t->init_model->covs, m->K * m->d * m->d * sizeof(double));
+        return gmmp__model_factor(m, NULL, NULL);
+    }
+}
+
+/* One run of EM from an initialisation. On return *model holds the model
+ * after the last M-step. */
+static int em_run(fit_state *fs, int run, gmmp_model **model, gmmp_model **spare,
+                  gmmp_fit_info *info)
+{
+    const gmmp_trainer *t = fs->t;
+    int rc = initialise(fs, run, *model);
+    if (rc)
+        return rc;
+    char hint[160];
+    snprintf(hint, sizeof hint, "increase reg_covar (now %g) or rescale the data",
+             t->reg_covar);
+    double lower_bound = -INFINITY;
+    *info = (gmmp_fit_info){.best_init = run};
+    for (int it = 1; it <= t->max_iter; it++) {
+        if ((rc = e_step(fs, *model)))
+            return rc;
+        gmmp_stats *st = fs->stats[0];
+        double previous = lower_bound;
+        lower_bound = st->total.loglik / st->total.count;
+        size_t splits = 0;
+        if ((rc = gmmp__m_step_into(st, t->reg_covar, *spare, &splits, hint)))
+            return rc;
+        gmmp_model *swap = *model;
+        *model = *spare;
+        *spare = swap;
+        double change = lower_bound - previous;
+        info->n_iter = it;
+        info->mean_loglik = lower_bound;
+        info->n_split += splits;
+        if (t->progress) {
+            gmmp_progress p = {run, it, lower_bound, change, now_seconds() - fs->start};
+            if (t->progress(&p, t->payload) != 0) {
+                info->stopped = 1;
+                break;
+            }
+        }
+        /* scikit-learn's test: |change| < tol, so tol = 0 never stops. */
+        if (fabs(change) < t->tol) {
+            info->converged = 1;
+            break;
+        }
+    }
+    return GMMP_OK;
+}
+
+int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_model **out,
+                     gmmp_fit_info *info)
+{
+    if (!t || !out)
+        return gmmp__fail(GMMP_EINVAL, "trainer or output is NULL");
+    if (d == 0)
+        return gmmp__fail(GMMP_EINVAL, "sample dimension is 0");
+    if (n < t->K)
+        return gmmp__fail(GMMP_EDIM, "%zu components need at least %zu samples, got %zu", t->K,
+                          t->K, n);
+    if (t->init == GMMP_INIT_MODEL && t->init_model->d != d)
+        return gmmp__fail(GMMP_EDIM, "initial model has dimension %zu, the samples %zu",
+                          t->init_model->d, d);
+    int rc = gmmp__check_samples(X, n, d);
+    if (rc)
+        return rc;
+
+    fit_state fs = {.t = t, .X = X, .n = n, .d = d, .start = now_seconds()};
+    /* Threads beyond one per block would have nothing to do. */
+    size_t blocks = (n + GMMP__BLOCK_ROWS - 1) / GMMP__BLOCK_ROWS;
+    fs.n_threads = (size_t)t->threads < blocks ? (size_t)t->threads : blocks;
+    gmmp_model *cur = NULL, *spare = NULL, *best = NULL;
+    gmmp_stats *stats[256] = {0};
+    fs.stats = stats;
+    for (size_t i = 0; i < fs.n_threads && rc == GMMP_OK; i++)
+        if ((rc = gmmp_stats_create(&stats[i], t->K, d)) == GMMP_OK)
+            rc = gmmp_stats_set_skip(stats[i], t->skip);
+    if (rc == GMMP_OK && (rc = gmmp__model_alloc(&cur, t->K, d)) == GMMP_OK)
+        rc = gmmp__model_alloc(&spare, t->K, d);
+
+    gmmp_fit_info best_info = {0}, run_info;
+    for (int run = 0; rc == GMMP_OK && run < t->n_init; run++) {
+        if ((rc = em_run(&fs, run, &cur, &spare, &run_info)))
+            break;
+        if (!best || run_info.mean_loglik > best_info.mean_loglik) {
+            gmmp_model *swap = best;
+            best = cur;
+            best_info = run_info;
+            if (swap)
+                cur = swap;
+            else if ((rc = gmmp__model_alloc(&cur, t->K, d)))
+                break;
+        }
+        if (run_info.stopped)
+            break;
+    }
+    for (size_t i = 0; i < fs.n_threads; i++)
+        gmmp_stats_destroy(stats[i]);
+    gmmp_model_destroy(cur);
+    gmmp_model_destroy(spare);
+    if (rc) {
+        gmmp_model_destroy(best);
+        return rc;
+    }
+    best_info.seconds = now_seconds() - fs.start;
+    if (info)
+        *info = best_info;
+    *out = best;
+    return GMMP_OK;
+}
