@@ -15,9 +15,9 @@ void gmmp__log_prob(const gmmp_model *m, const double *X, size_t n, double *lp, 
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < d; j++)
                 work[i * d + j] = X[i * d + j] - mu[j];
-        /* Row i becomes (L_k^{-1}(x_i - mu_k))^T: solve Z L_k^T = D. */
-        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n,
-                    (int)d, 1.0, m->chol + k * d * d, (int)d, work, (int)d);
+        /* Row i becomes (L_k^{-1}(x_i - mu_k))^T = d_i^T L_k^{-T}. */
+        cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n,
+                    (int)d, 1.0, m->chol_inv + k * d * d, (int)d, work, (int)d);
         const double base = m->log_weights[k] + m->log_norm[k];
         for (size_t i = 0; i < n; i++) {
             const double *z = work + i * d;

@@ -24,6 +24,13 @@ int gmmp__cholesky(double *a, size_t d)
     return 0;
 }
 
+int gmmp__tri_inverse(double *l, size_t d)
+{
+    /* Row-major lower is column-major upper. */
+    lapack_int n = (lapack_int)d;
+    return LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, 'U', 'N', n, l, n) != 0;
+}
+
 double gmmp__chol_logdet(const double *l, size_t d)
 {
     double s = 0.0;

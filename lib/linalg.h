@@ -18,6 +18,10 @@
  * the 1-based order of the leading minor that is not positive definite. */
 int gmmp__cholesky(double *a, size_t d);
 
+/* In-place inverse of a lower triangular d x d matrix (row-major). Returns
+ * 0, or non-zero if a diagonal entry is zero. */
+int gmmp__tri_inverse(double *l, size_t d);
+
 /* log det(A) = 2 sum log L_ii, from A's lower Cholesky factor. */
 double gmmp__chol_logdet(const double *l, size_t d);
 

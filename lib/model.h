@@ -18,7 +18,10 @@ struct gmmp_model {
     double *log_weights; /* K: log weights[k] (-inf for a zero weight) */
     double *means;       /* K x d */
     double *covs;        /* K x d x d, exactly symmetric */
-    double *chol;        /* K x d x d lower Cholesky factors, zero above */
+    double *chol_inv;    /* K x d x d: L_k^{-1}, lower, zero above (Sigma_k = L_k L_k^T);
+                            the precision's Cholesky factor. L_k itself is rarely needed
+                            and recomputed then: a model stays at two d x d arrays per
+                            component, which matters for training memory. */
     double *log_norm;    /* K: log of N's constant, -d/2 log 2pi - log det(L_k) */
 
     /* Eigendecompositions of the covariances, computed on first use by a
@@ -36,6 +39,9 @@ int gmmp__model_alloc(gmmp_model **out, size_t K, size_t d);
  * with GMMP_ENOTSPD; the message names the component and `hint` (what the
  * caller should change), and *bad (if not NULL) receives its index. */
 int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad);
+
+/* Writes L_k (lower Cholesky factor of covariance k, zero above) into l. */
+void gmmp__model_chol(const gmmp_model *m, size_t k, double *l);
 
 /* Size checks shared by every entry point that takes (K, d). */
 int gmmp__check_model_size(size_t K, size_t d);

@@ -40,12 +40,16 @@ int gmmp_model_sample(const gmmp_model *m, size_t n, uint64_t seed, double *X, s
     size_t *comp = gmmp__alloc_array(block, sizeof(size_t));
     size_t *rows = gmmp__alloc_array(block, sizeof(size_t));
     double *z = gmmp__alloc_array(block * d, sizeof(double));
-    if (!comp || !rows || !z) {
+    double *chol = gmmp__alloc_array(K * d * d, sizeof(double));
+    if (!comp || !rows || !z || !chol) {
         gmmp__free(comp);
         gmmp__free(rows);
         gmmp__free(z);
+        gmmp__free(chol);
         return gmmp__fail_nomem();
     }
+    for (size_t k = 0; k < K; k++)
+        gmmp__model_chol(m, k, chol + k * d * d);
     gmmp__rng rng;
     gmmp__rng_seed(&rng, seed);
     for (size_t start = 0; start < n; start += block) {
@@ -62,7 +66,7 @@ int gmmp_model_sample(const gmmp_model *m, size_t n, uint64_t seed, double *X, s
             gmmp__rng_normals(&rng, z, nk * d);
             /* Rows x^T = z^T L_k^T, so x ~ N(0, L_k L_k^T). */
             cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit,
-                        (int)nk, (int)d, 1.0, m->chol + k * d * d, (int)d, z, (int)d);
+                        (int)nk, (int)d, 1.0, chol + k * d * d, (int)d, z, (int)d);
             for (size_t i = 0; i < nk; i++) {
                 double *dst = X + rows[i] * d;
                 for (size_t j = 0; j < d; j++)
@@ -75,5 +79,6 @@ int gmmp_model_sample(const gmmp_model *m, size_t n, uint64_t seed, double *X, s
     gmmp__free(comp);
     gmmp__free(rows);
     gmmp__free(z);
+    gmmp__free(chol);
     return GMMP_OK;
 }

@@ -51,10 +51,8 @@ static void moments_add(gmmp__moments *dst, const gmmp__moments *src, size_t K, 
         }
 }
 
-int gmmp_stats_create(gmmp_stats **out, size_t K, size_t d)
+int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total)
 {
-    if (!out)
-        return gmmp__fail(GMMP_EINVAL, "output handle pointer is NULL");
     int rc = gmmp__check_model_size(K, d);
     if (rc)
         return rc;
@@ -68,13 +66,20 @@ int gmmp_stats_create(gmmp_stats **out, size_t K, size_t d)
     st->lp = gmmp__alloc_array(block, K * sizeof(double));
     st->lpdf = gmmp__alloc_array(block, sizeof(double));
     if (!st->shift || !st->work || !st->lp || !st->lpdf ||
-        moments_alloc(&st->total, K, d) || moments_alloc(&st->block, K, d)) {
+        (with_total && moments_alloc(&st->total, K, d)) || moments_alloc(&st->block, K, d)) {
         gmmp_stats_destroy(st);
         return gmmp__fail_nomem();
     }
     gmmp_stats_reset(st);
     *out = st;
     return GMMP_OK;
+}
+
+int gmmp_stats_create(gmmp_stats **out, size_t K, size_t d)
+{
+    if (!out)
+        return gmmp__fail(GMMP_EINVAL, "output handle pointer is NULL");
+    return gmmp__stats_new(out, K, d, true);
 }
 
 void gmmp_stats_destroy(gmmp_stats *st)
@@ -95,7 +100,8 @@ void gmmp_stats_reset(gmmp_stats *st)
     if (!st)
         return;
     st->bound = false;
-    moments_zero(&st->total, st->K, st->d);
+    if (st->total.nk)
+        moments_zero(&st->total, st->K, st->d);
 }
 
 int gmmp_stats_set_skip(gmmp_stats *st, double threshold)
@@ -152,11 +158,13 @@ void gmmp__stats_block_resp(gmmp_stats *st, const double *X, size_t n, const dou
             rows++;
         }
         b->nk[k] = nk;
-        if (rows > 0)
+        if (rows > 0) {
             cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)rows, 1.0, gathered,
                         (int)d, 0.0, s2, (int)d);
-        else
+            st->flops += (double)rows * (double)d * (double)(d + 1);
+        } else {
             memset(s2, 0, d * d * sizeof *s2);
+        }
     }
     b->count = (double)n;
     b->loglik = 0.0;
@@ -166,6 +174,7 @@ void gmmp__stats_block(gmmp_stats *st, const gmmp_model *m, const double *X, siz
 {
     const size_t K = st->K;
     gmmp__log_prob(m, X, n, st->lp, st->work);
+    st->flops += (double)n * (double)K * (double)st->d * (double)st->d;
     gmmp__log_normalize(st->lp, n, K, st->lpdf);
     double loglik = 0.0;
     for (size_t i = 0; i < n; i++)

@@ -27,6 +27,7 @@ struct gmmp_stats {
     double skip;          /* responsibilities <= skip leave a component's moments */
     gmmp__moments total;  /* everything accumulated */
     gmmp__moments block;  /* the latest block's contribution */
+    double flops;         /* multiply-adds x 2 done by BLAS-3 calls, for benchmarks */
 
     /* Workspace for one block of rows. */
     double *work;   /* block x d */
@@ -39,6 +40,11 @@ struct gmmp_stats {
  * block order. The total is therefore the same sum in the same order
  * whichever thread formed each block, so the trainer's result does not
  * depend on its number of threads. */
+
+/* Creates statistics; without a total they serve only as a worker's
+ * workspace and block sums (gmmp__stats_block), which saves K*d*d doubles
+ * per extra thread. */
+int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total);
 
 /* Binds unbound statistics to `means` (K x d), or checks they match. */
 int gmmp__stats_bind(gmmp_stats *st, const double *means);

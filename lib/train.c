@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blas_threads.h"
 #include "estep.h"
 #include "internal.h"
 #include "kmeans.h"
@@ -94,7 +95,7 @@ int gmmp_trainer_create(gmmp_trainer **out, size_t K)
                         .kmeans_max_iter = 300,
                         .tol = 1e-3,
                         .reg_covar = 1e-6,
-                        .skip = 0.0};
+                        .skip = 1e-12};
     *out = t;
     return GMMP_OK;
 }
@@ -259,7 +260,7 @@ static int e_step(fit_state *fs, const gmmp_model *m)
     gmmp_stats *total = fs->stats[0];
     gmmp_stats_reset(total);
     gmmp__stats_bind(total, m->means);
-    for (size_t t = 1; t < fs->n_threads; t++) {
+    for (size_t t = 1; t < fs->n_threads; t++) { /* workers: blocks only */
         gmmp_stats_reset(fs->stats[t]);
         gmmp__stats_bind(fs->stats[t], m->means);
     }
@@ -270,6 +271,7 @@ static int e_step(fit_state *fs, const gmmp_model *m)
         gmmp__stats_accumulate(total, m, fs->X, fs->n);
         return GMMP_OK;
     }
+    int blas = gmmp__blas_threads_single();
     pthread_mutex_init(&pass.lock, NULL);
     pthread_cond_init(&pass.turn, NULL);
     e_worker workers[256];
@@ -289,6 +291,7 @@ static int e_step(fit_state *fs, const gmmp_model *m)
         pthread_join(tids[t], NULL);
     pthread_cond_destroy(&pass.turn);
     pthread_mutex_destroy(&pass.lock);
+    gmmp__blas_threads_restore(blas);
     return GMMP_OK;
 }
 
@@ -483,7 +486,7 @@ int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_
     gmmp_stats *stats[256] = {0};
     fs.stats = stats;
     for (size_t i = 0; i < fs.n_threads && rc == GMMP_OK; i++)
-        if ((rc = gmmp_stats_create(&stats[i], t->K, d)) == GMMP_OK)
+        if ((rc = gmmp__stats_new(&stats[i], t->K, d, i == 0)) == GMMP_OK)
             rc = gmmp_stats_set_skip(stats[i], t->skip);
     if (rc == GMMP_OK && (rc = gmmp__model_alloc(&cur, t->K, d)) == GMMP_OK)
         rc = gmmp__model_alloc(&spare, t->K, d);
@@ -496,16 +499,18 @@ int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_
             gmmp_model *swap = best;
             best = cur;
             best_info = run_info;
-            if (swap)
-                cur = swap;
-            else if ((rc = gmmp__model_alloc(&cur, t->K, d)))
-                break;
+            cur = swap; /* NULL after the first run: allocated if another follows */
         }
         if (run_info.stopped)
             break;
+        if (!cur && run + 1 < t->n_init && (rc = gmmp__model_alloc(&cur, t->K, d)))
+            break;
     }
-    for (size_t i = 0; i < fs.n_threads; i++)
+    double stats_flops[256];
+    for (size_t i = 0; i < fs.n_threads; i++) {
+        stats_flops[i] = stats[i] ? stats[i]->flops : 0.0;
         gmmp_stats_destroy(stats[i]);
+    }
     gmmp_model_destroy(cur);
     gmmp_model_destroy(spare);
     if (rc) {
@@ -513,6 +518,9 @@ int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_
         return rc;
     }
     best_info.seconds = now_seconds() - fs.start;
+    best_info.flops = 0.0;
+    for (size_t i = 0; i < fs.n_threads; i++)
+        best_info.flops += stats_flops[i];
     if (info)
         *info = best_info;
     *out = best;

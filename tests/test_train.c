@@ -175,27 +175,37 @@ START_TEST(parity_with_scikit_learn_mnist8)
 }
 END_TEST
 
-START_TEST(skipping_negligible_responsibilities_keeps_parity)
+START_TEST(exact_and_skipping_m_steps_both_keep_parity)
 {
-    /* The M-step shortcut at its recommended 1e-12 stays within the
-     * parity tolerance after 10 iterations. */
+    /* The parity runs above use the default skip threshold, 1e-12; the
+     * exact M-step (0) must match too, and the default must really skip
+     * (fewer flops). */
     problem p = load_problem("em_mnist8");
     gmmp_model *init = fixture_model(&p, "init");
-    gmmp_trainer *t;
-    ck_assert_ok(gmmp_trainer_create(&t, p.K));
-    ck_assert_ok(gmmp_trainer_set_init_model(t, init));
-    ck_assert_ok(gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, 10));
-    ck_assert_ok(gmmp_trainer_set_real(t, GMMP_TRAIN_TOL, 0.0));
-    ck_assert_ok(gmmp_trainer_set_real(t, GMMP_TRAIN_SKIP, 1e-12));
-    gmmp_model *m;
-    gmmp_fit_info info;
-    ck_assert_ok(gmmp_trainer_fit(t, p.X, p.n, p.d, &m, &info));
     gmmp_model *want = fixture_model(&p, "after10");
-    compare_models(m, want, 1e-8, "after10 with skip 1e-12");
+    double flops[2];
+    const double skips[2] = {0.0, 1e-12};
+    for (int i = 0; i < 2; i++) {
+        gmmp_trainer *t;
+        ck_assert_ok(gmmp_trainer_create(&t, p.K));
+        ck_assert_ok(gmmp_trainer_set_init_model(t, init));
+        ck_assert_ok(gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, 10));
+        ck_assert_ok(gmmp_trainer_set_real(t, GMMP_TRAIN_TOL, 0.0));
+        ck_assert_ok(gmmp_trainer_set_real(t, GMMP_TRAIN_SKIP, skips[i]));
+        gmmp_model *m;
+        gmmp_fit_info info;
+        ck_assert_ok(gmmp_trainer_fit(t, p.X, p.n, p.d, &m, &info));
+        compare_models(m, want, 1e-8, i ? "after10, skip 1e-12" : "after10, exact");
+        flops[i] = info.flops;
+        gmmp_model_destroy(m);
+        gmmp_trainer_destroy(t);
+    }
+    /* The E-step alone is 10 * N*K*d^2 flops; skipping removes M-step work. */
+    double estep = 10.0 * (double)p.n * (double)p.K * (double)p.d * (double)p.d;
+    ck_assert_double_gt(flops[0], estep);
+    ck_assert_double_lt(flops[1], flops[0]);
     gmmp_model_destroy(want);
-    gmmp_model_destroy(m);
     gmmp_model_destroy(init);
-    gmmp_trainer_destroy(t);
     free(p.X);
 }
 END_TEST
@@ -536,7 +546,7 @@ START_TEST(options_are_validated)
     ck_assert_ok(gmmp_trainer_get_real(t, GMMP_TRAIN_REG_COVAR, &rv));
     ck_assert_double_eq(rv, 1e-6);
     ck_assert_ok(gmmp_trainer_get_real(t, GMMP_TRAIN_SKIP, &rv));
-    ck_assert_double_eq(rv, 0.0);
+    ck_assert_double_eq(rv, 1e-12);
 
     ck_assert_fails(gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, 0), GMMP_EINVAL);
     ck_assert_fails(gmmp_trainer_set_int(t, GMMP_TRAIN_N_INIT, -1), GMMP_EINVAL);
@@ -577,7 +587,7 @@ int main(void)
     tcase_set_timeout(parity, 600);
     tcase_add_test(parity, parity_with_scikit_learn_blobs);
     tcase_add_test(parity, parity_with_scikit_learn_mnist8);
-    tcase_add_test(parity, skipping_negligible_responsibilities_keeps_parity);
+    tcase_add_test(parity, exact_and_skipping_m_steps_both_keep_parity);
     suite_add_tcase(s, parity);
     TCase *tc = tcase_create("behaviour");
     tcase_set_timeout(tc, 600);
