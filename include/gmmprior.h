@@ -13,5 +13,6 @@
 #include "gmmprior/patches.h"
 #include "gmmprior/model.h"
 #include "gmmprior/train.h"
+#include "gmmprior/posterior.h"
 
 #endif /* GMMPRIOR_H */

@@ -1,0 +1,290 @@
+/*
+ * Posterior plans: every factorisation done once, per (model, W, noise, b).
+ * SPDX-License-Identifier: MIT
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+#include "linalg.h"
+#include "model.h"
+#include "plan.h"
+
+#define LOG_2PI 1.8378770664093454836
+
+void gmmp_plan_options_default(gmmp_plan_options *o)
+{
+    if (o)
+        *o = (gmmp_plan_options){.threads = 1, .method = GMMP_PLAN_DEFAULT, .skip = 1e-12};
+}
+
+void gmmp_plan_destroy(gmmp_plan *plan)
+{
+    if (!plan)
+        return;
+    gmmp__eigen_release(plan->eig);
+    gmmp__free(plan->log_weights);
+    gmmp__free(plan->means);
+    gmmp__free(plan->log_norm);
+    gmmp__free(plan->b);
+    gmmp__free(plan->inv_var);
+    gmmp__free(plan->gain);
+    gmmp__free(plan->obs_means);
+    gmmp__free(plan->s_chol_inv);
+    gmmp__free(plan->gain_t);
+    gmmp__free(plan->covs);
+    gmmp__free(plan);
+}
+
+size_t gmmp_plan_components(const gmmp_plan *plan)
+{
+    return plan ? plan->K : 0;
+}
+
+size_t gmmp_plan_dim(const gmmp_plan *plan)
+{
+    return plan ? plan->d : 0;
+}
+
+size_t gmmp_plan_obs_dim(const gmmp_plan *plan)
+{
+    return plan ? plan->p : 0;
+}
+
+size_t gmmp__plan_block_rows(const gmmp_plan *plan)
+{
+    size_t width = plan->p > plan->d ? plan->p : plan->d;
+    size_t rows = ((size_t)1 << 20) / (plan->K * width);
+    return rows < 64 ? 64 : rows > 1024 ? 1024 : rows;
+}
+
+/* Checks the noise description; fills `var` (p variances) for diagonal
+ * and scalar noise. */
+static int check_noise(gmmp_noise_kind kind, const double *noise, size_t p)
+{
+    if (!noise)
+        return gmmp__fail(GMMP_EINVAL, "noise is NULL");
+    size_t count = kind == GMMP_NOISE_SCALAR ? 1 : kind == GMMP_NOISE_DIAGONAL ? p : p * p;
+    if (kind != GMMP_NOISE_SCALAR && kind != GMMP_NOISE_DIAGONAL && kind != GMMP_NOISE_FULL)
+        return gmmp__fail(GMMP_EINVAL, "unknown noise kind %d", (int)kind);
+    size_t bad = gmmp__first_nonfinite(noise, count);
+    if (bad < count)
+        return gmmp__fail(GMMP_ENONFINITE, "noise[%zu] is %g", bad, noise[bad]);
+    if (kind == GMMP_NOISE_FULL) {
+        for (size_t i = 0; i < p; i++)
+            for (size_t j = 0; j < i; j++) {
+                double scale = fmax(fabs(noise[i * p + i]), fabs(noise[j * p + j]));
+                if (fabs(noise[i * p + j] - noise[j * p + i]) > 1e-10 * scale)
+                    return gmmp__fail(GMMP_ENOTSPD,
+                                      "noise covariance is not symmetric: entry (%zu,%zu) = "
+                                      "%.17g but (%zu,%zu) = %.17g",
+                                      i, j, noise[i * p + j], j, i, noise[j * p + i]);
+            }
+        return GMMP_OK;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (!(noise[i] > 0.0))
+            return gmmp__fail(GMMP_EINVAL, "noise variance %zu is %g: variances must be "
+                                           "positive",
+                              i, noise[i]);
+    return GMMP_OK;
+}
+
+/* The denoising plan: the model's eigenbases and the Wiener gains of this
+ * noise level; O(K d) once the bases exist. */
+static int plan_eigen(gmmp_plan *plan, const gmmp_model *m, double sigma2)
+{
+    const size_t K = plan->K, d = plan->d;
+    int rc = gmmp__eigen_get(m, &plan->eig);
+    if (rc)
+        return rc;
+    plan->eigen_path = true;
+    plan->sigma2 = sigma2;
+    plan->inv_var = gmmp__alloc_array(K * d, sizeof(double));
+    plan->gain = gmmp__alloc_array(K * d, sizeof(double));
+    if (!plan->inv_var || !plan->gain)
+        return gmmp__fail_nomem();
+    for (size_t k = 0; k < K; k++) {
+        double logdet = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            double lambda = plan->eig->lambda[k * d + j];
+            double var = lambda + sigma2;
+            if (!(var > 0.0))
+                return gmmp__fail(GMMP_ENOTSPD,
+                                  "marginal covariance of component %zu is not positive "
+                                  "definite (eigenvalue %g + noise %g)",
+                                  k, lambda, sigma2);
+            plan->inv_var[k * d + j] = 1.0 / var;
+            plan->gain[k * d + j] = lambda / var;
+            logdet += log(var);
+        }
+        plan->log_norm[k] = -0.5 * ((double)d * LOG_2PI + logdet);
+    }
+    return GMMP_OK;
+}
+
+/* Any W and noise: S_k = W Sigma_k W^T + Sigma_y, its Cholesky factor
+ * L_S (inverted for fast whitening, as the model does), and the gain
+ * G_k = L_S^{-1} W Sigma_k, p x d. */
+static int plan_general(gmmp_plan *plan, const gmmp_model *m, const double *W,
+                        gmmp_noise_kind kind, const double *noise)
+{
+    const size_t K = plan->K, d = plan->d, p = plan->p;
+    plan->obs_means = gmmp__alloc_array(K * p, sizeof(double));
+    plan->s_chol_inv = gmmp__alloc_array(K * p * p, sizeof(double));
+    plan->gain_t = gmmp__alloc_array(K * p * d, sizeof(double));
+    plan->covs = gmmp__alloc_array(K * d * d, sizeof(double));
+    double *ws = gmmp__alloc_array(p * d, sizeof(double)); /* W Sigma_k */
+    if (!plan->obs_means || !plan->s_chol_inv || !plan->gain_t || !plan->covs || !ws) {
+        gmmp__free(ws);
+        return gmmp__fail_nomem();
+    }
+    memcpy(plan->covs, m->covs, K * d * d * sizeof(double));
+    int rc = GMMP_OK;
+    for (size_t k = 0; k < K && rc == GMMP_OK; k++) {
+        const double *sigma = m->covs + k * d * d, *mu = m->means + k * d;
+        double *s = plan->s_chol_inv + k * p * p, *g = plan->gain_t + k * p * d;
+        double *om = plan->obs_means + k * p;
+        if (W) {
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p, (int)d, (int)d, 1.0,
+                        W, (int)d, sigma, (int)d, 0.0, ws, (int)d);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)p, (int)p, (int)d, 1.0, ws,
+                        (int)d, W, (int)d, 0.0, s, (int)p);
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)p, (int)d, 1.0, W, (int)d, mu, 1, 0.0,
+                        om, 1);
+        } else {
+            memcpy(ws, sigma, d * d * sizeof *ws);
+            memcpy(s, sigma, d * d * sizeof *s);
+            memcpy(om, mu, d * sizeof *om);
+        }
+        for (size_t i = 0; i < p; i++) {
+            om[i] += plan->b[i];
+            if (kind == GMMP_NOISE_FULL)
+                for (size_t j = 0; j < p; j++)
+                    s[i * p + j] += 0.5 * (noise[i * p + j] + noise[j * p + i]);
+            else
+                s[i * p + i] += noise[kind == GMMP_NOISE_SCALAR ? 0 : i];
+        }
+        int minor = gmmp__cholesky(s, p);
+        if (minor != 0) {
+            rc = gmmp__fail(GMMP_ENOTSPD,
+                            "marginal covariance W Sigma_k W^T + Sigma_y of component %zu is "
+                            "not positive definite (leading minor %d)%s",
+                            k, minor,
+                            kind == GMMP_NOISE_FULL ? ": is the noise covariance positive "
+                                                      "definite?"
+                                                    : "");
+            break;
+        }
+        plan->log_norm[k] = -0.5 * ((double)p * LOG_2PI + gmmp__chol_logdet(s, p));
+        if (gmmp__tri_inverse(s, p) != 0) {
+            rc = gmmp__fail(GMMP_EINTERNAL, "inverting the factor of component %zu failed", k);
+            break;
+        }
+        /* G_k = L_S^{-1} (W Sigma_k): a triangular multiply of p x d. */
+        memcpy(g, ws, p * d * sizeof *g);
+        cblas_dtrmm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)p,
+                    (int)d, 1.0, s, (int)p, g, (int)d);
+    }
+    gmmp__free(ws);
+    return rc;
+}
+
+int gmmp_plan_create(gmmp_plan **out, const gmmp_model *m, size_t p, const double *W,
+                     gmmp_noise_kind kind, const double *noise, const double *b,
+                     const gmmp_plan_options *options)
+{
+    if (!out || !m)
+        return gmmp__fail(GMMP_EINVAL, "output handle pointer or model is NULL");
+    gmmp_plan_options opt;
+    gmmp_plan_options_default(&opt);
+    if (options)
+        opt = *options;
+    if (opt.threads < 1 || opt.threads > 256)
+        return gmmp__fail(GMMP_EINVAL, "threads = %u is outside [1, 256]", opt.threads);
+    if (opt.method != GMMP_PLAN_DEFAULT && opt.method != GMMP_PLAN_CHOLESKY)
+        return gmmp__fail(GMMP_EINVAL, "unknown plan method %d", (int)opt.method);
+    if (!(opt.skip >= 0.0 && opt.skip <= 1e-3))
+        return gmmp__fail(GMMP_EINVAL, "skip = %g is outside [0, 1e-3]", opt.skip);
+    const size_t K = m->K, d = m->d;
+    if (p == 0)
+        return gmmp__fail(GMMP_EINVAL, "observation dimension p is 0");
+    if (!W && p != d)
+        return gmmp__fail(GMMP_EDIM,
+                          "without W the observations are the patch: p = %zu must equal d = %zu",
+                          p, d);
+    size_t pd, kpp, kpd;
+    if (p > GMMP__MAX_BLAS_DIM || !gmmp__mul_ok(p, d, &pd) || !gmmp__mul_ok(K, p * p, &kpp) ||
+        !gmmp__mul_ok(K, pd, &kpd) || kpp > SIZE_MAX / sizeof(double) ||
+        kpd > SIZE_MAX / sizeof(double) || p > SIZE_MAX / p)
+        return gmmp__fail(GMMP_EOVERFLOW, "a plan for p = %zu observations of d = %zu is too "
+                                          "large",
+                          p, d);
+    int rc;
+    size_t bad;
+    if (W && (bad = gmmp__first_nonfinite(W, pd)) < pd)
+        return gmmp__fail(GMMP_ENONFINITE, "W[%zu][%zu] is %g", bad / d, bad % d, W[bad]);
+    if (b && (bad = gmmp__first_nonfinite(b, p)) < p)
+        return gmmp__fail(GMMP_ENONFINITE, "b[%zu] is %g", bad, b[bad]);
+    if ((rc = check_noise(kind, noise, p)))
+        return rc;
+
+    gmmp_plan *plan = gmmp__alloc(sizeof *plan);
+    if (!plan)
+        return gmmp__fail_nomem();
+    *plan = (gmmp_plan){.K = K, .d = d, .p = p, .threads = opt.threads, .skip = opt.skip};
+    plan->log_weights = gmmp__alloc_array(K, sizeof(double));
+    plan->means = gmmp__alloc_array(K * d, sizeof(double));
+    plan->log_norm = gmmp__alloc_array(K, sizeof(double));
+    plan->b = gmmp__calloc_array(p, sizeof(double));
+    if (!plan->log_weights || !plan->means || !plan->log_norm || !plan->b) {
+        gmmp_plan_destroy(plan);
+        return gmmp__fail_nomem();
+    }
+    memcpy(plan->log_weights, m->log_weights, K * sizeof(double));
+    memcpy(plan->means, m->means, K * d * sizeof(double));
+    if (b)
+        memcpy(plan->b, b, p * sizeof(double));
+    bool eigen = !W && kind == GMMP_NOISE_SCALAR && opt.method == GMMP_PLAN_DEFAULT;
+    rc = eigen ? plan_eigen(plan, m, noise[0]) : plan_general(plan, m, W, kind, noise);
+    if (rc) {
+        gmmp_plan_destroy(plan);
+        return rc;
+    }
+    *out = plan;
+    return GMMP_OK;
+}
+
+int gmmp_plan_posterior_cov(const gmmp_plan *plan, size_t k, double *cov)
+{
+    if (!plan || !cov)
+        return gmmp__fail(GMMP_EINVAL, "plan or output is NULL");
+    if (k >= plan->K)
+        return gmmp__fail(GMMP_EDIM, "component %zu does not exist: the plan has %zu", k,
+                          plan->K);
+    const size_t d = plan->d, p = plan->p;
+    if (plan->eigen_path) {
+        /* U diag(lambda sigma2 / (lambda + sigma2)) U^T as (D U^T)^T (D U^T)
+         * with D the square roots: a SYRK, symmetric by construction. */
+        double *scaled = gmmp__alloc_array(d * d, sizeof(double));
+        if (!scaled)
+            return gmmp__fail_nomem();
+        const double *ut = plan->eig->ut + k * d * d;
+        for (size_t j = 0; j < d; j++) {
+            double c = sqrt(plan->gain[k * d + j] * plan->sigma2);
+            for (size_t i = 0; i < d; i++)
+                scaled[j * d + i] = c * ut[j * d + i];
+        }
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)d, 1.0, scaled, (int)d,
+                    0.0, cov, (int)d);
+        gmmp__free(scaled);
+    } else {
+        /* Sigma_k - G_k^T G_k. */
+        memcpy(cov, plan->covs + k * d * d, d * d * sizeof *cov);
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)p, -1.0,
+                    plan->gain_t + k * p * d, (int)d, 1.0, cov, (int)d);
+    }
+    gmmp__symmetrize_lower(cov, d);
+    return GMMP_OK;
+}

@@ -1,0 +1,311 @@
+/*
+ * Executing a posterior plan on a batch of observations, a block of rows
+ * at a time: one matrix product per component whitens the residuals (for
+ * the responsibilities), one more maps them to posterior means (for the
+ * estimates), only for the rows that need that component.
+ * SPDX-License-Identifier: MIT
+ */
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "blas_threads.h"
+#include "estep.h"
+#include "internal.h"
+#include "plan.h"
+
+/* What one call asks for. */
+typedef struct request {
+    const double *Y;
+    size_t n;
+    double *resp, *log_evidence, *map, *mmse;
+    size_t only_component; /* < K: just that component's posterior means, into `means` */
+    double *means;
+} request;
+
+/* One worker's buffers, for `rows` rows at a time. */
+typedef struct workspace {
+    size_t rows, width;       /* width: p, or d on the denoising path */
+    double *dev;              /* rows x width residuals (denoising path) */
+    double *z;                /* K x rows x width whitened residuals */
+    double *lp;               /* rows x K */
+    double *lpdf;             /* rows */
+    size_t *top, *sel;        /* rows: most responsible component; selected rows */
+    double *gat;              /* rows x width gathered residuals */
+    double *post;             /* rows x d posterior means */
+} workspace;
+
+static void workspace_free(workspace *w)
+{
+    gmmp__free(w->dev);
+    gmmp__free(w->z);
+    gmmp__free(w->lp);
+    gmmp__free(w->lpdf);
+    gmmp__free(w->top);
+    gmmp__free(w->sel);
+    gmmp__free(w->gat);
+    gmmp__free(w->post);
+}
+
+static int workspace_alloc(workspace *w, const gmmp_plan *pl)
+{
+    const size_t B = gmmp__plan_block_rows(pl), K = pl->K;
+    *w = (workspace){.rows = B, .width = pl->eigen_path ? pl->d : pl->p};
+    w->dev = gmmp__alloc_array(B * w->width, sizeof(double));
+    w->z = gmmp__alloc_array(K * B, w->width * sizeof(double));
+    w->lp = gmmp__alloc_array(B * K, sizeof(double));
+    w->lpdf = gmmp__alloc_array(B, sizeof(double));
+    w->top = gmmp__alloc_array(B, sizeof(size_t));
+    w->sel = gmmp__alloc_array(B, sizeof(size_t));
+    w->gat = gmmp__alloc_array(B * w->width, sizeof(double));
+    w->post = gmmp__alloc_array(B * pl->d, sizeof(double));
+    if (!w->dev || !w->z || !w->lp || !w->lpdf || !w->top || !w->sel || !w->gat || !w->post) {
+        workspace_free(w);
+        return gmmp__fail_nomem();
+    }
+    return GMMP_OK;
+}
+
+/* Whitened residuals of component k for n rows of Y into z (n x width):
+ * U_k^T (y - b - mu_k) on the denoising path, L_S^{-1} (y - W mu_k - b)
+ * otherwise. Returns nothing; rows of z feed both the responsibilities
+ * and the posterior means. */
+static void whiten(const gmmp_plan *pl, size_t k, const double *Y, size_t n, workspace *w,
+                   double *z)
+{
+    const size_t d = pl->d, p = pl->p;
+    if (pl->eigen_path) {
+        const double *mu = pl->means + k * d;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < d; j++)
+                w->dev[i * d + j] = Y[i * d + j] - pl->b[j] - mu[j];
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)d, (int)d, 1.0, w->dev,
+                    (int)d, pl->eig->ut + k * d * d, (int)d, 0.0, z, (int)d);
+    } else {
+        const double *m = pl->obs_means + k * p;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < p; j++)
+                z[i * p + j] = Y[i * p + j] - m[j];
+        cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n,
+                    (int)p, 1.0, pl->s_chol_inv + k * p * p, (int)p, z, (int)p);
+    }
+}
+
+/* Log of pi_k N(y; W mu_k + b, S_k) from whitened residuals. */
+static void log_densities(const gmmp_plan *pl, size_t k, const double *z, size_t n, double *lp)
+{
+    const size_t K = pl->K, w = pl->eigen_path ? pl->d : pl->p;
+    const double *iv = pl->eigen_path ? pl->inv_var + k * pl->d : NULL;
+    const double base = pl->log_weights[k] + pl->log_norm[k];
+    for (size_t i = 0; i < n; i++) {
+        const double *zi = z + i * w;
+        double q = 0.0;
+        if (iv)
+            for (size_t j = 0; j < w; j++)
+                q += zi[j] * zi[j] * iv[j];
+        else
+            for (size_t j = 0; j < w; j++)
+                q += zi[j] * zi[j];
+        lp[i * K + k] = base - 0.5 * q;
+    }
+}
+
+/* Posterior means of component k for the `count` rows listed in w->sel,
+ * from their whitened residuals z, into w->post (count x d). */
+static void posterior_means(const gmmp_plan *pl, size_t k, const double *z, size_t count,
+                            workspace *w)
+{
+    const size_t d = pl->d, width = w->width;
+    const double *gain = pl->eigen_path ? pl->gain + k * d : NULL;
+    for (size_t s = 0; s < count; s++) {
+        const double *zi = z + w->sel[s] * width;
+        double *g = w->gat + s * width;
+        if (gain) /* Wiener filter in the eigenbasis */
+            for (size_t j = 0; j < width; j++)
+                g[j] = zi[j] * gain[j];
+        else
+            memcpy(g, zi, width * sizeof *g);
+    }
+    const double *map = pl->eigen_path ? pl->eig->ut + k * d * d : pl->gain_t + k * pl->p * d;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)count, (int)d, (int)width, 1.0,
+                w->gat, (int)width, map, (int)d, 0.0, w->post, (int)d);
+    const double *mu = pl->means + k * d;
+    for (size_t s = 0; s < count; s++)
+        for (size_t j = 0; j < d; j++)
+            w->post[s * d + j] += mu[j];
+}
+
+/* Rows first .. first+n-1 of a request. */
+static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size_t n,
+                      workspace *w)
+{
+    const size_t K = pl->K, d = pl->d, p = pl->p, width = w->width;
+    const double *Y = rq->Y + first * p;
+    if (rq->only_component < K) {
+        size_t k = rq->only_component;
+        whiten(pl, k, Y, n, w, w->z);
+        for (size_t i = 0; i < n; i++)
+            w->sel[i] = i;
+        posterior_means(pl, k, w->z, n, w);
+        memcpy(rq->means + first * d, w->post, n * d * sizeof(double));
+        return;
+    }
+    for (size_t k = 0; k < K; k++) {
+        double *zk = w->z + k * w->rows * width;
+        whiten(pl, k, Y, n, w, zk);
+        log_densities(pl, k, zk, n, w->lp);
+    }
+    gmmp__log_normalize(w->lp, n, K, w->lpdf);
+    if (rq->log_evidence)
+        memcpy(rq->log_evidence + first, w->lpdf, n * sizeof(double));
+    for (size_t i = 0; i < n * K; i++)
+        w->lp[i] = exp(w->lp[i]);
+    if (rq->resp)
+        memcpy(rq->resp + first * K, w->lp, n * K * sizeof(double));
+    if (!rq->map && !rq->mmse)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        size_t best = 0;
+        for (size_t k = 1; k < K; k++)
+            if (w->lp[i * K + k] > w->lp[i * K + best])
+                best = k;
+        w->top[i] = best;
+    }
+    double *mmse = rq->mmse ? rq->mmse + first * d : NULL;
+    double *map = rq->map ? rq->map + first * d : NULL;
+    if (mmse)
+        memset(mmse, 0, n * d * sizeof *mmse);
+    for (size_t k = 0; k < K; k++) {
+        /* Rows that need component k: those it weighs in the MMSE sum,
+         * and those whose MAP component it is. */
+        size_t count = 0;
+        for (size_t i = 0; i < n; i++)
+            if ((mmse && w->lp[i * K + k] > pl->skip) || (map && w->top[i] == k))
+                w->sel[count++] = i;
+        if (count == 0)
+            continue;
+        posterior_means(pl, k, w->z + k * w->rows * width, count, w);
+        for (size_t s = 0; s < count; s++) {
+            size_t i = w->sel[s];
+            const double *post = w->post + s * d;
+            if (mmse) {
+                double r = w->lp[i * K + k];
+                for (size_t j = 0; j < d; j++)
+                    mmse[i * d + j] += r * post[j];
+            }
+            if (map && w->top[i] == k)
+                memcpy(map + i * d, post, d * sizeof *post);
+        }
+    }
+}
+
+/* Blocks are claimed by whichever worker is free; outputs of different
+ * rows never overlap, so the order does not matter. */
+typedef struct job {
+    const gmmp_plan *plan;
+    const request *rq;
+    size_t next, n_blocks, block;
+    pthread_mutex_t lock;
+} job;
+
+typedef struct worker {
+    job *job;
+    workspace ws;
+} worker;
+
+static void *worker_run(void *arg)
+{
+    worker *wk = arg;
+    job *jb = wk->job;
+    for (;;) {
+        pthread_mutex_lock(&jb->lock);
+        size_t b = jb->next++;
+        pthread_mutex_unlock(&jb->lock);
+        if (b >= jb->n_blocks)
+            return NULL;
+        size_t first = b * jb->block;
+        size_t n = jb->rq->n - first < jb->block ? jb->rq->n - first : jb->block;
+        run_block(jb->plan, jb->rq, first, n, &wk->ws);
+    }
+}
+
+static int execute(const gmmp_plan *pl, const request *rq)
+{
+    size_t B = gmmp__plan_block_rows(pl);
+    size_t n_blocks = (rq->n + B - 1) / B;
+    size_t T = pl->threads < n_blocks ? pl->threads : n_blocks;
+    if (T == 0)
+        return GMMP_OK;
+    worker workers[256];
+    job jb = {.plan = pl, .rq = rq, .n_blocks = n_blocks, .block = B};
+    int rc = GMMP_OK;
+    size_t ready = 0;
+    for (; ready < T; ready++) {
+        workers[ready].job = &jb;
+        if ((rc = workspace_alloc(&workers[ready].ws, pl)))
+            break;
+    }
+    if (rc == GMMP_OK) {
+        pthread_mutex_init(&jb.lock, NULL);
+        int blas = T > 1 ? gmmp__blas_threads_single() : 0;
+        pthread_t tids[256];
+        size_t started = 1;
+        /* If a thread cannot start, the others still do all the blocks. */
+        for (size_t t = 1; t < T && pthread_create(&tids[t], NULL, worker_run, &workers[t]) == 0;
+             t++)
+            started = t + 1;
+        worker_run(&workers[0]);
+        for (size_t t = 1; t < started; t++)
+            pthread_join(tids[t], NULL);
+        gmmp__blas_threads_restore(blas);
+        pthread_mutex_destroy(&jb.lock);
+    }
+    for (size_t t = 0; t < ready; t++)
+        workspace_free(&workers[t].ws);
+    return rc;
+}
+
+static int check_observations(const gmmp_plan *pl, const double *Y, size_t n)
+{
+    if (!pl)
+        return gmmp__fail(GMMP_EINVAL, "plan is NULL");
+    if (n > 0 && !Y)
+        return gmmp__fail(GMMP_EINVAL, "observations are NULL");
+    size_t np;
+    if (!gmmp__mul_ok(n, pl->p, &np) || np > SIZE_MAX / sizeof(double) ||
+        !gmmp__mul_ok(n, pl->d > pl->K ? pl->d : pl->K, &np) || np > SIZE_MAX / sizeof(double))
+        return gmmp__fail(GMMP_EOVERFLOW, "%zu observations overflow", n);
+    size_t bad = gmmp__first_nonfinite(Y, n * pl->p);
+    if (bad < n * pl->p)
+        return gmmp__fail(GMMP_ENONFINITE, "observation %zu, value %zu is %g", bad / pl->p,
+                          bad % pl->p, Y[bad]);
+    return GMMP_OK;
+}
+
+int gmmp_plan_execute(const gmmp_plan *plan, const double *Y, size_t n, double *resp,
+                      double *log_evidence, double *map, double *mmse)
+{
+    int rc = check_observations(plan, Y, n);
+    if (rc)
+        return rc;
+    if (!resp && !log_evidence && !map && !mmse)
+        return gmmp__fail(GMMP_EINVAL, "no output requested");
+    request rq = {Y, n, resp, log_evidence, map, mmse, plan->K, NULL};
+    return execute(plan, &rq);
+}
+
+int gmmp_plan_component_means(const gmmp_plan *plan, size_t k, const double *Y, size_t n,
+                              double *means)
+{
+    int rc = check_observations(plan, Y, n);
+    if (rc)
+        return rc;
+    if (!means)
+        return gmmp__fail(GMMP_EINVAL, "output is NULL");
+    if (k >= plan->K)
+        return gmmp__fail(GMMP_EDIM, "component %zu does not exist: the plan has %zu", k,
+                          plan->K);
+    request rq = {Y, n, NULL, NULL, NULL, NULL, k, means};
+    return execute(plan, &rq);
+}

@@ -1,0 +1,573 @@
+/*
+ * Posterior plans: against scikit-learn/numpy fixtures for three
+ * observation models, against a slow explicit-inverse reference, limits,
+ * threads, and bad inputs.
+ * SPDX-License-Identifier: MIT
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gmmprior.h"
+#include "refmath.h"
+#include "testutil.h"
+
+typedef struct fixture {
+    size_t K, d, p, n;
+    double *W, *noise, *b, *Y, *post_cov, *post_means, *resp, *log_ev, *map, *mmse;
+    gmmp_model *model;
+} fixture;
+
+static double *load(const char *dir, const char *name, size_t count)
+{
+    char path[256];
+    snprintf(path, sizeof path, "fixtures/%s/%s.f64", dir, name);
+    return tu_load_f64(path, count);
+}
+
+static fixture load_fixture(const char *dir, size_t p, size_t n)
+{
+    fixture f = {.K = 6, .d = 64, .p = p, .n = n};
+    size_t K = f.K, d = f.d;
+    f.W = load(dir, "W", p * d);
+    f.noise = load(dir, "noise_cov", p * p);
+    f.b = load(dir, "b", p);
+    f.Y = load(dir, "Y", n * p);
+    f.post_cov = load(dir, "post_covariances", K * d * d);
+    f.post_means = load(dir, "post_means", K * n * d);
+    f.resp = load(dir, "resp", n * K);
+    f.log_ev = load(dir, "log_evidence", n);
+    f.map = load(dir, "map", n * d);
+    f.mmse = load(dir, "mmse", n * d);
+    double *w = load(dir, "weights", K), *mu = load(dir, "means", K * d);
+    double *cov = load(dir, "covariances", K * d * d);
+    ck_assert_ok(gmmp_model_create(&f.model, K, d, w, mu, cov));
+    free(w), free(mu), free(cov);
+    return f;
+}
+
+static void free_fixture(fixture *f)
+{
+    free(f->W), free(f->noise), free(f->b), free(f->Y), free(f->post_cov);
+    free(f->post_means), free(f->resp), free(f->log_ev), free(f->map), free(f->mmse);
+    gmmp_model_destroy(f->model);
+}
+
+#define TOL 1e-9
+
+/* Every output of a plan against the fixture, normwise relative. */
+static void check_plan(const fixture *f, const gmmp_plan *plan, const char *what)
+{
+    const size_t K = f->K, d = f->d, n = f->n;
+    ck_assert_uint_eq(gmmp_plan_components(plan), K);
+    ck_assert_uint_eq(gmmp_plan_dim(plan), d);
+    ck_assert_uint_eq(gmmp_plan_obs_dim(plan), f->p);
+    double *cov = malloc(d * d * sizeof *cov), *means = malloc(n * d * sizeof *means);
+    for (size_t k = 0; k < K; k++) {
+        ck_assert_ok(gmmp_plan_posterior_cov(plan, k, cov));
+        double e = tu_rel_diff(cov, f->post_cov + k * d * d, d * d);
+        ck_assert_msg(e <= TOL, "%s: posterior covariance %zu off by %g", what, k, e);
+        ck_assert_ok(gmmp_plan_component_means(plan, k, f->Y, n, means));
+        e = tu_rel_diff(means, f->post_means + k * n * d, n * d);
+        ck_assert_msg(e <= TOL, "%s: posterior means %zu off by %g", what, k, e);
+    }
+    double *resp = malloc(n * K * sizeof *resp), *lev = malloc(n * sizeof *lev);
+    double *map = malloc(n * d * sizeof *map), *mmse = malloc(n * d * sizeof *mmse);
+    ck_assert_ok(gmmp_plan_execute(plan, f->Y, n, resp, lev, map, mmse));
+    const struct {
+        const char *name;
+        const double *got, *want;
+        size_t count;
+    } outs[] = {{"responsibilities", resp, f->resp, n * K},
+                {"log-evidence", lev, f->log_ev, n},
+                {"MAP", map, f->map, n * d},
+                {"MMSE", mmse, f->mmse, n * d}};
+    for (size_t i = 0; i < 4; i++) {
+        double e = tu_rel_diff(outs[i].got, outs[i].want, outs[i].count);
+        ck_assert_msg(e <= TOL, "%s: %s off by %g", what, outs[i].name, e);
+    }
+    /* Any subset of outputs gives the same values. */
+    double *map2 = malloc(n * d * sizeof *map2), *mmse2 = malloc(n * d * sizeof *mmse2);
+    ck_assert_ok(gmmp_plan_execute(plan, f->Y, n, NULL, NULL, map2, NULL));
+    ck_assert_mem_eq(map2, map, n * d * sizeof *map);
+    ck_assert_ok(gmmp_plan_execute(plan, f->Y, n, NULL, NULL, NULL, mmse2));
+    ck_assert_mem_eq(mmse2, mmse, n * d * sizeof *mmse);
+    free(cov), free(means), free(resp), free(lev), free(map), free(mmse), free(map2),
+        free(mmse2);
+}
+
+/* Exact options: no MMSE skipping, so the fixture comparison is of the
+ * formulas alone (the default skip is checked separately). */
+static gmmp_plan_options exact(void)
+{
+    gmmp_plan_options o;
+    gmmp_plan_options_default(&o);
+    o.skip = 0.0;
+    return o;
+}
+
+START_TEST(denoise_matches_fixture_on_both_paths)
+{
+    fixture f = load_fixture("post_denoise", 64, 200);
+    gmmp_plan_options o = exact();
+    /* W = I and sigma = 20: the eigenbasis path, and the general path with
+     * W and Sigma_y given explicitly. */
+    double var = f.noise[0];
+    ck_assert_double_eq_tol(var, 400.0, 1e-9);
+    gmmp_plan *plan;
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 64, NULL, GMMP_NOISE_SCALAR, &var, f.b, &o));
+    check_plan(&f, plan, "denoise, eigenbasis");
+    gmmp_plan_destroy(plan);
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 64, f.W, GMMP_NOISE_FULL, f.noise, f.b, &o));
+    check_plan(&f, plan, "denoise, general");
+    gmmp_plan_destroy(plan);
+    /* The default skip threshold stays within tolerance too. */
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 64, NULL, GMMP_NOISE_SCALAR, &var, f.b, NULL));
+    check_plan(&f, plan, "denoise, default skip");
+    gmmp_plan_destroy(plan);
+    free_fixture(&f);
+}
+END_TEST
+
+START_TEST(mask_matches_fixture)
+{
+    fixture f = load_fixture("post_mask", 40, 150);
+    gmmp_plan_options o = exact();
+    double diag[40];
+    for (size_t i = 0; i < 40; i++) {
+        diag[i] = f.noise[i * 40 + i];
+        for (size_t j = 0; j < 40; j++)
+            if (j != i)
+                ck_assert_double_eq(f.noise[i * 40 + j], 0.0);
+    }
+    gmmp_plan *plan;
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 40, f.W, GMMP_NOISE_DIAGONAL, diag, f.b, &o));
+    check_plan(&f, plan, "mask, diagonal noise");
+    gmmp_plan_destroy(plan);
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 40, f.W, GMMP_NOISE_FULL, f.noise, f.b, &o));
+    check_plan(&f, plan, "mask, full noise");
+    gmmp_plan_destroy(plan);
+    free_fixture(&f);
+}
+END_TEST
+
+START_TEST(blur_matches_fixture)
+{
+    fixture f = load_fixture("post_blur", 16, 100);
+    gmmp_plan_options o = exact();
+    gmmp_plan *plan;
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 16, f.W, GMMP_NOISE_FULL, f.noise, f.b, &o));
+    check_plan(&f, plan, "blur");
+    gmmp_plan_destroy(plan);
+    free_fixture(&f);
+}
+END_TEST
+
+/* The closed forms of the issue, computed the slow way: explicit inverses
+ * by Gauss-Jordan, no Cholesky, no BLAS. */
+static void slow_posterior(size_t K, size_t d, size_t p, const double *w, const double *mu,
+                           const double *cov, const double *W, const double *noise,
+                           const double *b, const double *y, double *post_cov,
+                           double *post_mean, double *resp, double *lev)
+{
+    double *ninv = malloc(p * p * sizeof *ninv), *wt = malloc(d * p * sizeof *wt);
+    double *wtn = malloc(d * p * sizeof *wtn), *prec = malloc(d * d * sizeof *prec);
+    double *cinv = malloc(d * d * sizeof *cinv), *tmp = malloc(d * d * sizeof *tmp);
+    double *s = malloc(p * p * sizeof *s), *ws = malloc(p * d * sizeof *ws);
+    double *m = malloc(p * sizeof *m), *rhs = malloc(d * sizeof *rhs), lp[16];
+    ref_inverse(noise, p, ninv);
+    ref_transpose(W, p, d, wt);
+    ref_matmul(wt, ninv, d, p, p, wtn);
+    ref_matmul(wtn, W, d, p, d, tmp); /* W^T Sy^-1 W */
+    for (size_t k = 0; k < K; k++) {
+        const double *ck = cov + k * d * d, *mk = mu + k * d;
+        ref_inverse(ck, d, cinv);
+        for (size_t i = 0; i < d * d; i++)
+            prec[i] = cinv[i] + tmp[i];
+        ref_inverse(prec, d, post_cov + k * d * d);
+        for (size_t i = 0; i < d; i++) {
+            double acc = 0.0;
+            for (size_t j = 0; j < p; j++)
+                acc += wtn[i * p + j] * (y[j] - b[j]);
+            for (size_t j = 0; j < d; j++)
+                acc += cinv[i * d + j] * mk[j];
+            rhs[i] = acc;
+        }
+        ref_matmul(post_cov + k * d * d, rhs, d, d, 1, post_mean + k * d);
+        /* Marginal N(y; W mu + b, W S W^T + Sy). */
+        ref_matmul(W, ck, p, d, d, ws);
+        double *wtT = wt;
+        ref_matmul(ws, wtT, p, d, p, s);
+        for (size_t i = 0; i < p * p; i++)
+            s[i] += noise[i];
+        ref_matmul(W, mk, p, d, 1, m);
+        for (size_t i = 0; i < p; i++)
+            m[i] += b[i];
+        lp[k] = log(w[k]) + ref_log_gauss(y, m, s, p);
+    }
+    double top = -INFINITY, sum = 0.0;
+    for (size_t k = 0; k < K; k++)
+        top = fmax(top, lp[k]);
+    for (size_t k = 0; k < K; k++)
+        sum += exp(lp[k] - top);
+    *lev = top + log(sum);
+    for (size_t k = 0; k < K; k++)
+        resp[k] = exp(lp[k] - *lev);
+    free(ninv), free(wt), free(wtn), free(prec), free(cinv), free(tmp), free(s), free(ws),
+        free(m), free(rhs);
+}
+
+START_TEST(random_problems_match_slow_reference)
+{
+    tu_rng r = {2024};
+    for (int trial = 0; trial < 12; trial++) {
+        size_t K = 1 + trial % 4, d = 2 + trial % 5, p = 1 + (trial * 7) % 6, n = 9;
+        int identity = trial % 3 == 0;
+        if (identity)
+            p = d;
+        double w[4], mu[4 * 6], cov[4 * 36], W[6 * 6], noise[36], b[6], Y[9 * 6];
+        double tot = 0.0;
+        for (size_t k = 0; k < K; k++)
+            tot += w[k] = 0.2 + tu_uniform(&r);
+        for (size_t k = 0; k < K; k++)
+            w[k] /= tot;
+        tu_fill_uniform(&r, mu, K * d, -3, 3);
+        for (size_t k = 0; k < K; k++)
+            tu_random_spd(&r, cov + k * d * d, d, 0.05, 4.0);
+        tu_fill_uniform(&r, W, p * d, -1, 1);
+        if (identity)
+            for (size_t i = 0; i < d * d; i++)
+                W[i] = i / d == i % d;
+        tu_random_spd(&r, noise, p, 0.1, 2.0);
+        tu_fill_uniform(&r, b, p, -1, 1);
+        tu_fill_uniform(&r, Y, n * p, -4, 4);
+        gmmp_model *m;
+        ck_assert_ok(gmmp_model_create(&m, K, d, w, mu, cov));
+        gmmp_plan_options o = exact();
+        gmmp_plan *plan;
+        ck_assert_ok(gmmp_plan_create(&plan, m, p, identity ? NULL : W, GMMP_NOISE_FULL, noise,
+                                      b, &o));
+        double resp[9 * 4], lev[9], mmse[9 * 6], map[9 * 6], pc[36], pm[9 * 6];
+        ck_assert_ok(gmmp_plan_execute(plan, Y, n, resp, lev, map, mmse));
+        double ref_cov[4 * 36], ref_mean[4 * 6], ref_resp[4], ref_lev;
+        for (size_t i = 0; i < n; i++) {
+            slow_posterior(K, d, p, w, mu, cov, W, noise, b, Y + i * p, ref_cov, ref_mean,
+                           ref_resp, &ref_lev);
+            ck_assert_double_eq_tol(lev[i], ref_lev, 1e-10 * fmax(1.0, fabs(ref_lev)));
+            size_t top = 0;
+            double ref_mmse[6] = {0};
+            for (size_t k = 0; k < K; k++) {
+                ck_assert_double_eq_tol(resp[i * K + k], ref_resp[k], 1e-10);
+                if (ref_resp[k] > ref_resp[top])
+                    top = k;
+                for (size_t j = 0; j < d; j++)
+                    ref_mmse[j] += ref_resp[k] * ref_mean[k * d + j];
+            }
+            ck_assert_double_le(tu_rel_diff(mmse + i * d, ref_mmse, d), 1e-9);
+            ck_assert_double_le(tu_rel_diff(map + i * d, ref_mean + top * d, d), 1e-9);
+        }
+        for (size_t k = 0; k < K; k++) {
+            ck_assert_ok(gmmp_plan_posterior_cov(plan, k, pc));
+            ck_assert_double_le(tu_rel_diff(pc, ref_cov + k * d * d, d * d), 1e-9);
+            ck_assert_ok(gmmp_plan_component_means(plan, k, Y, n, pm));
+            for (size_t i = 0; i < n; i++) {
+                slow_posterior(K, d, p, w, mu, cov, W, noise, b, Y + i * p, ref_cov, ref_mean,
+                               ref_resp, &ref_lev);
+                ck_assert_double_le(tu_rel_diff(pm + i * d, ref_mean + k * d, d), 1e-9);
+            }
+        }
+        gmmp_plan_destroy(plan);
+        gmmp_model_destroy(m);
+    }
+}
+END_TEST
+
+START_TEST(limits_behave)
+{
+    fixture f = load_fixture("post_denoise", 64, 200);
+    const size_t n = f.n, d = f.d, K = f.K;
+    double *out = malloc(n * d * sizeof *out), *resp = malloc(n * K * sizeof *resp);
+    gmmp_plan *plan;
+    /* Noise -> 0 with W = I: the estimate is the observation. */
+    double tiny = 1e-9;
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, d, NULL, GMMP_NOISE_SCALAR, &tiny, NULL, NULL));
+    ck_assert_ok(gmmp_plan_execute(plan, f.Y, n, NULL, NULL, NULL, out));
+    ck_assert_double_le(tu_rel_diff(out, f.Y, n * d), 1e-9);
+    gmmp_plan_destroy(plan);
+    /* Noise -> infinity: responsibilities -> weights, estimate -> prior mean. */
+    double huge = 1e14, w[6], mu[6 * 64], prior_mean[64] = {0};
+    ck_assert_ok(gmmp_model_get(f.model, w, mu, NULL));
+    for (size_t k = 0; k < K; k++)
+        for (size_t j = 0; j < d; j++)
+            prior_mean[j] += w[k] * mu[k * d + j];
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, d, NULL, GMMP_NOISE_SCALAR, &huge, NULL, NULL));
+    ck_assert_ok(gmmp_plan_execute(plan, f.Y, n, resp, NULL, NULL, out));
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < K; k++)
+            ck_assert_double_eq_tol(resp[i * K + k], w[k], 1e-6);
+        ck_assert_double_le(tu_rel_diff(out + i * d, prior_mean, d), 1e-6);
+    }
+    gmmp_plan_destroy(plan);
+    /* K = 1 is the Wiener filter mu + S (S + s2 I)^{-1} (y - mu). */
+    double one = 1.0, s2 = 400.0, *inv = malloc(d * d * sizeof *inv);
+    double *cov1 = malloc(d * d * sizeof *cov1), *sum = malloc(d * d * sizeof *sum);
+    ck_assert_ok(gmmp_model_get(f.model, NULL, mu, NULL));
+    double *allcov = malloc(K * d * d * sizeof *allcov);
+    ck_assert_ok(gmmp_model_get(f.model, NULL, NULL, allcov));
+    memcpy(cov1, allcov, d * d * sizeof *cov1);
+    gmmp_model *single;
+    ck_assert_ok(gmmp_model_create(&single, 1, d, &one, mu, cov1));
+    ck_assert_ok(gmmp_plan_create(&plan, single, d, NULL, GMMP_NOISE_SCALAR, &s2, NULL, NULL));
+    ck_assert_ok(gmmp_plan_execute(plan, f.Y, n, NULL, NULL, out, NULL));
+    for (size_t i = 0; i < d * d; i++)
+        sum[i] = cov1[i] + (i / d == i % d ? s2 : 0.0);
+    ref_inverse(sum, d, inv);
+    double *gain = malloc(d * d * sizeof *gain), dev[64], wiener[64];
+    ref_matmul(cov1, inv, d, d, d, gain);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < d; j++)
+            dev[j] = f.Y[i * d + j] - mu[j];
+        ref_matmul(gain, dev, d, d, 1, wiener);
+        for (size_t j = 0; j < d; j++)
+            wiener[j] += mu[j];
+        ck_assert_double_le(tu_rel_diff(out + i * d, wiener, d), 1e-9);
+    }
+    gmmp_plan_destroy(plan);
+    gmmp_model_destroy(single);
+    /* Different observations select different components (the rule of
+     * the original code gave every patch the same one). */
+    double var = 400.0;
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, NULL));
+    ck_assert_ok(gmmp_plan_execute(plan, f.Y, n, resp, NULL, NULL, NULL));
+    int used[6] = {0}, distinct = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t top = 0;
+        for (size_t k = 1; k < K; k++)
+            if (resp[i * K + k] > resp[i * K + top])
+                top = k;
+        distinct += !used[top];
+        used[top] = 1;
+    }
+    ck_assert_int_ge(distinct, 3);
+    gmmp_plan_destroy(plan);
+    free(out), free(resp), free(inv), free(cov1), free(sum), free(allcov), free(gain);
+    free_fixture(&f);
+}
+END_TEST
+
+typedef struct thread_arg {
+    const gmmp_plan *plan;
+    const double *Y;
+    size_t n, d, K;
+    double *resp, *mmse, *map;
+    int rc;
+} thread_arg;
+
+static void *execute_in_thread(void *arg)
+{
+    thread_arg *a = arg;
+    for (int rep = 0; rep < 3 && a->rc == 0; rep++)
+        a->rc = gmmp_plan_execute(a->plan, a->Y, a->n, a->resp, NULL, a->map, a->mmse);
+    return NULL;
+}
+
+START_TEST(threads_share_one_plan)
+{
+    /* Several threads execute one plan at once, and one plan runs with
+     * internal threads: results equal the serial ones exactly. */
+    enum { T = 4, N = 3000 };
+    fixture f = load_fixture("post_denoise", 64, 200);
+    const size_t d = f.d, K = f.K;
+    double *Y = malloc(N * d * sizeof *Y);
+    ck_assert_ok(gmmp_model_sample(f.model, N, 3, Y, NULL));
+    tu_rng r = {5};
+    for (size_t i = 0; i < N * d; i++)
+        Y[i] += 20.0 * tu_normal(&r);
+    double var = 400.0;
+    gmmp_plan *plans[2];
+    gmmp_plan_options o;
+    gmmp_plan_options_default(&o);
+    ck_assert_ok(gmmp_plan_create(&plans[0], f.model, d, NULL, GMMP_NOISE_SCALAR, &var, NULL,
+                                  &o));
+    ck_assert_ok(gmmp_plan_create(&plans[1], f.model, d, f.W, GMMP_NOISE_FULL, f.noise, NULL,
+                                  &o));
+    for (int pi = 0; pi < 2; pi++) {
+        double *resp = malloc(N * K * sizeof *resp), *mmse = malloc(N * d * sizeof *mmse);
+        double *map = malloc(N * d * sizeof *map);
+        ck_assert_ok(gmmp_plan_execute(plans[pi], Y, N, resp, NULL, map, mmse));
+        thread_arg args[T];
+        pthread_t tids[T];
+        for (int t = 0; t < T; t++) {
+            args[t] = (thread_arg){plans[pi], Y, N, d, K, malloc(N * K * sizeof(double)),
+                                   malloc(N * d * sizeof(double)), malloc(N * d * sizeof(double)),
+                                   0};
+            ck_assert_int_eq(pthread_create(&tids[t], NULL, execute_in_thread, &args[t]), 0);
+        }
+        for (int t = 0; t < T; t++) {
+            pthread_join(tids[t], NULL);
+            ck_assert_int_eq(args[t].rc, 0);
+            ck_assert_mem_eq(args[t].resp, resp, N * K * sizeof *resp);
+            ck_assert_mem_eq(args[t].mmse, mmse, N * d * sizeof *mmse);
+            ck_assert_mem_eq(args[t].map, map, N * d * sizeof *map);
+            free(args[t].resp), free(args[t].mmse), free(args[t].map);
+        }
+        /* Internal threads. */
+        gmmp_plan *threaded;
+        o.threads = 3;
+        ck_assert_ok(gmmp_plan_create(&threaded, f.model, d, pi ? f.W : NULL,
+                                      pi ? GMMP_NOISE_FULL : GMMP_NOISE_SCALAR,
+                                      pi ? f.noise : &var, NULL, &o));
+        o.threads = 1;
+        double *mmse2 = malloc(N * d * sizeof *mmse2);
+        ck_assert_ok(gmmp_plan_execute(threaded, Y, N, NULL, NULL, NULL, mmse2));
+        ck_assert_mem_eq(mmse2, mmse, N * d * sizeof *mmse);
+        gmmp_plan_destroy(threaded);
+        free(mmse2), free(resp), free(mmse), free(map);
+    }
+    gmmp_plan_destroy(plans[0]);
+    gmmp_plan_destroy(plans[1]);
+    free(Y);
+    free_fixture(&f);
+}
+END_TEST
+
+START_TEST(bad_inputs_are_refused)
+{
+    fixture f = load_fixture("post_mask", 40, 150);
+    const size_t d = 64, p = 40;
+    gmmp_plan *plan = NULL;
+    double var = 4.0, neg = -1.0, nan_v = NAN, zero = 0.0;
+    double diag[40];
+    for (size_t i = 0; i < p; i++)
+        diag[i] = 1.0 + (double)i;
+    ck_assert_fails(gmmp_plan_create(NULL, f.model, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, NULL),
+                    GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_create(&plan, NULL, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, NULL),
+                    GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, 0, f.W, GMMP_NOISE_SCALAR, &var, NULL, NULL),
+                    GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, p, NULL, GMMP_NOISE_SCALAR, &var, NULL, NULL),
+                    GMMP_EDIM);
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, d, NULL, GMMP_NOISE_SCALAR, NULL, NULL, NULL),
+                    GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, d, NULL, (gmmp_noise_kind)9, &var, NULL,
+                                     NULL),
+                    GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, d, NULL, GMMP_NOISE_SCALAR, &neg, NULL, NULL),
+                    GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, d, NULL, GMMP_NOISE_SCALAR, &zero, NULL,
+                                     NULL),
+                    GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, d, NULL, GMMP_NOISE_SCALAR, &nan_v, NULL,
+                                     NULL),
+                    GMMP_ENONFINITE);
+    diag[7] = -2.0;
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, p, f.W, GMMP_NOISE_DIAGONAL, diag, NULL,
+                                     NULL),
+                    GMMP_EINVAL);
+    diag[7] = 8.0;
+    double *noise = malloc(p * p * sizeof *noise);
+    memcpy(noise, f.noise, p * p * sizeof *noise);
+    noise[1] = 3.0; /* asymmetric */
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, p, f.W, GMMP_NOISE_FULL, noise, NULL, NULL),
+                    GMMP_ENOTSPD);
+    memcpy(noise, f.noise, p * p * sizeof *noise);
+    noise[5 * p + 5] = -1e6; /* indefinite: S_k fails too */
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, p, f.W, GMMP_NOISE_FULL, noise, NULL, NULL),
+                    GMMP_ENOTSPD);
+    ck_assert_msg(strstr(gmmp_last_error(), "component") != NULL, "%s", gmmp_last_error());
+    double *W = malloc(p * d * sizeof *W);
+    memcpy(W, f.W, p * d * sizeof *W);
+    W[100] = INFINITY;
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, p, W, GMMP_NOISE_DIAGONAL, diag, NULL, NULL),
+                    GMMP_ENONFINITE);
+    double b[40] = {0};
+    b[3] = NAN;
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, p, f.W, GMMP_NOISE_DIAGONAL, diag, b, NULL),
+                    GMMP_ENONFINITE);
+    gmmp_plan_options o;
+    gmmp_plan_options_default(&o);
+    o.threads = 0;
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, p, f.W, GMMP_NOISE_DIAGONAL, diag, NULL, &o),
+                    GMMP_EINVAL);
+    gmmp_plan_options_default(&o);
+    o.skip = 0.5;
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, p, f.W, GMMP_NOISE_DIAGONAL, diag, NULL, &o),
+                    GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_create(&plan, f.model, SIZE_MAX / 4, f.W, GMMP_NOISE_SCALAR, &var,
+                                     NULL, NULL),
+                    GMMP_EOVERFLOW);
+    ck_assert_ptr_null(plan);
+    gmmp_plan_options_default(NULL);
+
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, p, f.W, GMMP_NOISE_DIAGONAL, diag, NULL, NULL));
+    double *out = malloc(150 * d * sizeof *out), cov[64 * 64];
+    ck_assert_fails(gmmp_plan_execute(NULL, f.Y, 150, NULL, NULL, NULL, out), GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_execute(plan, NULL, 150, NULL, NULL, NULL, out), GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_execute(plan, f.Y, 150, NULL, NULL, NULL, NULL), GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_execute(plan, f.Y, SIZE_MAX / 8, NULL, NULL, NULL, out),
+                    GMMP_EOVERFLOW);
+    double *Y = malloc(150 * p * sizeof *Y);
+    memcpy(Y, f.Y, 150 * p * sizeof *Y);
+    Y[77 * p + 3] = NAN;
+    out[0] = 12345.0;
+    ck_assert_fails(gmmp_plan_execute(plan, Y, 150, NULL, NULL, NULL, out), GMMP_ENONFINITE);
+    ck_assert_msg(strstr(gmmp_last_error(), "observation 77") != NULL, "%s", gmmp_last_error());
+    ck_assert_double_eq(out[0], 12345.0); /* nothing written */
+    ck_assert_fails(gmmp_plan_component_means(plan, 6, f.Y, 150, out), GMMP_EDIM);
+    ck_assert_fails(gmmp_plan_component_means(plan, 0, f.Y, 150, NULL), GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_posterior_cov(plan, 6, cov), GMMP_EDIM);
+    ck_assert_fails(gmmp_plan_posterior_cov(plan, 0, NULL), GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_posterior_cov(NULL, 0, cov), GMMP_EINVAL);
+    ck_assert_uint_eq(gmmp_plan_components(NULL), 0);
+    ck_assert_uint_eq(gmmp_plan_dim(NULL), 0);
+    ck_assert_uint_eq(gmmp_plan_obs_dim(NULL), 0);
+    /* Still works after all that; zero observations are fine. */
+    ck_assert_ok(gmmp_plan_execute(plan, f.Y, 150, NULL, NULL, NULL, out));
+    ck_assert_ok(gmmp_plan_execute(plan, NULL, 0, NULL, NULL, NULL, out));
+    gmmp_plan_destroy(plan);
+    gmmp_plan_destroy(NULL);
+    free(noise), free(W), free(out), free(Y);
+    free_fixture(&f);
+}
+END_TEST
+
+START_TEST(plan_outlives_its_model)
+{
+    fixture f = load_fixture("post_denoise", 64, 200);
+    double var = 400.0;
+    gmmp_plan *a, *b;
+    ck_assert_ok(gmmp_plan_create(&a, f.model, 64, NULL, GMMP_NOISE_SCALAR, &var, NULL, NULL));
+    var = 100.0; /* a second sigma reuses the model's eigenbases */
+    ck_assert_ok(gmmp_plan_create(&b, f.model, 64, NULL, GMMP_NOISE_SCALAR, &var, NULL, NULL));
+    gmmp_model_destroy(f.model);
+    f.model = NULL;
+    double *out = malloc(200 * 64 * sizeof *out);
+    ck_assert_ok(gmmp_plan_execute(a, f.Y, 200, NULL, NULL, NULL, out));
+    ck_assert_double_le(tu_rel_diff(out, f.mmse, 200 * 64), 1e-9);
+    ck_assert_ok(gmmp_plan_execute(b, f.Y, 200, NULL, NULL, NULL, out));
+    gmmp_plan_destroy(a);
+    gmmp_plan_destroy(b);
+    free(out);
+    free_fixture(&f);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("posterior");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, denoise_matches_fixture_on_both_paths);
+    tcase_add_test(tc, mask_matches_fixture);
+    tcase_add_test(tc, blur_matches_fixture);
+    tcase_add_test(tc, random_problems_match_slow_reference);
+    tcase_add_test(tc, limits_behave);
+    tcase_add_test(tc, threads_share_one_plan);
+    tcase_add_test(tc, bad_inputs_are_refused);
+    tcase_add_test(tc, plan_outlives_its_model);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
