@@ -123,6 +123,53 @@ GMMP_API int gmmp_model_aic(const gmmp_model *model, const double *X, size_t n, 
 GMMP_API int gmmp_model_sample(const gmmp_model *model, size_t n, uint64_t seed, double *X,
                                size_t *labels);
 
+/** @name Model files
+ * A model is stored in a versioned binary format (docs/model-format.md):
+ * an 8-byte magic, the format version, K and d, the parameters as
+ * little-endian IEEE-754 doubles, and a CRC-32 of everything before it.
+ * Loading checks every part and never returns a half-loaded model. */
+/** @{ */
+
+/** The file format version this library writes (and the newest it reads). */
+#define GMMP_MODEL_FORMAT_VERSION 1
+
+/** Size in bytes of a model's serialized form (0 if model is NULL). */
+GMMP_API size_t gmmp_model_serialized_size(const gmmp_model *model);
+
+/**
+ * Writes the model's serialized form (the file format) into buf.
+ * @param size  bytes available, at least gmmp_model_serialized_size().
+ * @return GMMP_OK; GMMP_EINVAL for NULL arguments; GMMP_EDIM if size is too small.
+ */
+GMMP_API int gmmp_model_serialize(const gmmp_model *model, void *buf, size_t size);
+
+/**
+ * Reads a model from its serialized form.
+ * @return GMMP_OK; GMMP_EINVAL for NULL arguments; GMMP_EFORMAT for a bad
+ *         magic, a truncated or oversized buffer, nonzero reserved flags,
+ *         impossible sizes or a checksum mismatch; GMMP_EVERSION for a
+ *         format version this library does not read; the codes of
+ *         gmmp_model_create() (GMMP_ENONFINITE, GMMP_ENOTSPD, ...) for
+ *         intact data that is not a valid model; GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_model_deserialize(gmmp_model **out, const void *buf, size_t size);
+
+/**
+ * Saves the model to a file. The file is written under a temporary name
+ * and renamed into place, so a failed save never leaves a partial file.
+ * @return GMMP_OK; GMMP_EINVAL for NULL arguments; GMMP_EIO if the file
+ *         cannot be written (the message has the system's reason); GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_model_save(const gmmp_model *model, const char *path);
+
+/**
+ * Loads a model from a file.
+ * @return GMMP_OK; GMMP_EINVAL for NULL arguments; GMMP_EIO if the file
+ *         cannot be read; otherwise as gmmp_model_deserialize().
+ */
+GMMP_API int gmmp_model_load(gmmp_model **out, const char *path);
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

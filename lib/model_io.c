@@ -1,0 +1,243 @@
+/*
+ * Model files: the format of docs/model-format.md, written and read byte
+ * by byte so that it is the same on every host.
+ * SPDX-License-Identifier: MIT
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+#include "model.h"
+
+static const unsigned char magic[8] = {0x89, 'G', 'M', 'P', '\r', '\n', 0x1A, '\n'};
+enum { HEADER = 32, TRAILER = 4 };
+
+/* CRC-32 (IEEE 802.3, as zlib's crc32), bitwise: files are small next to
+ * what reading them costs. */
+static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n)
+{
+    crc = ~crc;
+    while (n--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static void put_doubles(unsigned char *p, const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits;
+        memcpy(&bits, &x[i], sizeof bits);
+        put_u64(p + 8 * i, bits);
+    }
+}
+
+static void get_doubles(const unsigned char *p, double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits = get_u64(p + 8 * i);
+        memcpy(&x[i], &bits, sizeof bits);
+    }
+}
+
+/* Number of parameter doubles, or 0 if the sizes overflow. */
+static size_t param_count(uint64_t K, uint64_t d)
+{
+    size_t kd, kdd, total;
+    if (K == 0 || d == 0 || K > SIZE_MAX || d > SIZE_MAX || !gmmp__mul_ok(K, d, &kd) ||
+        !gmmp__mul_ok(kd, d, &kdd) || kd > SIZE_MAX - kdd || K > SIZE_MAX - kd - kdd)
+        return 0;
+    total = K + kd + kdd;
+    return total > (SIZE_MAX - HEADER - TRAILER) / 8 ? 0 : total;
+}
+
+size_t gmmp_model_serialized_size(const gmmp_model *m)
+{
+    return m ? HEADER + 8 * param_count(m->K, m->d) + TRAILER : 0;
+}
+
+int gmmp_model_serialize(const gmmp_model *m, void *buf, size_t size)
+{
+    if (!m || !buf)
+        return gmmp__fail(GMMP_EINVAL, "model or buffer is NULL");
+    size_t need = gmmp_model_serialized_size(m);
+    if (size < need)
+        return gmmp__fail(GMMP_EDIM, "buffer of %zu bytes is too small for %zu", size, need);
+    unsigned char *p = buf;
+    const size_t K = m->K, d = m->d;
+    memcpy(p, magic, sizeof magic);
+    put_u32(p + 8, GMMP_MODEL_FORMAT_VERSION);
+    put_u32(p + 12, 0); /* flags, reserved */
+    put_u64(p + 16, K);
+    put_u64(p + 24, d);
+    unsigned char *q = p + HEADER;
+    put_doubles(q, m->weights, K);
+    put_doubles(q + 8 * K, m->means, K * d);
+    put_doubles(q + 8 * (K + K * d), m->covs, K * d * d);
+    put_u32(p + need - TRAILER, crc32_update(0, p, need - TRAILER));
+    return GMMP_OK;
+}
+
+int gmmp_model_deserialize(gmmp_model **out, const void *buf, size_t size)
+{
+    if (!out || !buf)
+        return gmmp__fail(GMMP_EINVAL, "output or buffer is NULL");
+    const unsigned char *p = buf;
+    if (size < HEADER + TRAILER)
+        return gmmp__fail(GMMP_EFORMAT, "model data truncated: %zu bytes, a header needs %d",
+                          size, HEADER + TRAILER);
+    if (memcmp(p, magic, sizeof magic) != 0)
+        return gmmp__fail(GMMP_EFORMAT, "not a libgmmprior model (bad magic)");
+    uint32_t version = get_u32(p + 8), flags = get_u32(p + 12);
+    if (version == 0 || version > GMMP_MODEL_FORMAT_VERSION)
+        return gmmp__fail(GMMP_EVERSION, "model format version %u; this library reads 1 to %d",
+                          version, GMMP_MODEL_FORMAT_VERSION);
+    if (flags != 0)
+        return gmmp__fail(GMMP_EFORMAT, "model header has unknown flags 0x%x", flags);
+    uint64_t K = get_u64(p + 16), d = get_u64(p + 24);
+    size_t count = param_count(K, d);
+    if (count == 0)
+        return gmmp__fail(GMMP_EFORMAT, "model header has impossible sizes K=%llu, d=%llu",
+                          (unsigned long long)K, (unsigned long long)d);
+    size_t need = HEADER + 8 * count + TRAILER;
+    if (size != need)
+        return gmmp__fail(GMMP_EFORMAT, "model data is %zu bytes, K=%llu and d=%llu need %zu%s",
+                          size, (unsigned long long)K, (unsigned long long)d, need,
+                          size < need ? " (truncated)" : "");
+    uint32_t stored = get_u32(p + need - TRAILER), actual = crc32_update(0, p, need - TRAILER);
+    if (stored != actual)
+        return gmmp__fail(GMMP_EFORMAT, "model data is corrupt: checksum %08x, expected %08x",
+                          actual, stored);
+    double *params = gmmp__alloc_array(count, sizeof(double));
+    if (!params)
+        return gmmp__fail_nomem();
+    get_doubles(p + HEADER, params, count);
+    int rc = gmmp_model_create(out, K, d, params, params + K, params + K + K * d);
+    gmmp__free(params);
+    if (rc && rc != GMMP_ENOMEM) {
+        char inner[400];
+        snprintf(inner, sizeof inner, "%s", gmmp_last_error());
+        gmmp__fail(rc, "model file holds an invalid model: %s", inner);
+    }
+    return rc;
+}
+
+int gmmp_model_save(const gmmp_model *m, const char *path)
+{
+    if (!m || !path)
+        return gmmp__fail(GMMP_EINVAL, "model or path is NULL");
+    size_t size = gmmp_model_serialized_size(m);
+    unsigned char *buf = gmmp__alloc(size);
+    if (!buf)
+        return gmmp__fail_nomem();
+    gmmp_model_serialize(m, buf, size);
+    /* Write beside the target, then rename: readers see the old file or
+     * the new one, never a partial one. */
+    size_t len = strlen(path);
+    char *tmp = gmmp__alloc(len + 8);
+    if (!tmp) {
+        gmmp__free(buf);
+        return gmmp__fail_nomem();
+    }
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp", 5);
+    int rc = GMMP_OK;
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        rc = gmmp__fail(GMMP_EIO, "cannot create %s: %s", tmp, strerror(errno));
+    } else {
+        size_t put = fwrite(buf, 1, size, f);
+        int err = errno;
+        if (fclose(f) != 0 || put != size)
+            rc = gmmp__fail(GMMP_EIO, "cannot write %s: %s", tmp, strerror(err ? err : errno));
+        else if (rename(tmp, path) != 0)
+            rc = gmmp__fail(GMMP_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        if (rc)
+            remove(tmp);
+    }
+    gmmp__free(tmp);
+    gmmp__free(buf);
+    return rc;
+}
+
+int gmmp_model_load(gmmp_model **out, const char *path)
+{
+    if (!out || !path)
+        return gmmp__fail(GMMP_EINVAL, "output or path is NULL");
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return gmmp__fail(GMMP_EIO, "cannot open %s: %s", path, strerror(errno));
+    /* The size comes from the file system, not from the header, so a
+     * corrupt header cannot make us allocate more than the file holds;
+     * and a file larger than any model it could be is not read at all. */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return gmmp__fail(GMMP_EIO, "%s is not a regular file", path);
+    }
+    unsigned char head[HEADER];
+    size_t size = (size_t)st.st_size;
+    if (size >= HEADER && fread(head, 1, HEADER, f) == HEADER) {
+        if (memcmp(head, magic, sizeof magic) != 0) {
+            fclose(f);
+            return gmmp__fail(GMMP_EFORMAT, "%s: not a libgmmprior model (bad magic)", path);
+        }
+        size_t count = param_count(get_u64(head + 16), get_u64(head + 24));
+        if (count > 0 && size > HEADER + 8 * count + TRAILER)
+            size = HEADER + 8 * count + TRAILER + 1; /* enough to say "too long" */
+    }
+    unsigned char *buf = gmmp__alloc(size);
+    if (!buf) {
+        fclose(f);
+        return gmmp__fail_nomem();
+    }
+    rewind(f);
+    size_t got = fread(buf, 1, size, f);
+    int read_error = ferror(f);
+    fclose(f);
+    int rc;
+    if (read_error) {
+        rc = gmmp__fail(GMMP_EIO, "cannot read %s: %s", path, strerror(errno));
+    } else {
+        rc = gmmp_model_deserialize(out, buf, got);
+        if (rc && rc != GMMP_ENOMEM) {
+            char inner[400];
+            snprintf(inner, sizeof inner, "%s", gmmp_last_error());
+            gmmp__fail(rc, "%s: %s", path, inner);
+        }
+    }
+    gmmp__free(buf);
+    return rc;
+}

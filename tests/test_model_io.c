@@ -1,0 +1,237 @@
+/*
+ * Model files: round trips, files written by the scikit-learn converter,
+ * and every way a file can be damaged.
+ * SPDX-License-Identifier: MIT
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gmmprior.h"
+#include "testutil.h"
+
+static gmmp_model *blobs_final(void)
+{
+    double *w = tu_load_f64("fixtures/em_blobs/final_weights.f64", 4);
+    double *mu = tu_load_f64("fixtures/em_blobs/final_means.f64", 4 * 16);
+    double *cov = tu_load_f64("fixtures/em_blobs/final_covariances.f64", 4 * 16 * 16);
+    gmmp_model *m;
+    ck_assert_ok(gmmp_model_create(&m, 4, 16, w, mu, cov));
+    free(w), free(mu), free(cov);
+    return m;
+}
+
+/* Parameters equal to the last bit. */
+static void assert_same_model(const gmmp_model *a, const gmmp_model *b)
+{
+    size_t K = gmmp_model_components(a), d = gmmp_model_dim(a);
+    ck_assert_uint_eq(gmmp_model_components(b), K);
+    ck_assert_uint_eq(gmmp_model_dim(b), d);
+    size_t n = K + K * d + K * d * d;
+    double *pa = malloc(n * sizeof *pa), *pb = malloc(n * sizeof *pb);
+    ck_assert_ok(gmmp_model_get(a, pa, pa + K, pa + K + K * d));
+    ck_assert_ok(gmmp_model_get(b, pb, pb + K, pb + K + K * d));
+    ck_assert_mem_eq(pa, pb, n * sizeof *pa);
+    free(pa);
+    free(pb);
+}
+
+static char tmpdir[256];
+
+static const char *tmp_path(const char *name)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    return path;
+}
+
+START_TEST(round_trips_are_exact)
+{
+    gmmp_model *m = blobs_final(), *back;
+    size_t size = gmmp_model_serialized_size(m);
+    ck_assert_uint_eq(size, 32 + 8 * (4 + 4 * 16 + 4 * 256) + 4);
+    unsigned char *buf = malloc(size);
+    ck_assert_ok(gmmp_model_serialize(m, buf, size));
+    ck_assert_ok(gmmp_model_deserialize(&back, buf, size));
+    assert_same_model(m, back);
+    gmmp_model_destroy(back);
+    const char *path = tmp_path("m.gmmp");
+    ck_assert_ok(gmmp_model_save(m, path));
+    ck_assert_ok(gmmp_model_load(&back, path));
+    assert_same_model(m, back);
+    /* The file is exactly the serialized form, with the documented header. */
+    FILE *f = fopen(path, "rb");
+    unsigned char *file = malloc(size + 1);
+    ck_assert_uint_eq(fread(file, 1, size + 1, f), size);
+    fclose(f);
+    ck_assert_mem_eq(file, buf, size);
+    const unsigned char head[] = {0x89, 'G', 'M', 'P', '\r', '\n', 0x1A, '\n', 1, 0, 0, 0,
+                                  0,    0,   0,   0,   4,    0,    0,    0,    0, 0, 0, 0,
+                                  16,   0,   0,   0,   0,    0,    0,    0};
+    ck_assert_mem_eq(file, head, sizeof head);
+    ck_assert_int_eq(access(tmp_path("m.gmmp.tmp"), F_OK), -1); /* no leftover */
+    gmmp_model_destroy(back);
+    gmmp_model_destroy(m);
+    free(buf);
+    free(file);
+}
+END_TEST
+
+START_TEST(reads_files_from_the_scikit_learn_converter)
+{
+    /* examples/sklearn_to_gmmp.py on a GaussianMixture fitted to the
+     * em_blobs data from its initial model: equal to scikit-learn's own
+     * final parameters in the fixture. */
+    gmmp_model *want = blobs_final(), *got;
+    ck_assert_ok(gmmp_model_load(&got, tu_path("fixtures/sklearn_blobs.gmmp")));
+    double a[4 + 64 + 1024], b[4 + 64 + 1024];
+    ck_assert_ok(gmmp_model_get(got, a, a + 4, a + 68));
+    ck_assert_ok(gmmp_model_get(want, b, b + 4, b + 68));
+    ck_assert_double_le(tu_rel_diff(a, b, 4 + 64 + 1024), 1e-12);
+    gmmp_model_destroy(got);
+    gmmp_model_destroy(want);
+    /* A 'diag' mixture, expanded to full covariances by the converter. */
+    ck_assert_ok(gmmp_model_load(&got, tu_path("fixtures/sklearn_blobs_diag.gmmp")));
+    ck_assert_uint_eq(gmmp_model_components(got), 3);
+    double *ref = tu_load_f64("fixtures/sklearn_blobs_diag_params.f64", 3 + 48 + 48);
+    double w[3], mu[48], cov[3 * 256];
+    ck_assert_ok(gmmp_model_get(got, w, mu, cov));
+    ck_assert_mem_eq(w, ref, sizeof w);
+    ck_assert_mem_eq(mu, ref + 3, sizeof mu);
+    for (size_t k = 0; k < 3; k++)
+        for (size_t i = 0; i < 16; i++)
+            for (size_t j = 0; j < 16; j++)
+                ck_assert_double_eq(cov[k * 256 + i * 16 + j], i == j ? ref[51 + k * 16 + i] : 0.0);
+    free(ref);
+    gmmp_model_destroy(got);
+}
+END_TEST
+
+/* Rewrites the trailing CRC so that a deliberate change is "intact". */
+static void fix_crc(unsigned char *buf, size_t size)
+{
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i + 4 < size; i++) {
+        crc ^= buf[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    crc = ~crc;
+    for (int i = 0; i < 4; i++)
+        buf[size - 4 + i] = (unsigned char)(crc >> (8 * i));
+}
+
+START_TEST(damaged_data_is_refused)
+{
+    gmmp_model *m = blobs_final(), *out = NULL;
+    size_t size = gmmp_model_serialized_size(m);
+    unsigned char *good = malloc(size + 16), *buf = malloc(size + 16);
+    ck_assert_ok(gmmp_model_serialize(m, good, size));
+    /* Every truncation. */
+    for (size_t len = 0; len < size; len++)
+        ck_assert_fails(gmmp_model_deserialize(&out, good, len), GMMP_EFORMAT);
+    /* Trailing bytes. */
+    memcpy(buf, good, size);
+    ck_assert_fails(gmmp_model_deserialize(&out, buf, size + 1), GMMP_EFORMAT);
+    /* Every single-byte corruption is caught: by the magic, the version,
+     * the flags, the sizes or the checksum. */
+    for (size_t i = 0; i < size; i++) {
+        memcpy(buf, good, size);
+        buf[i] ^= 0x40;
+        int rc = gmmp_model_deserialize(&out, buf, size);
+        ck_assert_msg(rc == GMMP_EFORMAT || (rc == GMMP_EVERSION && i >= 8 && i < 12),
+                      "byte %zu flipped: %d (%s)", i, rc, gmmp_last_error());
+    }
+    /* A newer version, with a valid checksum. */
+    memcpy(buf, good, size);
+    buf[8] = 2;
+    fix_crc(buf, size);
+    ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_EVERSION);
+    ck_assert_msg(strstr(gmmp_last_error(), "version 2") != NULL, "%s", gmmp_last_error());
+    /* Absurd sizes are refused before any allocation. */
+    memcpy(buf, good, size);
+    for (int i = 16; i < 24; i++)
+        buf[i] = 0xFF;
+    fix_crc(buf, size);
+    ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_EFORMAT);
+    memcpy(buf, good, size);
+    buf[16] = 0;
+    fix_crc(buf, size);
+    ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_EFORMAT); /* K = 0 */
+    memcpy(buf, good, size);
+    buf[16] = 5; /* K = 5: the sizes disagree with the data */
+    fix_crc(buf, size);
+    ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_EFORMAT);
+    /* Intact but invalid: a NaN weight, an indefinite covariance. */
+    memcpy(buf, good, size);
+    memset(buf + 32, 0xFF, 8); /* weight 0 = NaN */
+    fix_crc(buf, size);
+    ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_ENONFINITE);
+    memcpy(buf, good, size);
+    size_t cov0 = 32 + 8 * (4 + 64);
+    double minus = -5.0;
+    memcpy(buf + cov0, &minus, 8); /* little-endian host, as the fixtures */
+    fix_crc(buf, size);
+    ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_ENOTSPD);
+    ck_assert_msg(strstr(gmmp_last_error(), "component 0") != NULL, "%s", gmmp_last_error());
+    ck_assert_ptr_null(out);
+    ck_assert_fails(gmmp_model_deserialize(NULL, good, size), GMMP_EINVAL);
+    ck_assert_fails(gmmp_model_deserialize(&out, NULL, size), GMMP_EINVAL);
+    ck_assert_fails(gmmp_model_serialize(m, buf, size - 1), GMMP_EDIM);
+    ck_assert_fails(gmmp_model_serialize(NULL, buf, size), GMMP_EINVAL);
+    ck_assert_uint_eq(gmmp_model_serialized_size(NULL), 0);
+    free(good);
+    free(buf);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
+START_TEST(file_errors_are_reported)
+{
+    gmmp_model *m = blobs_final(), *out = NULL;
+    ck_assert_fails(gmmp_model_load(&out, tmp_path("does-not-exist.gmmp")), GMMP_EIO);
+    ck_assert_msg(strstr(gmmp_last_error(), "does-not-exist") != NULL, "%s", gmmp_last_error());
+    ck_assert_fails(gmmp_model_save(m, tmp_path("no/such/dir/m.gmmp")), GMMP_EIO);
+    ck_assert_fails(gmmp_model_load(&out, tmpdir), GMMP_EIO); /* a directory */
+    /* A truncated file names itself. */
+    const char *path = tmp_path("short.gmmp");
+    ck_assert_ok(gmmp_model_save(m, path));
+    ck_assert_int_eq(truncate(path, 100), 0);
+    ck_assert_fails(gmmp_model_load(&out, path), GMMP_EFORMAT);
+    ck_assert_msg(strstr(gmmp_last_error(), "short.gmmp") != NULL &&
+                      strstr(gmmp_last_error(), "truncated") != NULL,
+                  "%s", gmmp_last_error());
+    FILE *f = fopen(path, "wb");
+    fputs("hello, not a model\n", f);
+    fclose(f);
+    ck_assert_fails(gmmp_model_load(&out, path), GMMP_EFORMAT);
+    ck_assert_fails(gmmp_model_load(&out, NULL), GMMP_EINVAL);
+    ck_assert_fails(gmmp_model_load(NULL, path), GMMP_EINVAL);
+    ck_assert_fails(gmmp_model_save(NULL, path), GMMP_EINVAL);
+    ck_assert_fails(gmmp_model_save(m, NULL), GMMP_EINVAL);
+    ck_assert_ptr_null(out);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/gmmp-test-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return 1;
+    Suite *s = suite_create("model_io");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, round_trips_are_exact);
+    tcase_add_test(tc, reads_files_from_the_scikit_learn_converter);
+    tcase_add_test(tc, damaged_data_is_refused);
+    tcase_add_test(tc, file_errors_are_reported);
+    suite_add_tcase(s, tc);
+    int rc = tu_run(s);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        return 1;
+    return rc;
+}
