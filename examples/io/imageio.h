@@ -64,6 +64,19 @@ int gmmpio_pgm_write(const char *path, const gmmpio_stack *img, size_t index, in
 int gmmpio_png_write(const char *path, const double *pixels, size_t rows, size_t cols,
                      char *err, size_t errlen);
 
+/* File kinds the tools read and write. */
+enum gmmpio_kind { GMMPIO_KIND_IDX, GMMPIO_KIND_PGM };
+
+/* Reads images from an IDX file (gzip-compressed or not) or a PGM file,
+ * recognised by their first bytes; *kind (if not NULL) says which. */
+int gmmpio_read_images(const char *path, gmmpio_stack *out, enum gmmpio_kind *kind, char *err,
+                       size_t errlen);
+
+/* Writes a stack in the given kind: IDX as doubles (gzip-compressed when
+ * the name ends in ".gz"), or PGM (one image; values rounded to 0..255). */
+int gmmpio_write_images(const char *path, const gmmpio_stack *img, enum gmmpio_kind kind,
+                        char *err, size_t errlen);
+
 /* Frees the pixels of a stack and zeroes it. */
 void gmmpio_stack_free(gmmpio_stack *img);
 

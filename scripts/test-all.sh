@@ -4,7 +4,7 @@
 # Build trees go under build-ci/ (override with GMMP_CI_DIR).
 set -eu
 cd "$(dirname "$0")/.."
-tools/deps.sh
+scripts/deps.sh
 root=${GMMP_CI_DIR:-build-ci}
 mkdir -p "$root"
 

@@ -1,0 +1,99 @@
+#!/bin/sh
+# The command-line tools as a user runs them: help, bad options and
+# values, a small training run with exactly N iterations, and denoising of
+# IDX and PGM files with a PSNR that must improve on the noisy input.
+# usage: test_tools.sh BUILD_DIR SOURCE_DIR
+set -u
+build=$1
+src=$2
+train=$build/tools/gmmp-train
+denoise=$build/tools/gmmp-denoise
+noisy=$build/tests/make_noisy
+data=$src/data/mnist
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+check() { # description, then the command's expected status, then the command
+    what=$1
+    want=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "FAIL: $what: exit $got, expected $want"
+        sed 's/^/  | /' "$tmp/out" "$tmp/err"
+        failures=$((failures + 1))
+    else
+        echo "ok: $what"
+    fi
+}
+
+expect_in() { # description, file, pattern
+    if grep -q -- "$3" "$2"; then
+        echo "ok: $1"
+    else
+        echo "FAIL: $1: no '$3' in"
+        sed 's/^/  | /' "$2"
+        failures=$((failures + 1))
+    fi
+}
+
+for tool in "$train" "$denoise"; do
+    name=$(basename "$tool")
+    check "$name --help" 0 "$tool" --help
+    expect_in "$name --help prints usage" "$tmp/out" "usage: $name"
+    check "$name rejects an unknown option" 2 "$tool" --frobnicate
+    check "$name without arguments" 2 "$tool"
+done
+check "bad --patch" 2 "$train" --patch 0 -o "$tmp/m" "$data/train-images-idx3-ubyte.gz"
+expect_in "bad --patch names the option" "$tmp/err" "patch"
+check "bad --tol" 2 "$train" --tol abc -o "$tmp/m" "$data/train-images-idx3-ubyte.gz"
+check "bad --init" 2 "$train" --init magic -o "$tmp/m" "$data/train-images-idx3-ubyte.gz"
+check "negative --components" 2 "$train" --components -3 -o "$tmp/m" "$data/t10k-images-idx3-ubyte.gz"
+check "missing input" 1 "$train" -o "$tmp/m" "$tmp/nothing.idx"
+expect_in "missing input is named" "$tmp/err" "nothing.idx"
+check "input that is no image" 1 "$train" -o "$tmp/m" "$src/meson.build"
+check "patch larger than the images" 1 "$train" --patch 40 -o "$tmp/m" "$data/t10k-images-idx3-ubyte.gz"
+
+check "train 3 iterations exactly" 0 "$train" --patch 8 --components 5 --max-patches 4000 \
+    --tol 0 --max-iter 3 --seed 1 -o "$tmp/model.gmmp" "$data/train-images-idx3-ubyte.gz"
+lines=$(grep -c '^iteration' "$tmp/err")
+if [ "$lines" -eq 3 ]; then echo "ok: one progress line per iteration"; else
+    echo "FAIL: $lines progress lines, expected 3"; failures=$((failures + 1)); fi
+check "train a usable model" 0 "$train" --patch 8 --components 6 --max-patches 20000 --seed 2 \
+    -q -o "$tmp/model.gmmp" "$data/train-images-idx3-ubyte.gz"
+
+check "make noisy IDX" 0 "$noisy" "$data/t10k-images-idx3-ubyte.gz" "$tmp/noisy.idx" 20 200 idx
+check "make clean IDX" 0 "$noisy" "$data/t10k-images-idx3-ubyte.gz" "$tmp/clean.idx" 0 200 idx
+check "denoise bad --sigma" 2 "$denoise" --model "$tmp/model.gmmp" --sigma -1 "$tmp/noisy.idx" "$tmp/o.idx"
+check "denoise bad --estimator" 2 "$denoise" --model "$tmp/model.gmmp" --sigma 20 --estimator best "$tmp/noisy.idx" "$tmp/o.idx"
+check "denoise with a missing model" 1 "$denoise" --model "$tmp/none.gmmp" --sigma 20 "$tmp/noisy.idx" "$tmp/o.idx"
+check "denoise with a corrupt model" 1 "$denoise" --model "$src/meson.build" --sigma 20 "$tmp/noisy.idx" "$tmp/o.idx"
+expect_in "corrupt model explained" "$tmp/err" "not a libgmmprior model"
+for est in mmse map; do
+    check "denoise IDX ($est)" 0 "$denoise" --model "$tmp/model.gmmp" --sigma 20 --estimator $est \
+        --clean "$tmp/clean.idx" "$tmp/noisy.idx" "$tmp/den.idx.gz"
+    # "mean PSNR over 200 images: noisy A dB, denoised (X) B dB": B must beat A by 1 dB.
+    awk '/mean PSNR/ { n = $7 + 0; d = $(NF-1) + 0; exit !(d > n + 1.0) }' "$tmp/out" &&
+        echo "ok: $est improves PSNR ($(cat "$tmp/out"))" ||
+        { echo "FAIL: $est: $(cat "$tmp/out")"; failures=$((failures + 1)); }
+done
+check "denoised IDX reads back" 0 "$noisy" "$tmp/den.idx.gz" "$tmp/copy.idx" 0 200 idx
+check "make noisy PGM" 0 "$noisy" "$data/t10k-images-idx3-ubyte.gz" "$tmp/noisy.pgm" 20 1 pgm
+check "make clean PGM" 0 "$noisy" "$data/t10k-images-idx3-ubyte.gz" "$tmp/clean.pgm" 0 1 pgm
+check "denoise PGM" 0 "$denoise" --model "$tmp/model.gmmp" --sigma 20 --clean "$tmp/clean.pgm" \
+    "$tmp/noisy.pgm" "$tmp/den.pgm"
+if [ "$(head -c 2 "$tmp/den.pgm")" = "P5" ]; then echo "ok: PGM in, PGM out"; else
+    echo "FAIL: output is not a PGM"; failures=$((failures + 1)); fi
+minimal=$build/examples/minimal
+check "minimal example denoises a PGM" 0 "$minimal" "$tmp/model.gmmp" 20 "$tmp/noisy.pgm" "$tmp/min.pgm"
+if [ "$(head -c 2 "$tmp/min.pgm")" = "P5" ]; then echo "ok: minimal writes a PGM"; else
+    echo "FAIL: minimal output is not a PGM"; failures=$((failures + 1)); fi
+check "minimal output reads back" 0 "$noisy" "$tmp/min.pgm" "$tmp/min.idx" 0 1 idx
+check "minimal with a bad image" 1 "$minimal" "$tmp/model.gmmp" 20 "$tmp/noisy.idx" "$tmp/min.pgm"
+check "mismatched --clean" 1 "$denoise" --model "$tmp/model.gmmp" --sigma 20 --clean "$tmp/clean.idx" \
+    "$tmp/noisy.pgm" "$tmp/den.pgm"
+
+echo "$failures failures"
+[ "$failures" -eq 0 ]

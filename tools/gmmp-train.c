@@ -1,0 +1,231 @@
+/*
+ * gmmp-train: fits a Gaussian-mixture patch prior to the patches of images.
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "gmmprior.h"
+#include "imageio.h"
+
+static const char *prog = "gmmp-train";
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: gmmp-train [options] INPUT... -o MODEL\n"
+            "Fits a Gaussian mixture to the overlapping patches of the input images\n"
+            "(IDX files, gzip-compressed or not, or PGM files) and writes a model file.\n"
+            "\n"
+            "  -o, --output MODEL     model file to write (required)\n"
+            "  --patch M              patch side, M x M patches (default 8)\n"
+            "  --step S               patch step (default 1)\n"
+            "  --components K         mixture components (default 20)\n"
+            "  --max-iter N           EM iterations at most (default 100)\n"
+            "  --tol T                stop when the mean log-likelihood changes less (1e-3)\n"
+            "  --reg-covar R          added to each covariance's diagonal (default 1e-6)\n"
+            "  --init kmeans|random   initialisation (default kmeans)\n"
+            "  --n-init N             restarts, the best kept (default 1)\n"
+            "  --seed N               seed of the initialisation and subset (default 0)\n"
+            "  --max-patches N        train on a random subset of N patches (default: all)\n"
+            "  --remove-mean          remove each patch's mean (for natural images)\n"
+            "  --threads N            threads (default: all cores)\n"
+            "  -q, --quiet            no progress lines\n"
+            "  -h, --help             this help\n"
+            "\n"
+            "Progress goes to stderr, one line per iteration. --tol 0 --max-iter N runs\n"
+            "exactly N iterations.\n");
+}
+
+typedef struct options {
+    const char *output;
+    int64_t patch, step, components, max_iter, n_init, seed, max_patches, threads;
+    double tol, reg_covar;
+    int init, remove_mean, quiet;
+} options;
+
+static int on_progress(const gmmp_progress *p, void *payload)
+{
+    (void)payload;
+    fprintf(stderr, "iteration %4d  mean log-likelihood %14.6f  change %11.4e  %8.2f s\n",
+            p->iteration, p->mean_loglik, p->change, p->seconds);
+    return 0;
+}
+
+/* Draws `want` distinct indices below `total` by a partial shuffle. */
+static size_t *choose(size_t total, size_t want, uint64_t seed)
+{
+    size_t *all = malloc(total * sizeof *all);
+    if (!all)
+        return NULL;
+    for (size_t i = 0; i < total; i++)
+        all[i] = i;
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < want; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        size_t j = i + (size_t)((s >> 11) % (total - i));
+        size_t t = all[i];
+        all[i] = all[j];
+        all[j] = t;
+    }
+    return all;
+}
+
+static int compare_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    options o = {NULL, 8, 1, 20, 100, 1, 0, 0, cores > 0 ? cores : 1, 1e-3, 1e-6,
+                 GMMP_INIT_KMEANS, 0, 0};
+    enum { PATCH = 256, STEP, COMP, MAXIT, TOL, REG, INIT, NINIT, SEED, MAXP, RMEAN, THREADS };
+    static const struct option longopts[] = {
+        {"output", required_argument, 0, 'o'},     {"patch", required_argument, 0, PATCH},
+        {"step", required_argument, 0, STEP},      {"components", required_argument, 0, COMP},
+        {"max-iter", required_argument, 0, MAXIT}, {"tol", required_argument, 0, TOL},
+        {"reg-covar", required_argument, 0, REG},  {"init", required_argument, 0, INIT},
+        {"n-init", required_argument, 0, NINIT},   {"seed", required_argument, 0, SEED},
+        {"max-patches", required_argument, 0, MAXP}, {"remove-mean", no_argument, 0, RMEAN},
+        {"threads", required_argument, 0, THREADS}, {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+    int c, bad = 0;
+    while (!bad && (c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o.output = optarg; break;
+        case PATCH: bad = cli_int(prog, "patch", optarg, 1, 4096, &o.patch); break;
+        case STEP: bad = cli_int(prog, "step", optarg, 1, 4096, &o.step); break;
+        case COMP: bad = cli_int(prog, "components", optarg, 1, 100000, &o.components); break;
+        case MAXIT: bad = cli_int(prog, "max-iter", optarg, 1, 1000000000, &o.max_iter); break;
+        case TOL: bad = cli_real(prog, "tol", optarg, 0.0, 1e300, &o.tol); break;
+        case REG: bad = cli_real(prog, "reg-covar", optarg, 0.0, 1e300, &o.reg_covar); break;
+        case NINIT: bad = cli_int(prog, "n-init", optarg, 1, 1000000, &o.n_init); break;
+        case SEED: bad = cli_int(prog, "seed", optarg, 0, INT64_MAX, &o.seed); break;
+        case MAXP: bad = cli_int(prog, "max-patches", optarg, 1, INT64_MAX, &o.max_patches); break;
+        case THREADS: bad = cli_int(prog, "threads", optarg, 1, 256, &o.threads); break;
+        case RMEAN: o.remove_mean = 1; break;
+        case 'q': o.quiet = 1; break;
+        case INIT:
+            if (strcmp(optarg, "kmeans") == 0)
+                o.init = GMMP_INIT_KMEANS;
+            else if (strcmp(optarg, "random") == 0)
+                o.init = GMMP_INIT_RANDOM;
+            else {
+                fprintf(stderr, "%s: bad value '%s' for --init: expected kmeans or random\n",
+                        prog, optarg);
+                bad = 1;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        default: bad = 1; break;
+        }
+    }
+    if (bad)
+        return 2;
+    if (!o.output || optind >= argc) {
+        fprintf(stderr, "%s: %s\n", prog, !o.output ? "no output model (-o MODEL)" : "no input");
+        usage(stderr);
+        return 2;
+    }
+
+    /* Read every input first: patch counts decide the subset. */
+    size_t n_inputs = (size_t)(argc - optind), total = 0;
+    gmmpio_stack *inputs = calloc(n_inputs, sizeof *inputs);
+    size_t *per = calloc(n_inputs, sizeof *per);
+    gmmp_extractor *ex;
+    char err[512];
+    if (gmmp_extractor_create(&ex, (size_t)o.patch, (size_t)o.patch, (size_t)o.step)) {
+        fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
+        return 1;
+    }
+    for (size_t i = 0; i < n_inputs; i++) {
+        if (gmmpio_read_images(argv[optind + i], &inputs[i], NULL, err, sizeof err)) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return 1;
+        }
+        if (gmmp_extractor_count(ex, inputs[i].rows, inputs[i].cols, &per[i])) {
+            fprintf(stderr, "%s: %s: %s\n", prog, argv[optind + i], gmmp_last_error());
+            return 1;
+        }
+        total += inputs[i].count * per[i];
+    }
+    size_t n = o.max_patches > 0 && (size_t)o.max_patches < total ? (size_t)o.max_patches : total;
+    size_t d = (size_t)(o.patch * o.patch);
+    if (n < (size_t)o.components) {
+        fprintf(stderr, "%s: %zu patches cannot train %lld components\n", prog, n,
+                (long long)o.components);
+        return 1;
+    }
+    double *X = malloc(n * d * sizeof *X);
+    double *means = o.remove_mean ? malloc(n * sizeof *means) : NULL;
+    size_t *pick = n < total ? choose(total, n, (uint64_t)o.seed) : NULL;
+    if (!X || (o.remove_mean && !means) || (n < total && !pick)) {
+        fprintf(stderr, "%s: out of memory for %zu patches of %zu pixels\n", prog, n, d);
+        return 1;
+    }
+    if (pick) /* in file order, for the walk below */
+        qsort(pick, n, sizeof *pick, compare_size);
+    /* Walk the inputs' patches in order, taking all or the picked ones. */
+    size_t global = 0, taken = 0;
+    for (size_t f = 0; f < n_inputs && taken < n; f++) {
+        const gmmpio_stack *s = &inputs[f];
+        size_t pixels = s->rows * s->cols;
+        for (size_t img = 0; img < s->count && taken < n; img++, global += per[f]) {
+            for (size_t j = 0; j < per[f] && taken < n; j++) {
+                if (pick && pick[taken] != global + j)
+                    continue;
+                gmmp_extractor_extract(ex, s->pixels + img * pixels, s->rows, s->cols, s->cols, j,
+                                       1, X + taken * d, means ? means + taken : NULL);
+                taken++;
+            }
+        }
+    }
+    for (size_t i = 0; i < n_inputs; i++)
+        gmmpio_stack_free(&inputs[i]);
+    free(inputs);
+    free(per);
+    free(pick);
+    free(means);
+    gmmp_extractor_destroy(ex);
+
+    if (!o.quiet)
+        fprintf(stderr, "%s: %zu patches of %lldx%lld (of %zu), K = %lld, %lld threads\n", prog,
+                n, (long long)o.patch, (long long)o.patch, total, (long long)o.components,
+                (long long)o.threads);
+    gmmp_trainer *t;
+    gmmp_model *model;
+    gmmp_fit_info info;
+    if (gmmp_trainer_create(&t, (size_t)o.components) ||
+        gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, o.max_iter) ||
+        gmmp_trainer_set_int(t, GMMP_TRAIN_N_INIT, o.n_init) ||
+        gmmp_trainer_set_int(t, GMMP_TRAIN_INIT, o.init) ||
+        gmmp_trainer_set_int(t, GMMP_TRAIN_SEED, o.seed) ||
+        gmmp_trainer_set_int(t, GMMP_TRAIN_THREADS, o.threads) ||
+        gmmp_trainer_set_real(t, GMMP_TRAIN_TOL, o.tol) ||
+        gmmp_trainer_set_real(t, GMMP_TRAIN_REG_COVAR, o.reg_covar) ||
+        (!o.quiet && gmmp_trainer_set_progress(t, on_progress, NULL)) ||
+        gmmp_trainer_fit(t, X, n, d, &model, &info)) {
+        fprintf(stderr, "%s: %s: %s\n", prog, "training failed", gmmp_last_error());
+        return 1;
+    }
+    free(X);
+    if (gmmp_model_save(model, o.output)) {
+        fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
+        return 1;
+    }
+    if (!o.quiet)
+        fprintf(stderr, "%s: %d iterations, %s, mean log-likelihood %.6f, %.1f s; wrote %s\n",
+                prog, info.n_iter, info.converged ? "converged" : "not converged",
+                info.mean_loglik, info.seconds, o.output);
+    gmmp_model_destroy(model);
+    gmmp_trainer_destroy(t);
+    return 0;
+}
