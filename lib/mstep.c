@@ -16,15 +16,19 @@
 /* Below this many effective samples a component cannot be estimated. */
 #define EMPTY_COMPONENT 1e-3
 
-/* Largest eigenpair of a symmetric d x d matrix (lower triangle valid). */
+/* Largest eigenpair of a symmetric d x d matrix (lower triangle valid).
+ * scratch holds d*d + d doubles: dsyevr needs room for all d eigenvalues
+ * even when it returns one. */
 static int top_eigenpair(const double *a, size_t d, double *lambda, double *u, double *scratch)
 {
+    double *values = scratch + d * d;
     memcpy(scratch, a, d * d * sizeof *a);
     lapack_int n = (lapack_int)d, found = 0, support[2];
     /* Column-major 'U' reads the row-major lower triangle. */
     lapack_int info =
         LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'U', n, scratch, n, 0.0, 0.0, n, n, 0.0,
-                       &found, lambda, u, n, support);
+                       &found, values, u, n, support);
+    *lambda = values[0];
     return info == 0 && found == 1 ? 0 : -1;
 }
 
@@ -34,7 +38,7 @@ static int top_eigenpair(const double *a, size_t d, double *lambda, double *u, d
 static int split_component(gmmp_model *m, size_t empty, size_t big, double *scratch)
 {
     const size_t d = m->d;
-    double lambda, *u = scratch + d * d;
+    double lambda, *u = scratch + d * d + d;
     if (top_eigenpair(m->covs + big * d * d, d, &lambda, u, scratch) != 0)
         return gmmp__fail(GMMP_EINTERNAL, "eigendecomposition of covariance %zu failed", big);
     double half = 0.5 * sqrt(fmax(lambda, 0.0));
@@ -93,7 +97,7 @@ int gmmp__m_step_into(const gmmp_stats *st, double reg_covar, gmmp_model *m, siz
         for (size_t j = 1; j < K; j++)
             if (m->weights[j] > m->weights[big])
                 big = j;
-        double *scratch = gmmp__alloc_array(d * d + d, sizeof(double));
+        double *scratch = gmmp__alloc_array(d * d + 2 * d, sizeof(double));
         if (!scratch)
             return gmmp__fail_nomem();
         int rc = split_component(m, k, big, scratch);

@@ -119,8 +119,11 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, version_matches_headers);
     tcase_add_test(tc, every_code_has_its_own_name);
-    tcase_add_test(tc, messages_are_per_thread);
     tcase_add_test(tc, failed_allocations_report_enomem_without_leaks);
     suite_add_tcase(s, tc);
+    TCase *threads = tcase_create("threads");
+    tcase_set_tags(threads, "threads");
+    tcase_add_test(threads, messages_are_per_thread);
+    suite_add_tcase(s, threads);
     return tu_run(s);
 }

@@ -583,7 +583,10 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("train");
+    /* Tagged slow: too long under valgrind, which runs with
+     * CK_EXCLUDE_TAGS=slow (AddressSanitizer runs them all). */
     TCase *parity = tcase_create("parity");
+    tcase_set_tags(parity, "slow");
     tcase_set_timeout(parity, 600);
     tcase_add_test(parity, parity_with_scikit_learn_blobs);
     tcase_add_test(parity, parity_with_scikit_learn_mnist8);
@@ -592,12 +595,16 @@ int main(void)
     TCase *tc = tcase_create("behaviour");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, recovers_a_known_mixture);
-    tcase_add_test(tc, thread_count_does_not_change_the_model);
     tcase_add_test(tc, streaming_statistics_match_the_in_memory_step);
     tcase_add_test(tc, empty_component_is_split_not_left_dead);
     tcase_add_test(tc, hard_inputs_get_clear_answers);
     tcase_add_test(tc, progress_reports_and_stops);
     tcase_add_test(tc, options_are_validated);
     suite_add_tcase(s, tc);
+    TCase *threads = tcase_create("threads");
+    tcase_set_tags(threads, "slow threads");
+    tcase_set_timeout(threads, 600);
+    tcase_add_test(threads, thread_count_does_not_change_the_model);
+    suite_add_tcase(s, threads);
     return tu_run(s);
 }

@@ -149,33 +149,44 @@ int gmmpio_idx_read(const char *path, gmmpio_stack *out, char *err, size_t errle
     if (parse_dims(head + 4, ndims, &h, err, errlen))
         goto done;
     size_t n = h.count * h.rows * h.cols, bytes = n * h.element_size;
-    raw = malloc(bytes);
-    gmmpio_stack img;
-    if (!raw || gmmpio_stack_alloc(&img, h.count, h.rows, h.cols)) {
-        gmmpio__fail(err, errlen, "%s: out of memory for %zu elements", path, n);
-        goto done;
-    }
-    /* gzread takes an unsigned count: read in pieces. */
-    size_t got = 0;
-    while (got < bytes) {
-        unsigned want = bytes - got > (1u << 30) ? (1u << 30) : (unsigned)(bytes - got);
-        int r = gzread(f, raw + got, want);
+    /* Grow the buffer as data arrives: a short file that claims a huge
+     * size fails as truncated without allocating what it claims. */
+    size_t cap = bytes < ((size_t)1 << 20) ? bytes : (size_t)1 << 20, got = 0;
+    raw = malloc(cap);
+    while (raw && got < bytes) {
+        if (got == cap) {
+            size_t bigger = cap * 2 < bytes ? cap * 2 : bytes;
+            unsigned char *grown = realloc(raw, bigger);
+            if (!grown)
+                break;
+            raw = grown;
+            cap = bigger;
+        }
+        size_t room = cap - got;
+        int r = gzread(f, raw + got, room > (1u << 30) ? (1u << 30) : (unsigned)room);
         if (r <= 0)
             break;
         got += (size_t)r;
+    }
+    if (!raw || (got < bytes && got == cap)) {
+        gmmpio__fail(err, errlen, "%s: out of memory for %zu elements", path, n);
+        goto done;
     }
     int errnum = 0;
     const char *zmsg = gzerror(f, &errnum);
     if (got < bytes || errnum < 0) {
         gmmpio__fail(err, errlen, "%s: truncated or corrupt: %zu of %zu data bytes (%s)", path,
                      got, bytes, errnum < 0 ? zmsg : "end of file");
-        gmmpio_stack_free(&img);
         goto done;
     }
     if (gzgetc(f) != -1) {
         gmmpio__fail(err, errlen, "%s: data continues past the %zu bytes the header implies",
                      path, bytes);
-        gmmpio_stack_free(&img);
+        goto done;
+    }
+    gmmpio_stack img;
+    if (gmmpio_stack_alloc(&img, h.count, h.rows, h.cols)) {
+        gmmpio__fail(err, errlen, "%s: out of memory for %zu elements", path, n);
         goto done;
     }
     decode(raw, &h, img.pixels);

@@ -64,6 +64,12 @@ int gmmpio_pgm_parse(const unsigned char *data, size_t size, gmmpio_stack *out, 
         return gmmpio__fail(err, errlen, "PGM of %ldx%ld pixels is too large", w, h);
     size_t n = (size_t)w * (size_t)h;
     size_t bytes_per = maxval > 255 ? 2 : 1;
+    /* Check the data can be there before allocating for it: at least
+     * one digit and one separator per plain sample. */
+    if (plain && (size_t)(c.end - c.p) < 2 * n - 1)
+        return gmmpio__fail(err, errlen, "PGM data truncated: %zu samples need at least %zu "
+                                         "bytes, %zu remain",
+                            n, 2 * n - 1, (size_t)(c.end - c.p));
     if (!plain) {
         if (c.p >= c.end || !isspace(*c.p))
             return gmmpio__fail(err, errlen, "PGM header not followed by whitespace");
