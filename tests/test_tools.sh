@@ -95,5 +95,30 @@ check "minimal with a bad image" 1 "$minimal" "$tmp/model.gmmp" 20 "$tmp/noisy.i
 check "mismatched --clean" 1 "$denoise" --model "$tmp/model.gmmp" --sigma 20 --clean "$tmp/clean.idx" \
     "$tmp/noisy.pgm" "$tmp/den.pgm"
 
+# Out of core: the same EM, streamed through chunks of 777 patches, gives
+# the in-memory model (the issue's tolerance: 1e-10), with the same number
+# of iterations.
+compare=$build/tests/compare_models
+test_images="$data/t10k-images-idx3-ubyte.gz"
+check "initial model" 0 "$train" --patch 8 --step 2 --components 5 --max-iter 1 --seed 3 -q \
+    -o "$tmp/init.gmmp" "$test_images"
+check "in-memory fit" 0 "$train" --patch 8 --step 2 --init-model "$tmp/init.gmmp" --tol 1e-4 \
+    -o "$tmp/memory.gmmp" "$test_images"
+grep -c '^iteration' "$tmp/err" >"$tmp/iters_memory"
+check "streamed fit" 0 "$train" --patch 8 --step 2 --init-model "$tmp/init.gmmp" --tol 1e-4 \
+    --chunk 777 -o "$tmp/streamed.gmmp" "$test_images"
+grep -c '^iteration' "$tmp/err" >"$tmp/iters_streamed"
+if cmp -s "$tmp/iters_memory" "$tmp/iters_streamed"; then
+    echo "ok: same iteration count ($(cat "$tmp/iters_memory"))"
+else
+    echo "FAIL: iterations $(cat "$tmp/iters_memory") in memory, $(cat "$tmp/iters_streamed") streamed"
+    failures=$((failures + 1))
+fi
+check "streamed model equals the in-memory one" 0 "$compare" "$tmp/streamed.gmmp" "$tmp/memory.gmmp" 1e-10
+cat "$tmp/out"
+check "streamed training from scratch" 0 "$train" --patch 8 --step 3 --components 4 --chunk 500 \
+    --init-patches 3000 --max-iter 4 -o "$tmp/s2.gmmp" "$test_images" "$tmp/noisy.pgm"
+expect_in "initialised on a sample" "$tmp/err" "initialised on 3000 sampled patches"
+
 echo "$failures failures"
 [ "$failures" -eq 0 ]

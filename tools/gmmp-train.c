@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "gmmprior.h"
 #include "imageio.h"
+#include "stream_em.h"
 
 static const char *prog = "gmmp-train";
 
@@ -35,6 +36,11 @@ static void usage(FILE *f)
             "  --max-patches N        train on a random subset of N patches (default: all)\n"
             "  --remove-mean          remove each patch's mean (for natural images)\n"
             "  --threads N            threads (default: all cores)\n"
+            "  --init-model MODEL     start from this model file (skips --init)\n"
+            "  --chunk N              out of core: stream the inputs, N patches in memory at\n"
+            "                         a time, one pass over them per EM iteration\n"
+            "  --init-patches N       with --chunk: k-means (or random) initialisation on a\n"
+            "                         random sample of N patches (default 100000)\n"
             "  -q, --quiet            no progress lines\n"
             "  -h, --help             this help\n"
             "\n"
@@ -43,8 +49,9 @@ static void usage(FILE *f)
 }
 
 typedef struct options {
-    const char *output;
-    int64_t patch, step, components, max_iter, n_init, seed, max_patches, threads;
+    const char *output, *init_model;
+    int64_t patch, step, components, max_iter, n_init, seed, max_patches, threads, chunk,
+        init_patches;
     double tol, reg_covar;
     int init, remove_mean, quiet;
 } options;
@@ -76,6 +83,66 @@ static size_t *choose(size_t total, size_t want, uint64_t seed)
     return all;
 }
 
+/* Out of core: inputs streamed chunk by chunk, one pass per iteration. */
+static int train_streamed(const options *o, const char *const *paths, size_t n_paths,
+                          gmmp_model *init)
+{
+    stream_source src = {paths, n_paths, (size_t)o->patch, (size_t)o->step, o->remove_mean,
+                         (size_t)o->chunk, 0, 1};
+    char err[512];
+    if (!init) {
+        /* Initialise on a random sample, as the in-memory trainer would
+         * on all the data: its init method and one EM iteration. */
+        double *X;
+        size_t n;
+        if (stream_sample(&src, (size_t)o->init_patches, (uint64_t)o->seed, &X, &n, err,
+                          sizeof err)) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return 1;
+        }
+        gmmp_trainer *t;
+        if (gmmp_trainer_create(&t, (size_t)o->components) ||
+            gmmp_trainer_set_int(t, GMMP_TRAIN_INIT, o->init) ||
+            gmmp_trainer_set_int(t, GMMP_TRAIN_SEED, o->seed) ||
+            gmmp_trainer_set_int(t, GMMP_TRAIN_THREADS, o->threads) ||
+            gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, 1) ||
+            gmmp_trainer_set_real(t, GMMP_TRAIN_REG_COVAR, o->reg_covar) ||
+            gmmp_trainer_fit(t, X, n, (size_t)(o->patch * o->patch), &init, NULL)) {
+            fprintf(stderr, "%s: initialisation failed: %s\n", prog, gmmp_last_error());
+            return 1;
+        }
+        gmmp_trainer_destroy(t);
+        free(X);
+        if (!o->quiet)
+            fprintf(stderr, "%s: initialised on %zu sampled patches\n", prog, n);
+    }
+    stream_fit_options fo;
+    stream_fit_defaults(&fo);
+    fo.max_iter = (int)o->max_iter;
+    fo.tol = o->tol;
+    fo.reg_covar = o->reg_covar;
+    fo.verbose = !o->quiet;
+    gmmp_model *model;
+    gmmp_fit_info info;
+    if (stream_fit(&src, init, &fo, &model, &info, err, sizeof err)) {
+        fprintf(stderr, "%s: training failed: %s\n", prog, err);
+        return 1;
+    }
+    gmmp_model_destroy(init);
+    if (gmmp_model_save(model, o->output)) {
+        fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
+        return 1;
+    }
+    if (!o->quiet)
+        fprintf(stderr, "%s: streamed, %lld patches per chunk: %d iterations, %s, mean "
+                        "log-likelihood %.6f, %.1f s; wrote %s\n",
+                prog, (long long)o->chunk, info.n_iter,
+                info.converged ? "converged" : "not converged", info.mean_loglik, info.seconds,
+                o->output);
+    gmmp_model_destroy(model);
+    return 0;
+}
+
 static int compare_size(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -85,9 +152,10 @@ static int compare_size(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    options o = {NULL, 8, 1, 20, 100, 1, 0, 0, cores > 0 ? cores : 1, 1e-3, 1e-6,
-                 GMMP_INIT_KMEANS, 0, 0};
-    enum { PATCH = 256, STEP, COMP, MAXIT, TOL, REG, INIT, NINIT, SEED, MAXP, RMEAN, THREADS };
+    options o = {NULL, NULL, 8, 1, 20, 100, 1, 0, 0, cores > 0 ? cores : 1, 0, 100000,
+                 1e-3, 1e-6, GMMP_INIT_KMEANS, 0, 0};
+    enum { PATCH = 256, STEP, COMP, MAXIT, TOL, REG, INIT, NINIT, SEED, MAXP, RMEAN, THREADS,
+           INITMODEL, CHUNK, INITP };
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'},     {"patch", required_argument, 0, PATCH},
         {"step", required_argument, 0, STEP},      {"components", required_argument, 0, COMP},
@@ -96,6 +164,8 @@ int main(int argc, char **argv)
         {"n-init", required_argument, 0, NINIT},   {"seed", required_argument, 0, SEED},
         {"max-patches", required_argument, 0, MAXP}, {"remove-mean", no_argument, 0, RMEAN},
         {"threads", required_argument, 0, THREADS}, {"quiet", no_argument, 0, 'q'},
+        {"init-model", required_argument, 0, INITMODEL}, {"chunk", required_argument, 0, CHUNK},
+        {"init-patches", required_argument, 0, INITP},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     int c, bad = 0;
     while (!bad && (c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
@@ -112,6 +182,11 @@ int main(int argc, char **argv)
         case MAXP: bad = cli_int(prog, "max-patches", optarg, 1, INT64_MAX, &o.max_patches); break;
         case THREADS: bad = cli_int(prog, "threads", optarg, 1, 256, &o.threads); break;
         case RMEAN: o.remove_mean = 1; break;
+        case INITMODEL: o.init_model = optarg; break;
+        case CHUNK: bad = cli_int(prog, "chunk", optarg, 1, INT64_MAX / 65536, &o.chunk); break;
+        case INITP:
+            bad = cli_int(prog, "init-patches", optarg, 1, INT64_MAX / 65536, &o.init_patches);
+            break;
         case 'q': o.quiet = 1; break;
         case INIT:
             if (strcmp(optarg, "kmeans") == 0)
@@ -135,6 +210,19 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+
+    gmmp_model *init_model = NULL;
+    if (o.init_model) {
+        if (gmmp_model_load(&init_model, o.init_model)) {
+            fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
+            return 1;
+        }
+        if (gmmp_model_components(init_model) != (size_t)o.components)
+            o.components = (int64_t)gmmp_model_components(init_model);
+    }
+    if (o.chunk > 0)
+        return train_streamed(&o, (const char *const *)argv + optind, (size_t)(argc - optind),
+                              init_model);
 
     /* Read every input first: patch counts decide the subset. */
     size_t n_inputs = (size_t)(argc - optind), total = 0;
@@ -206,7 +294,8 @@ int main(int argc, char **argv)
     if (gmmp_trainer_create(&t, (size_t)o.components) ||
         gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, o.max_iter) ||
         gmmp_trainer_set_int(t, GMMP_TRAIN_N_INIT, o.n_init) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_INIT, o.init) ||
+        (init_model ? gmmp_trainer_set_init_model(t, init_model)
+                    : gmmp_trainer_set_int(t, GMMP_TRAIN_INIT, o.init)) ||
         gmmp_trainer_set_int(t, GMMP_TRAIN_SEED, o.seed) ||
         gmmp_trainer_set_int(t, GMMP_TRAIN_THREADS, o.threads) ||
         gmmp_trainer_set_real(t, GMMP_TRAIN_TOL, o.tol) ||
@@ -226,6 +315,7 @@ int main(int argc, char **argv)
                 prog, info.n_iter, info.converged ? "converged" : "not converged",
                 info.mean_loglik, info.seconds, o.output);
     gmmp_model_destroy(model);
+    gmmp_model_destroy(init_model);
     gmmp_trainer_destroy(t);
     return 0;
 }

@@ -77,6 +77,26 @@ int gmmpio_read_images(const char *path, gmmpio_stack *out, enum gmmpio_kind *ki
 int gmmpio_write_images(const char *path, const gmmpio_stack *img, enum gmmpio_kind kind,
                         char *err, size_t errlen);
 
+/* Reads images a batch at a time, so that inputs larger than memory can be
+ * streamed: IDX files (gzip or not) are read from disk as needed; a PGM
+ * file (one image) is read whole. */
+typedef struct gmmpio_reader gmmpio_reader;
+
+int gmmpio_reader_open(gmmpio_reader **out, const char *path, char *err, size_t errlen);
+
+/* Number of images and their size. */
+void gmmpio_reader_info(const gmmpio_reader *r, size_t *count, size_t *rows, size_t *cols);
+
+/* Reads up to `max` images into pixels (max * rows * cols doubles).
+ * Returns how many were read (0 at the end), or -1 with a message (a
+ * truncated or corrupt file). */
+long gmmpio_reader_next(gmmpio_reader *r, double *pixels, size_t max, char *err, size_t errlen);
+
+/* Goes back to the first image. */
+int gmmpio_reader_rewind(gmmpio_reader *r, char *err, size_t errlen);
+
+void gmmpio_reader_close(gmmpio_reader *r);
+
 /* Frees the pixels of a stack and zeroes it. */
 void gmmpio_stack_free(gmmpio_stack *img);
 

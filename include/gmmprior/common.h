@@ -28,9 +28,9 @@
  * The library's soname is `libgmmprior.so.<GMMP_VERSION_MAJOR>`. Minor
  * versions only add functions; see docs/abi.md. */
 /** @{ */
-#define GMMP_VERSION_MAJOR 1
-#define GMMP_VERSION_MINOR 0
-#define GMMP_VERSION_PATCH 0
+#define GMMP_VERSION_MAJOR 1 /**< incremented when the ABI breaks (never, we hope) */
+#define GMMP_VERSION_MINOR 0 /**< incremented when functions are added */
+#define GMMP_VERSION_PATCH 0 /**< incremented for fixes that change no interface */
 /** The version as one number, major*10000 + minor*100 + patch. */
 #define GMMP_VERSION_NUMBER \
     (GMMP_VERSION_MAJOR * 10000 + GMMP_VERSION_MINOR * 100 + GMMP_VERSION_PATCH)

@@ -38,7 +38,13 @@ typedef struct gmmp_model gmmp_model;
  * entries equal within 1e-10 of the larger diagonal entry: the model
  * stores the symmetric part) and positive definite.
  *
- * @param[out] out  receives the model; free it with gmmp_model_destroy().
+ * @param[out] out      receives the model, owned by the caller; free it with
+ *                      gmmp_model_destroy().
+ * @param n_components  K, the number of components, >= 1.
+ * @param dim           d, the dimension, >= 1.
+ * @param weights       K mixture weights.
+ * @param means         K x d means.
+ * @param covariances   K x d x d covariances.
  * @return GMMP_OK; GMMP_EINVAL for NULL pointers, K or d of 0, or weights
  *         that are negative or do not sum to 1; GMMP_ENONFINITE for NaN or
  *         infinity; GMMP_ENOTSPD for a covariance that is not symmetric or
@@ -60,6 +66,7 @@ GMMP_API size_t gmmp_model_dim(const gmmp_model *model);
 
 /**
  * Copies the parameters out. Any output may be NULL to skip it.
+ * @param model        the model.
  * @param weights      K values.
  * @param means        K x d values.
  * @param covariances  K x d x d values.
@@ -71,12 +78,17 @@ GMMP_API int gmmp_model_get(const gmmp_model *model, double *weights, double *me
 /**
  * Copies out the lower Cholesky factors L_k (covariance_k = L_k L_k^T),
  * K x d x d with zeros above the diagonal.
+ * @param model    the model.
+ * @param factors  output, K x d x d doubles.
  * @return GMMP_OK; GMMP_EINVAL for NULL arguments.
  */
 GMMP_API int gmmp_model_cholesky(const gmmp_model *model, double *factors);
 
 /**
  * Scores n samples (X is n x d). Either output may be NULL.
+ * @param model   the model.
+ * @param X       n x d samples; only read.
+ * @param n       number of samples (0 is allowed).
  * @param logpdf  n values: log p(x_i).
  * @param resp    n x K responsibilities p(k | x_i), each row summing to 1.
  * @return GMMP_OK; GMMP_EINVAL for NULL model or X (when n > 0);
@@ -89,6 +101,10 @@ GMMP_API int gmmp_model_score_samples(const gmmp_model *model, const double *X, 
 /**
  * Mean log-likelihood per sample, (1/n) sum_i log p(x_i), as
  * scikit-learn's `GaussianMixture.score`.
+ * @param model             the model.
+ * @param X                 n x d samples.
+ * @param n                 number of samples, >= 1.
+ * @param[out] mean_loglik  receives the mean.
  * @return GMMP_OK; GMMP_EINVAL for NULL pointers or n = 0; GMMP_ENONFINITE; GMMP_ENOMEM.
  */
 GMMP_API int gmmp_model_score(const gmmp_model *model, const double *X, size_t n,
@@ -103,6 +119,10 @@ GMMP_API size_t gmmp_model_n_parameters(const gmmp_model *model);
 /**
  * Bayesian information criterion on X, as scikit-learn's `bic`:
  * -2 * n * score + n_parameters * log(n).
+ * @param model     the model.
+ * @param X         n x d samples.
+ * @param n         number of samples, >= 1.
+ * @param[out] bic  receives the criterion.
  * @return as gmmp_model_score().
  */
 GMMP_API int gmmp_model_bic(const gmmp_model *model, const double *X, size_t n, double *bic);
@@ -110,12 +130,19 @@ GMMP_API int gmmp_model_bic(const gmmp_model *model, const double *X, size_t n, 
 /**
  * Akaike information criterion on X, as scikit-learn's `aic`:
  * -2 * n * score + 2 * n_parameters.
+ * @param model     the model.
+ * @param X         n x d samples.
+ * @param n         number of samples, >= 1.
+ * @param[out] aic  receives the criterion.
  * @return as gmmp_model_score().
  */
 GMMP_API int gmmp_model_aic(const gmmp_model *model, const double *X, size_t n, double *aic);
 
 /**
  * Draws n samples. The same seed gives the same samples on every run.
+ * @param model   the model.
+ * @param n       number of samples (0 is allowed).
+ * @param seed    seed of the library's own generator (xoshiro256**).
  * @param X       output, n x d.
  * @param labels  NULL, or n component indices (which component drew each sample).
  * @return GMMP_OK; GMMP_EINVAL for NULL model or X (when n > 0); GMMP_EOVERFLOW; GMMP_ENOMEM.
@@ -138,13 +165,18 @@ GMMP_API size_t gmmp_model_serialized_size(const gmmp_model *model);
 
 /**
  * Writes the model's serialized form (the file format) into buf.
- * @param size  bytes available, at least gmmp_model_serialized_size().
+ * @param model  the model.
+ * @param buf    output buffer, owned by the caller.
+ * @param size   bytes available, at least gmmp_model_serialized_size().
  * @return GMMP_OK; GMMP_EINVAL for NULL arguments; GMMP_EDIM if size is too small.
  */
 GMMP_API int gmmp_model_serialize(const gmmp_model *model, void *buf, size_t size);
 
 /**
  * Reads a model from its serialized form.
+ * @param[out] out  receives the model, owned by the caller.
+ * @param buf       the serialized bytes; only read.
+ * @param size      their number: exactly gmmp_model_serialized_size() of the model.
  * @return GMMP_OK; GMMP_EINVAL for NULL arguments; GMMP_EFORMAT for a bad
  *         magic, a truncated or oversized buffer, nonzero reserved flags,
  *         impossible sizes or a checksum mismatch; GMMP_EVERSION for a
@@ -157,6 +189,8 @@ GMMP_API int gmmp_model_deserialize(gmmp_model **out, const void *buf, size_t si
 /**
  * Saves the model to a file. The file is written under a temporary name
  * and renamed into place, so a failed save never leaves a partial file.
+ * @param model  the model.
+ * @param path   the file to write (and `path`.tmp while writing).
  * @return GMMP_OK; GMMP_EINVAL for NULL arguments; GMMP_EIO if the file
  *         cannot be written (the message has the system's reason); GMMP_ENOMEM.
  */
@@ -164,6 +198,8 @@ GMMP_API int gmmp_model_save(const gmmp_model *model, const char *path);
 
 /**
  * Loads a model from a file.
+ * @param[out] out  receives the model, owned by the caller.
+ * @param path      the file to read.
  * @return GMMP_OK; GMMP_EINVAL for NULL arguments; GMMP_EIO if the file
  *         cannot be read; otherwise as gmmp_model_deserialize().
  */

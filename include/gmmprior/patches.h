@@ -45,7 +45,11 @@ typedef struct gmmp_reconstructor gmmp_reconstructor;
 /**
  * Creates an extractor for patches of patch_h x patch_w pixels placed every
  * `step` pixels (step 1 gives all overlapping patches).
- * @param[out] out  receives the new handle; free it with gmmp_extractor_destroy().
+ * @param[out] out  receives the new handle, owned by the caller; free it
+ *                  with gmmp_extractor_destroy().
+ * @param patch_h   patch height in pixels, >= 1.
+ * @param patch_w   patch width in pixels, >= 1.
+ * @param step      distance between neighbouring patch positions, >= 1.
  * @return GMMP_OK; GMMP_EINVAL if out is NULL or a size or the step is 0;
  *         GMMP_EOVERFLOW if patch_h * patch_w overflows; GMMP_ENOMEM.
  */
@@ -60,6 +64,9 @@ GMMP_API size_t gmmp_extractor_dim(const gmmp_extractor *ex);
 
 /**
  * Counts the patches of an h x w image.
+ * @param ex              the extractor.
+ * @param h               image height.
+ * @param w               image width.
  * @param[out] n_patches  receives the count.
  * @return GMMP_OK; GMMP_EINVAL for NULL arguments or a zero size; GMMP_EDIM if
  *         the patch does not fit the image; GMMP_EOVERFLOW if the count overflows.
@@ -69,6 +76,12 @@ GMMP_API int gmmp_extractor_count(const gmmp_extractor *ex, size_t h, size_t w,
 
 /**
  * Gives the top-left corner of patch `index` of an h x w image.
+ * @param ex        the extractor.
+ * @param h         image height.
+ * @param w         image width.
+ * @param index     patch number, in the order described above.
+ * @param[out] row  receives the row of the patch's top-left pixel.
+ * @param[out] col  receives its column.
  * @return GMMP_OK; GMMP_EINVAL for NULL arguments or zero sizes; GMMP_EDIM if
  *         the patch does not fit or index >= the patch count.
  */
@@ -80,8 +93,14 @@ GMMP_API int gmmp_extractor_position(const gmmp_extractor *ex, size_t h, size_t 
  * (count x d, row-major). Extracting in ranges lets a caller process a
  * large image in batches of bounded size.
  *
- * @param image    h x w image, row pitch `pitch` (>= w).
- * @param patches  output, count * d doubles.
+ * @param ex       the extractor.
+ * @param image    h x w image, row pitch `pitch`; only read.
+ * @param h        image height.
+ * @param w        image width.
+ * @param pitch    elements from one row's start to the next, >= w.
+ * @param first    number of the first patch to extract.
+ * @param count    how many patches to extract (0 is allowed).
+ * @param patches  output, count * d doubles, owned by the caller.
  * @param means    NULL to copy the pixels as they are; otherwise receives
  *                 each patch's mean (count doubles), and the mean is
  *                 subtracted from the patch (its DC component removed).
@@ -97,6 +116,11 @@ GMMP_API int gmmp_extractor_extract(const gmmp_extractor *ex, const double *imag
 /**
  * Creates a reconstructor for h x w images and the geometry of `ex` (which
  * is copied: the extractor may be destroyed afterwards).
+ * @param[out] out  receives the new handle, owned by the caller; free it
+ *                  with gmmp_reconstructor_destroy().
+ * @param ex        patch geometry.
+ * @param h         image height.
+ * @param w         image width.
  * @return GMMP_OK; GMMP_EINVAL for NULL arguments or zero sizes; GMMP_EDIM if
  *         the patch does not fit the image, or if the step exceeds the patch
  *         height or width (pixels between patches would get no estimate);
@@ -115,7 +139,10 @@ GMMP_API size_t gmmp_reconstructor_count(const gmmp_reconstructor *rc);
  * Adds the estimates of patches first .. first+count-1 (numbered as the
  * extractor numbers them) to the image being assembled.
  *
- * @param patches  count x d patch estimates.
+ * @param rc       the reconstructor.
+ * @param first    number of the first patch given.
+ * @param count    how many patches are given.
+ * @param patches  count x d patch estimates; only read.
  * @param means    NULL, or count means to add back to the patches (the
  *                 values gmmp_extractor_extract() removed).
  * @param weights  NULL for weight 1, or count positive finite weights.
@@ -130,7 +157,10 @@ GMMP_API int gmmp_reconstructor_add(gmmp_reconstructor *rc, size_t first, size_t
 /**
  * Writes the image: at each pixel, the weighted mean of the patch estimates
  * added so far that cover it. Does not reset the accumulators.
- * @param image  output h x w image with row pitch `pitch` (>= w).
+ * @param rc     the reconstructor.
+ * @param image  output h x w image with row pitch `pitch`, owned by the
+ *               caller; elements between w and pitch are not touched.
+ * @param pitch  elements from one row's start to the next, >= w.
  * @return GMMP_OK; GMMP_EINVAL for NULL pointers or pitch < w; GMMP_EDIM if
  *         some pixel received no patch (its position is in the message).
  */

@@ -130,14 +130,20 @@ GMMP_API size_t gmmp_plan_obs_dim(const gmmp_plan *plan);
 /**
  * Writes the posterior covariance Sigma_{k|y} of component k (d x d); it
  * does not depend on y.
+ * @param plan  the plan.
+ * @param k     component, < K.
+ * @param cov   output, d x d doubles.
  * @return GMMP_OK; GMMP_EINVAL for NULL arguments; GMMP_EDIM if k >= K; GMMP_ENOMEM.
  */
 GMMP_API int gmmp_plan_posterior_cov(const gmmp_plan *plan, size_t k, double *cov);
 
 /**
  * Applies the plan to n observations (Y is n x p, row-major). Each output
- * may be NULL; at least one must be given.
+ * may be NULL; at least one must be given. Outputs are owned by the caller.
  *
+ * @param plan          the plan.
+ * @param Y             n x p observations; only read.
+ * @param n             number of observations (0 is allowed).
  * @param resp          n x K responsibilities p(k | y_i).
  * @param log_evidence  n values log p(y_i).
  * @param map           n x d: posterior mean of each row's most responsible component.
@@ -151,7 +157,12 @@ GMMP_API int gmmp_plan_execute(const gmmp_plan *plan, const double *Y, size_t n,
 
 /**
  * Writes the posterior means mu_{k|y_i} of one component for n
- * observations (means is n x d).
+ * observations.
+ * @param plan   the plan.
+ * @param k      component, < K.
+ * @param Y      n x p observations.
+ * @param n      number of observations.
+ * @param means  output, n x d.
  * @return GMMP_OK; GMMP_EINVAL for NULL pointers; GMMP_EDIM if k >= K;
  *         GMMP_ENONFINITE; GMMP_EOVERFLOW; GMMP_ENOMEM.
  */

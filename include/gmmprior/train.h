@@ -46,6 +46,9 @@ typedef struct gmmp_stats gmmp_stats;
 
 /**
  * Creates empty statistics for K components in d dimensions.
+ * @param[out] out      receives the statistics, owned by the caller.
+ * @param n_components  K.
+ * @param dim           d.
  * @return GMMP_OK; GMMP_EINVAL for a NULL output or K or d of 0;
  *         GMMP_EOVERFLOW; GMMP_ENOMEM.
  */
@@ -59,7 +62,11 @@ GMMP_API void gmmp_stats_reset(gmmp_stats *stats);
 
 /**
  * Runs the E-step of `model` on n samples (X is n x d) and adds their
- * statistics. The first call after creation or reset binds the statistics
+ * statistics.
+ * @param stats  the statistics to add to.
+ * @param model  the model that scores the samples.
+ * @param X      n x d samples; only read.
+ * @param n      number of samples (0 only binds). The first call after creation or reset binds the statistics
  * to the model's means (n may be 0 just to bind); later calls must use a
  * model with the same means.
  *
@@ -78,14 +85,18 @@ GMMP_API int gmmp_stats_accumulate(gmmp_stats *stats, const gmmp_model *model,
 
 /**
  * Sets the responsibility at or below which a sample is skipped in a
- * component's moments (0 to skip only exact zeros). 1e-12 keeps parameters
+ * component's moments (0 to skip only exact zeros).
+ * @param stats      the statistics.
+ * @param threshold  the threshold. 1e-12 keeps parameters
  * within 1e-8 of the exact update on the reference data sets.
  * @return GMMP_OK; GMMP_EINVAL for NULL stats or a threshold outside [0, 1e-3].
  */
 GMMP_API int gmmp_stats_set_skip(gmmp_stats *stats, double threshold);
 
 /**
- * Adds the statistics of `src` to `dst`. Both must have the same K and d
+ * Adds the statistics of `src` to `dst`.
+ * @param dst  statistics to add to.
+ * @param src  statistics to add; not changed. Both must have the same K and d
  * and, unless one is empty, be bound to the same model.
  * @return GMMP_OK; GMMP_EINVAL for NULL pointers or different bindings;
  *         GMMP_EDIM for different sizes.
@@ -110,6 +121,7 @@ GMMP_API double gmmp_stats_loglik(const gmmp_stats *stats);
  * (means mu +- sqrt(lambda)/2 u, covariance shrunk along u, weight halved),
  * and counts it in *n_split.
  *
+ * @param stats      the statistics.
  * @param reg_covar  non-negative, added to every covariance's diagonal.
  * @param[out] out   receives the new model.
  * @param[out] n_split  NULL, or receives the number of components re-seeded.
@@ -129,6 +141,8 @@ GMMP_API size_t gmmp_stats_packed_size(size_t n_components, size_t dim);
 
 /**
  * Writes the statistics' sums into buf (gmmp_stats_packed_size() doubles).
+ * @param stats  the statistics.
+ * @param buf    output buffer, owned by the caller.
  * The packed form is additive: the element-wise sum of two packed
  * statistics bound to the same model is the packing of their merge, so
  * processes can combine them with a sum reduction (MPI_Allreduce).
@@ -137,8 +151,11 @@ GMMP_API size_t gmmp_stats_packed_size(size_t n_components, size_t dim);
 GMMP_API int gmmp_stats_pack(const gmmp_stats *stats, double *buf);
 
 /**
- * Replaces the statistics' sums by a packed buffer, keeping their binding
+ * Replaces the statistics' sums by a packed buffer (from gmmp_stats_pack(),
+ * possibly summed over processes), keeping their binding
  * (so bind first, by accumulating under the model, possibly with n = 0).
+ * @param stats  the statistics to overwrite.
+ * @param buf    gmmp_stats_packed_size() doubles.
  * @return GMMP_OK; GMMP_EINVAL for NULL pointers or unbound statistics;
  *         GMMP_ENONFINITE if the buffer holds NaN or infinity.
  */
@@ -203,6 +220,8 @@ typedef struct gmmp_fit_info {
 
 /**
  * Creates a trainer for K components, every option at its default.
+ * @param[out] out      receives the trainer, owned by the caller.
+ * @param n_components  K.
  * @return GMMP_OK; GMMP_EINVAL for a NULL output or K = 0; GMMP_ENOMEM.
  */
 GMMP_API int gmmp_trainer_create(gmmp_trainer **out, size_t n_components);
@@ -212,6 +231,9 @@ GMMP_API void gmmp_trainer_destroy(gmmp_trainer *trainer);
 
 /**
  * Sets an integer option.
+ * @param trainer  the trainer.
+ * @param option   which option.
+ * @param value    its new value.
  * @return GMMP_OK; GMMP_EINVAL for a NULL trainer, an unknown or real
  *         option, or a value out of range (the message gives the range).
  */
@@ -220,35 +242,51 @@ GMMP_API int gmmp_trainer_set_int(gmmp_trainer *trainer, gmmp_train_option optio
 
 /**
  * Sets a real option.
+ * @param trainer  the trainer.
+ * @param option   which option.
+ * @param value    its new value.
  * @return GMMP_OK; GMMP_EINVAL for a NULL trainer, an unknown or integer
  *         option, or a value out of range or not finite.
  */
 GMMP_API int gmmp_trainer_set_real(gmmp_trainer *trainer, gmmp_train_option option,
                                    double value);
 
-/** Reads an integer option. @return GMMP_OK; GMMP_EINVAL as for setting. */
+/** Reads an integer option into *value. @param trainer the trainer.
+ * @param option which option. @param[out] value receives it.
+ * @return GMMP_OK; GMMP_EINVAL as for setting. */
 GMMP_API int gmmp_trainer_get_int(const gmmp_trainer *trainer, gmmp_train_option option,
                                   int64_t *value);
 
-/** Reads a real option. @return GMMP_OK; GMMP_EINVAL as for setting. */
+/** Reads a real option into *value. @param trainer the trainer.
+ * @param option which option. @param[out] value receives it.
+ * @return GMMP_OK; GMMP_EINVAL as for setting. */
 GMMP_API int gmmp_trainer_get_real(const gmmp_trainer *trainer, gmmp_train_option option,
                                    double *value);
 
 /**
  * Starts from a copy of `model` (and sets GMMP_TRAIN_INIT to
  * GMMP_INIT_MODEL). With n_init > 1 every restart starts from it.
+ * @param trainer  the trainer.
+ * @param model    the initial model; copied, so it may be destroyed afterwards.
  * @return GMMP_OK; GMMP_EINVAL for NULL pointers; GMMP_EDIM if the model has
  *         a different K; GMMP_ENOMEM.
  */
 GMMP_API int gmmp_trainer_set_init_model(gmmp_trainer *trainer, const gmmp_model *model);
 
-/** Sets (or with NULL clears) the progress callback. @return GMMP_OK; GMMP_EINVAL for a NULL trainer. */
+/** Sets (or with NULL clears) the progress callback, called from the
+ * thread that runs gmmp_trainer_fit(). @param trainer the trainer.
+ * @param fn the callback, or NULL. @param payload passed to it.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL trainer. */
 GMMP_API int gmmp_trainer_set_progress(gmmp_trainer *trainer, gmmp_progress_fn fn,
                                        void *payload);
 
 /**
  * Fits a model to n samples of dimension d (X is n x d, row-major).
  *
+ * @param trainer  the trainer (its options, initial model and callback).
+ * @param X        n x d samples; only read, not copied.
+ * @param n        number of samples, >= K.
+ * @param dim      d.
  * Memory: O(n*K + K*d*d) besides X, plus a workspace of a few thousand
  * rows per thread; no n x d copy of the data is made.
  *

@@ -1,0 +1,237 @@
+/*
+ * Streamed EM (see stream_em.h).
+ * SPDX-License-Identifier: MIT
+ */
+#include "stream_em.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "imageio.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int stream_patches(const stream_source *src, int (*fn)(void *payload, const double *X, size_t n),
+                   void *payload, char *err, size_t errlen)
+{
+    const size_t m = src->patch, d = m * m, chunk = src->chunk;
+    const unsigned shares = src->shares ? src->shares : 1;
+    gmmp_extractor *ex = NULL;
+    double *X = malloc(chunk * d * sizeof *X), *img = NULL;
+    double *means = src->remove_mean ? malloc(chunk * sizeof *means) : NULL;
+    int rc = -1;
+    size_t filled = 0, global = 0;
+    if (!X || (src->remove_mean && !means) || gmmp_extractor_create(&ex, m, m, src->step)) {
+        fail(err, errlen, "cannot set up patch extraction: %s", gmmp_last_error());
+        goto done;
+    }
+    for (size_t f = 0; f < src->n_paths; f++) {
+        gmmpio_reader *r;
+        if (gmmpio_reader_open(&r, src->paths[f], err, errlen))
+            goto done;
+        size_t count, rows, cols, per;
+        gmmpio_reader_info(r, &count, &rows, &cols);
+        double *grown = realloc(img, rows * cols * sizeof *img);
+        if (!grown || gmmp_extractor_count(ex, rows, cols, &per)) {
+            fail(err, errlen, "%s: %s", src->paths[f], grown ? gmmp_last_error() : "no memory");
+            gmmpio_reader_close(r);
+            goto done;
+        }
+        img = grown;
+        for (size_t i = 0; i < count; i++, global++) {
+            /* Every process decodes every image, keeps its share. */
+            if (gmmpio_reader_next(r, img, 1, err, errlen) != 1) {
+                gmmpio_reader_close(r);
+                goto done;
+            }
+            if (global % shares != src->share)
+                continue;
+            for (size_t j = 0; j < per;) {
+                size_t take = per - j < chunk - filled ? per - j : chunk - filled;
+                gmmp_extractor_extract(ex, img, rows, cols, cols, j, take, X + filled * d,
+                                       means ? means + filled : NULL);
+                filled += take;
+                j += take;
+                if (filled == chunk) {
+                    if (fn(payload, X, filled)) {
+                        gmmpio_reader_close(r);
+                        fail(err, errlen, "%s", gmmp_last_error());
+                        goto done;
+                    }
+                    filled = 0;
+                }
+            }
+        }
+        gmmpio_reader_close(r);
+    }
+    if (filled > 0 && fn(payload, X, filled)) {
+        fail(err, errlen, "%s", gmmp_last_error());
+        goto done;
+    }
+    rc = 0;
+done:
+    gmmp_extractor_destroy(ex);
+    free(X);
+    free(img);
+    free(means);
+    return rc;
+}
+
+typedef struct reservoir {
+    double *X;
+    size_t want, seen, d;
+    uint64_t state;
+} reservoir;
+
+static uint64_t next_random(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static int keep_some(void *payload, const double *X, size_t n)
+{
+    reservoir *res = payload;
+    for (size_t i = 0; i < n; i++, res->seen++) {
+        /* Algorithm R: patch number `seen` replaces a kept one with
+         * probability want / (seen + 1). */
+        size_t slot = res->seen < res->want ? res->seen
+                                            : (size_t)(next_random(&res->state) % (res->seen + 1));
+        if (slot < res->want)
+            memcpy(res->X + slot * res->d, X + i * res->d, res->d * sizeof(double));
+    }
+    return 0;
+}
+
+int stream_sample(const stream_source *src, size_t n, uint64_t seed, double **X, size_t *got,
+                  char *err, size_t errlen)
+{
+    reservoir res = {malloc(n * src->patch * src->patch * sizeof(double)), n, 0,
+                     src->patch * src->patch, seed};
+    if (!res.X)
+        return fail(err, errlen, "out of memory for %zu sample patches", n);
+    if (stream_patches(src, keep_some, &res, err, errlen)) {
+        free(res.X);
+        return -1;
+    }
+    *X = res.X;
+    *got = res.seen < n ? res.seen : n;
+    return 0;
+}
+
+void stream_fit_defaults(stream_fit_options *o)
+{
+    *o = (stream_fit_options){100, 1e-3, 1e-6, 1e-12, 0, NULL, NULL};
+}
+
+typedef struct pass {
+    gmmp_stats *stats;
+    const gmmp_model *model;
+} pass;
+
+static int accumulate(void *payload, const double *X, size_t n)
+{
+    pass *p = payload;
+    return gmmp_stats_accumulate(p->stats, p->model, X, n);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int stream_fit(const stream_source *src, const gmmp_model *init, const stream_fit_options *opt,
+               gmmp_model **out, gmmp_fit_info *info, char *err, size_t errlen)
+{
+    const size_t K = gmmp_model_components(init), d = gmmp_model_dim(init);
+    if (d != src->patch * src->patch)
+        return fail(err, errlen, "initial model has dimension %zu, patches %zu", d,
+                    src->patch * src->patch);
+    size_t packed = gmmp_stats_packed_size(K, d);
+    double *buf = opt->reduce ? malloc(packed * sizeof *buf) : NULL;
+    gmmp_stats *stats = NULL;
+    gmmp_model *model = NULL;
+    size_t wsize = gmmp_model_serialized_size(init);
+    unsigned char *bytes = malloc(wsize);
+    int rc = -1;
+    /* A private copy of the initial model, replaced after every M-step. */
+    if ((opt->reduce && !buf) || !bytes || gmmp_model_serialize(init, bytes, wsize) ||
+        gmmp_model_deserialize(&model, bytes, wsize) || gmmp_stats_create(&stats, K, d) ||
+        gmmp_stats_set_skip(stats, opt->skip)) {
+        fail(err, errlen, "%s", gmmp_last_error());
+        goto done;
+    }
+    gmmp_fit_info fi;
+    memset(&fi, 0, sizeof fi);
+    double start = now(), lower_bound = -INFINITY;
+    for (int it = 1; it <= opt->max_iter; it++) {
+        gmmp_stats_reset(stats);
+        pass p = {stats, model};
+        if (gmmp_stats_accumulate(stats, model, NULL, 0) ||
+            stream_patches(src, accumulate, &p, err, errlen))
+            goto done;
+        if (opt->reduce) {
+            gmmp_stats_pack(stats, buf);
+            if (opt->reduce(buf, packed, opt->reduce_payload) || gmmp_stats_unpack(stats, buf)) {
+                fail(err, errlen, "combining statistics failed: %s", gmmp_last_error());
+                goto done;
+            }
+        }
+        if (gmmp_stats_count(stats) < (double)K) {
+            fail(err, errlen, "%.0f patches cannot train %zu components", gmmp_stats_count(stats),
+                 K);
+            goto done;
+        }
+        double previous = lower_bound;
+        lower_bound = gmmp_stats_loglik(stats) / gmmp_stats_count(stats);
+        gmmp_model *next;
+        size_t splits = 0;
+        if (gmmp_stats_m_step(stats, opt->reg_covar, &next, &splits)) {
+            fail(err, errlen, "%s", gmmp_last_error());
+            goto done;
+        }
+        gmmp_model_destroy(model);
+        model = next;
+        double change = lower_bound - previous;
+        fi.n_iter = it;
+        fi.mean_loglik = lower_bound;
+        fi.n_split += splits;
+        if (opt->verbose)
+            fprintf(stderr,
+                    "iteration %4d  mean log-likelihood %14.6f  change %11.4e  %8.2f s\n", it,
+                    lower_bound, change, now() - start);
+        if (fabs(change) < opt->tol) {
+            fi.converged = 1;
+            break;
+        }
+    }
+    fi.seconds = now() - start;
+    if (info)
+        *info = fi;
+    *out = model;
+    model = NULL;
+    rc = 0;
+done:
+    gmmp_model_destroy(model);
+    gmmp_stats_destroy(stats);
+    free(buf);
+    free(bytes);
+    return rc;
+}
