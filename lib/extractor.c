@@ -10,19 +10,28 @@
 
 int gmmp_extractor_create(gmmp_extractor **out, size_t patch_h, size_t patch_w, size_t step)
 {
+    return gmmp_extractor_create_grid(out, patch_h, patch_w, step, 0, 0);
+}
+
+int gmmp_extractor_create_grid(gmmp_extractor **out, size_t patch_h, size_t patch_w,
+                               size_t step, size_t row_offset, size_t col_offset)
+{
     if (!out)
         return gmmp__fail(GMMP_EINVAL, "output handle pointer is NULL");
     if (patch_h == 0 || patch_w == 0)
         return gmmp__fail(GMMP_EINVAL, "patch size %zux%zu is empty", patch_h, patch_w);
     if (step == 0)
         return gmmp__fail(GMMP_EINVAL, "patch step must be at least 1");
+    if (row_offset >= step || col_offset >= step)
+        return gmmp__fail(GMMP_EINVAL, "grid offsets %zu, %zu must be less than the step %zu",
+                          row_offset, col_offset, step);
     size_t dim;
     if (!gmmp__mul_ok(patch_h, patch_w, &dim) || dim > SIZE_MAX / sizeof(double))
         return gmmp__fail(GMMP_EOVERFLOW, "patch size %zux%zu overflows", patch_h, patch_w);
     gmmp_extractor *ex = gmmp__alloc(sizeof *ex);
     if (!ex)
         return gmmp__fail_nomem();
-    ex->geom = (gmmp__geometry){patch_h, patch_w, step, dim};
+    ex->geom = (gmmp__geometry){patch_h, patch_w, step, dim, row_offset, col_offset};
     *out = ex;
     return GMMP_OK;
 }
@@ -61,9 +70,7 @@ int gmmp_extractor_position(const gmmp_extractor *ex, size_t h, size_t w, size_t
     if (index >= grid.count)
         return gmmp__fail(GMMP_EDIM, "patch %zu does not exist: a %zux%zu image has %zu",
                           index, h, w, grid.count);
-    const gmmp__geometry *g = &ex->geom;
-    *row = gmmp__axis_pos(index / grid.cols, grid.rows, h, g->patch_h, g->step);
-    *col = gmmp__axis_pos(index % grid.cols, grid.cols, w, g->patch_w, g->step);
+    gmmp__grid_pos(&grid, index, row, col);
     return GMMP_OK;
 }
 
@@ -91,9 +98,8 @@ int gmmp_extractor_extract(const gmmp_extractor *ex, const double *image, size_t
 
     const gmmp__geometry *g = &ex->geom;
     for (size_t i = 0; i < count; i++) {
-        size_t index = first + i;
-        size_t r0 = gmmp__axis_pos(index / grid.cols, grid.rows, h, g->patch_h, g->step);
-        size_t c0 = gmmp__axis_pos(index % grid.cols, grid.cols, w, g->patch_w, g->step);
+        size_t r0, c0;
+        gmmp__grid_pos(&grid, first + i, &r0, &c0);
         double *dst = patches + i * g->dim;
         double sum = 0.0;
         for (size_t r = 0; r < g->patch_h; r++) {

@@ -5,12 +5,21 @@
 #include "geometry.h"
 #include "internal.h"
 
-static size_t axis_count(size_t size, size_t psize, size_t step)
+static gmmp__axis make_axis(size_t size, size_t psize, size_t step, size_t offset)
 {
-    size_t span = size - psize;
-    /* One patch per step, plus one flush with the border if the steps
-     * stop short of it. */
-    return span / step + 1 + (span % step != 0);
+    gmmp__axis a = {.offset = offset, .step = step, .span = size - psize};
+    a.lead = offset > 0;
+    if (offset <= a.span) {
+        a.regular = (a.span - offset) / step + 1;
+        size_t last = offset + (a.regular - 1) * step;
+        /* One flush with the border if the steps stop short of it. */
+        a.count = a.lead + a.regular + (last < a.span);
+    } else {
+        /* No regular position fits: 0 and the border. */
+        a.regular = 0;
+        a.count = a.span > 0 ? 2 : 1;
+    }
+    return a;
 }
 
 int gmmp__grid_init(gmmp__grid *grid, const gmmp__geometry *g, size_t h, size_t w)
@@ -23,8 +32,10 @@ int gmmp__grid_init(gmmp__grid *grid, const gmmp__geometry *g, size_t h, size_t 
     size_t pixels;
     if (!gmmp__mul_ok(h, w, &pixels) || pixels > SIZE_MAX / sizeof(double))
         return gmmp__fail(GMMP_EOVERFLOW, "image size %zux%zu overflows", h, w);
-    grid->rows = axis_count(h, g->patch_h, g->step);
-    grid->cols = axis_count(w, g->patch_w, g->step);
+    grid->row = make_axis(h, g->patch_h, g->step, g->row_offset);
+    grid->col = make_axis(w, g->patch_w, g->step, g->col_offset);
+    grid->rows = grid->row.count;
+    grid->cols = grid->col.count;
     /* rows*cols <= h*w, which fits, so the product cannot overflow. */
     grid->count = grid->rows * grid->cols;
     return GMMP_OK;

@@ -10,10 +10,22 @@
 
 typedef struct gmmp__geometry {
     size_t patch_h, patch_w, step, dim;
+    size_t row_offset, col_offset; /* first regular position; < step */
 } gmmp__geometry;
+
+/* Positions along one axis: 0 if the offset is not 0, then offset,
+ * offset + step, ... while the patch fits, then one flush with the border
+ * if the regular ones stop short of it. */
+typedef struct gmmp__axis {
+    size_t lead;    /* 1 if position 0 precedes the regular ones */
+    size_t regular; /* number of regular positions */
+    size_t offset, step, span; /* span = size - patch, the last position */
+    size_t count;
+} gmmp__axis;
 
 /* Patch counts along each axis of an h x w image. */
 typedef struct gmmp__grid {
+    gmmp__axis row, col;
     size_t rows, cols, count;
 } gmmp__grid;
 
@@ -21,14 +33,20 @@ typedef struct gmmp__grid {
  * Sets the error message and returns a GMMP_E* code on failure. */
 int gmmp__grid_init(gmmp__grid *grid, const gmmp__geometry *g, size_t h, size_t w);
 
-/* Offset of the i-th patch along an axis of `size` pixels where `count`
- * patches of `psize` pixels are placed every `step` pixels. */
-static inline size_t gmmp__axis_pos(size_t i, size_t count, size_t size, size_t psize,
-                                    size_t step)
+/* Offset of the i-th position along an axis. */
+static inline size_t gmmp__axis_pos(const gmmp__axis *a, size_t i)
 {
-    /* Regular positions, except that the last patch is flush with the
-     * border so that every pixel is covered. */
-    return i + 1 == count ? size - psize : i * step;
+    if (i < a->lead)
+        return 0;
+    i -= a->lead;
+    return i < a->regular ? a->offset + i * a->step : a->span;
+}
+
+/* Top-left corner of patch `index` (raster order of corners). */
+static inline void gmmp__grid_pos(const gmmp__grid *grid, size_t index, size_t *r, size_t *c)
+{
+    *r = gmmp__axis_pos(&grid->row, index / grid->cols);
+    *c = gmmp__axis_pos(&grid->col, index % grid->cols);
 }
 
 /* Checks an image pointer, sizes and pitch shared by several entry points. */

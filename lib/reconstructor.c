@@ -81,11 +81,8 @@ int gmmp_reconstructor_add(gmmp_reconstructor *rc, size_t first, size_t count,
 
     const gmmp__geometry *g = &rc->geom;
     for (size_t i = 0; i < count; i++) {
-        size_t index = first + i;
-        size_t r0 = gmmp__axis_pos(index / rc->grid.cols, rc->grid.rows, rc->h, g->patch_h,
-                                   g->step);
-        size_t c0 = gmmp__axis_pos(index % rc->grid.cols, rc->grid.cols, rc->w, g->patch_w,
-                                   g->step);
+        size_t r0, c0;
+        gmmp__grid_pos(&rc->grid, first + i, &r0, &c0);
         const double *src = patches + i * g->dim;
         double wt = weights ? weights[i] : 1.0;
         double offset = means ? means[i] : 0.0;

@@ -22,14 +22,17 @@ int main(int argc, char **argv)
 {
     if (argc != 4)
         return 2;
-    gmmp_model *a, *b;
+    gmmp_model *a = NULL, *b = NULL;
     if (gmmp_model_load(&a, argv[1]) || gmmp_model_load(&b, argv[2])) {
         fprintf(stderr, "%s\n", gmmp_last_error());
+        gmmp_model_destroy(a);
         return 2;
     }
     size_t K = gmmp_model_components(a), d = gmmp_model_dim(a);
     if (gmmp_model_components(b) != K || gmmp_model_dim(b) != d) {
         printf("different sizes\n");
+        gmmp_model_destroy(a);
+        gmmp_model_destroy(b);
         return 1;
     }
     size_t n = K + K * d + K * d * d;
@@ -40,5 +43,9 @@ int main(int argc, char **argv)
     double ec = rel(pa + K + K * d, pb + K + K * d, K * d * d), tol = atof(argv[3]);
     printf("relative differences: weights %.3g, means %.3g, covariances %.3g (tolerance %g)\n",
            ew, em, ec, tol);
+    free(pa);
+    free(pb);
+    gmmp_model_destroy(a);
+    gmmp_model_destroy(b);
     return ew <= tol && em <= tol && ec <= tol ? 0 : 1;
 }

@@ -25,8 +25,10 @@ int main(int argc, char **argv)
     }
     size_t count = (size_t)atol(argv[4]);
     count = count < in.count ? count : in.count;
-    if (gmmpio_stack_alloc(&out, count, in.rows, in.cols))
+    if (gmmpio_stack_alloc(&out, count, in.rows, in.cols)) {
+        gmmpio_stack_free(&in);
         return 1;
+    }
     memcpy(out.pixels, in.pixels, count * in.rows * in.cols * sizeof(double));
     double sigma = atof(argv[3]);
     if (sigma > 0)
@@ -34,12 +36,13 @@ int main(int argc, char **argv)
     int pgm = strcmp(argv[5], "pgm") == 0;
     if (pgm)
         out.count = 1;
+    int status = 0;
     if (gmmpio_write_images(argv[2], &out, pgm ? GMMPIO_KIND_PGM : GMMPIO_KIND_IDX, err,
                             sizeof err)) {
         fprintf(stderr, "%s\n", err);
-        return 1;
+        status = 1;
     }
     gmmpio_stack_free(&in);
     gmmpio_stack_free(&out);
-    return 0;
+    return status;
 }

@@ -10,19 +10,23 @@
 #include "gmmprior.h"
 #include "testutil.h"
 
-/* Patch offsets along one axis, written independently of the library:
- * walk in steps until the next patch would reach past the border, then
- * place one flush with the border unless the walk ended exactly there. */
-static size_t reference_positions(size_t size, size_t psize, size_t step, size_t *pos)
+/* Patch offsets along one axis, written independently of the library as
+ * a set: 0 when there is an offset, offset + j*step while the patch fits,
+ * and the border position; sorted, without repeats. */
+static size_t reference_positions(size_t size, size_t psize, size_t step, size_t offset,
+                                  size_t *pos)
 {
+    char used[256] = {0};
+    if (offset > 0)
+        used[0] = 1;
+    for (size_t p = offset; p + psize <= size; p += step)
+        used[p] = 1;
+    used[size - psize] = 1;
     size_t n = 0;
-    for (size_t p = 0;; p += step) {
-        if (p + psize >= size) {
-            pos[n++] = size - psize;
-            return n;
-        }
-        pos[n++] = p;
-    }
+    for (size_t p = 0; p + psize <= size; p++)
+        if (used[p])
+            pos[n++] = p;
+    return n;
 }
 
 static double *pixel_image(size_t h, size_t w, size_t pitch)
@@ -42,38 +46,40 @@ START_TEST(count_and_order_match_reference)
     const size_t steps[] = {1, 2, 3, 7, 100};
     for (size_t si = 0; si < 5; si++)
         for (size_t pi = 0; pi < 5; pi++)
-            for (size_t ti = 0; ti < 5; ti++) {
-                size_t h = sizes[si][0], w = sizes[si][1];
-                size_t ph = patches[pi][0], pw = patches[pi][1], step = steps[ti];
-                if (ph > h || pw > w)
-                    continue;
-                gmmp_extractor *ex;
-                ck_assert_ok(gmmp_extractor_create(&ex, ph, pw, step));
-                ck_assert_uint_eq(gmmp_extractor_dim(ex), ph * pw);
-                size_t rows[128], cols[128];
-                size_t nr = reference_positions(h, ph, step, rows);
-                size_t nc = reference_positions(w, pw, step, cols);
-                size_t n;
-                ck_assert_ok(gmmp_extractor_count(ex, h, w, &n));
-                ck_assert_uint_eq(n, nr * nc);
+            for (size_t ti = 0; ti < 5; ti++)
+                for (size_t oi = 0; oi < 3; oi++) {
+                    size_t h = sizes[si][0], w = sizes[si][1];
+                    size_t ph = patches[pi][0], pw = patches[pi][1], step = steps[ti];
+                    size_t ro = oi == 0 ? 0 : (oi * 5) % step, co = oi == 0 ? 0 : (oi * 3) % step;
+                    if (ph > h || pw > w)
+                        continue;
+                    gmmp_extractor *ex;
+                    ck_assert_ok(gmmp_extractor_create_grid(&ex, ph, pw, step, ro, co));
+                    ck_assert_uint_eq(gmmp_extractor_dim(ex), ph * pw);
+                    size_t rows[256], cols[256];
+                    size_t nr = reference_positions(h, ph, step, ro, rows);
+                    size_t nc = reference_positions(w, pw, step, co, cols);
+                    size_t n;
+                    ck_assert_ok(gmmp_extractor_count(ex, h, w, &n));
+                    ck_assert_uint_eq(n, nr * nc);
 
-                double *img = pixel_image(h, w, w);
-                double *out = malloc(n * ph * pw * sizeof *out);
-                ck_assert_ok(gmmp_extractor_extract(ex, img, h, w, w, 0, n, out, NULL));
-                for (size_t i = 0; i < n; i++) {
-                    size_t r0, c0;
-                    ck_assert_ok(gmmp_extractor_position(ex, h, w, i, &r0, &c0));
-                    ck_assert_uint_eq(r0, rows[i / nc]);
-                    ck_assert_uint_eq(c0, cols[i % nc]);
-                    for (size_t r = 0; r < ph; r++)
-                        for (size_t c = 0; c < pw; c++)
-                            ck_assert_double_eq(out[i * ph * pw + r * pw + c],
-                                                (double)((r0 + r) * 1000 + c0 + c));
+                    double *img = pixel_image(h, w, w);
+                    double *out = malloc(n * ph * pw * sizeof *out);
+                    ck_assert_ok(gmmp_extractor_extract(ex, img, h, w, w, 0, n, out, NULL));
+                    for (size_t i = 0; i < n; i++) {
+                        size_t r0, c0;
+                        ck_assert_ok(gmmp_extractor_position(ex, h, w, i, &r0, &c0));
+                        ck_assert_uint_eq(r0, rows[i / nc]);
+                        ck_assert_uint_eq(c0, cols[i % nc]);
+                        for (size_t r = 0; r < ph; r++)
+                            for (size_t c = 0; c < pw; c++)
+                                ck_assert_double_eq(out[i * ph * pw + r * pw + c],
+                                                    (double)((r0 + r) * 1000 + c0 + c));
+                    }
+                    free(out);
+                    free(img);
+                    gmmp_extractor_destroy(ex);
                 }
-                free(out);
-                free(img);
-                gmmp_extractor_destroy(ex);
-            }
 }
 END_TEST
 
@@ -106,7 +112,7 @@ END_TEST
 /* Extracts every patch of a sub-rectangle, possibly removing means, feeds
  * them back in two ranges and checks the image comes back. */
 static void check_round_trip(size_t h, size_t w, size_t ph, size_t pw, size_t step,
-                             int remove_mean, size_t pad)
+                             int remove_mean, size_t pad, size_t offset)
 {
     tu_rng rng = {h * 131 + w * 17 + ph * 7 + step};
     size_t pitch = w + pad;
@@ -114,7 +120,8 @@ static void check_round_trip(size_t h, size_t w, size_t ph, size_t pw, size_t st
     tu_fill_uniform(&rng, img, h * pitch, 0.0, 255.0);
     gmmp_extractor *ex;
     gmmp_reconstructor *rc;
-    ck_assert_ok(gmmp_extractor_create(&ex, ph, pw, step));
+    ck_assert_ok(gmmp_extractor_create_grid(&ex, ph, pw, step, offset % step,
+                                            (offset + 1) % step));
     ck_assert_ok(gmmp_reconstructor_create(&rc, ex, h, w));
     size_t n, d = ph * pw;
     ck_assert_ok(gmmp_extractor_count(ex, h, w, &n));
@@ -165,8 +172,9 @@ START_TEST(round_trip_is_exact)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int mean = 0; mean < 2; mean++)
-            check_round_trip(cases[i][0], cases[i][1], cases[i][2], cases[i][3], cases[i][4],
-                             mean, cases[i][5]);
+            for (size_t offset = 0; offset < 3; offset++)
+                check_round_trip(cases[i][0], cases[i][1], cases[i][2], cases[i][3],
+                                 cases[i][4], mean, cases[i][5], offset);
 }
 END_TEST
 
@@ -207,6 +215,9 @@ START_TEST(bad_arguments_are_refused)
     ck_assert_fails(gmmp_extractor_create(&ex, 4, 4, 0), GMMP_EINVAL);
     ck_assert_fails(gmmp_extractor_create(&ex, SIZE_MAX / 2, 3, 1), GMMP_EOVERFLOW);
     ck_assert_fails(gmmp_extractor_create(&ex, SIZE_MAX / 16, 4, 1), GMMP_EOVERFLOW);
+    ck_assert_fails(gmmp_extractor_create_grid(&ex, 4, 4, 3, 3, 0), GMMP_EINVAL);
+    ck_assert_fails(gmmp_extractor_create_grid(&ex, 4, 4, 3, 0, 5), GMMP_EINVAL);
+    ck_assert_fails(gmmp_extractor_create_grid(NULL, 4, 4, 3, 1, 1), GMMP_EINVAL);
     ck_assert_ptr_null(ex);
 
     ck_assert_ok(gmmp_extractor_create(&ex, 16, 16, 1));

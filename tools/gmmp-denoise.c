@@ -81,46 +81,49 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *in_path = argv[optind], *out_path = argv[optind + 1];
-    gmmp_model *model;
+    gmmp_model *model = NULL;
+    char err[512];
+    gmmpio_stack noisy = {0}, clean = {0}, out = {0};
+    enum gmmpio_kind kind;
+    int status = 1;
     if (gmmp_model_load(&model, model_path)) {
         fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
-        return 1;
+        goto done;
     }
-    char err[512];
-    gmmpio_stack noisy, clean, out;
-    enum gmmpio_kind kind;
     if (gmmpio_read_images(in_path, &noisy, &kind, err, sizeof err)) {
         fprintf(stderr, "%s: %s\n", prog, err);
-        return 1;
+        goto done;
     }
     restore_options ro = {sigma, (unsigned)threads, remove_mean};
     if (restore_denoise(model, &ro, &noisy, map ? &out : NULL, map ? NULL : &out, err,
                         sizeof err)) {
         fprintf(stderr, "%s: %s: %s\n", prog, in_path, err);
-        return 1;
+        goto done;
     }
     if (gmmpio_write_images(out_path, &out, kind, err, sizeof err)) {
         fprintf(stderr, "%s: %s\n", prog, err);
-        return 1;
+        goto done;
     }
     if (clean_path) {
         if (gmmpio_read_images(clean_path, &clean, NULL, err, sizeof err)) {
             fprintf(stderr, "%s: %s\n", prog, err);
-            return 1;
+            goto done;
         }
         if (clean.count != noisy.count || clean.rows != noisy.rows || clean.cols != noisy.cols) {
             fprintf(stderr, "%s: %s holds %zu images of %zux%zu, the input %zu of %zux%zu\n",
                     prog, clean_path, clean.count, clean.rows, clean.cols, noisy.count,
                     noisy.rows, noisy.cols);
-            return 1;
+            goto done;
         }
         printf("mean PSNR over %zu images: noisy %.3f dB, denoised (%s) %.3f dB\n", clean.count,
                restore_mean_psnr(&noisy, &clean, peak), map ? "MAP" : "MMSE",
                restore_mean_psnr(&out, &clean, peak));
-        gmmpio_stack_free(&clean);
     }
+    status = 0;
+done:
+    gmmpio_stack_free(&clean);
     gmmpio_stack_free(&noisy);
     gmmpio_stack_free(&out);
     gmmp_model_destroy(model);
-    return 0;
+    return status;
 }

@@ -83,63 +83,67 @@ static size_t *choose(size_t total, size_t want, uint64_t seed)
     return all;
 }
 
+/* Initialises on a random sample of the stream, as the in-memory trainer
+ * would on all the data: its init method and one EM iteration. */
+static int sample_init(const options *o, const stream_source *src, gmmp_model **init)
+{
+    char err[512];
+    double *X = NULL;
+    size_t n = 0;
+    gmmp_trainer *t = NULL;
+    int status = 1;
+    if (stream_sample(src, (size_t)o->init_patches, (uint64_t)o->seed, &X, &n, err,
+                      sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        goto done;
+    }
+    if (gmmp_trainer_create(&t, (size_t)o->components) ||
+        gmmp_trainer_set_int(t, GMMP_TRAIN_INIT, o->init) ||
+        gmmp_trainer_set_int(t, GMMP_TRAIN_SEED, o->seed) ||
+        gmmp_trainer_set_int(t, GMMP_TRAIN_THREADS, o->threads) ||
+        gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, 1) ||
+        gmmp_trainer_set_real(t, GMMP_TRAIN_REG_COVAR, o->reg_covar) ||
+        gmmp_trainer_fit(t, X, n, (size_t)(o->patch * o->patch), init, NULL)) {
+        fprintf(stderr, "%s: initialisation failed: %s\n", prog, gmmp_last_error());
+        goto done;
+    }
+    if (!o->quiet)
+        fprintf(stderr, "%s: initialised on %zu sampled patches\n", prog, n);
+    status = 0;
+done:
+    gmmp_trainer_destroy(t);
+    free(X);
+    return status;
+}
+
 /* Out of core: inputs streamed chunk by chunk, one pass per iteration. */
 static int train_streamed(const options *o, const char *const *paths, size_t n_paths,
-                          gmmp_model *init)
+                          const gmmp_model *given, gmmp_model **out)
 {
     stream_source src = {paths, n_paths, (size_t)o->patch, (size_t)o->step, o->remove_mean,
                          (size_t)o->chunk, 0, 1};
     char err[512];
-    if (!init) {
-        /* Initialise on a random sample, as the in-memory trainer would
-         * on all the data: its init method and one EM iteration. */
-        double *X;
-        size_t n;
-        if (stream_sample(&src, (size_t)o->init_patches, (uint64_t)o->seed, &X, &n, err,
-                          sizeof err)) {
-            fprintf(stderr, "%s: %s\n", prog, err);
-            return 1;
-        }
-        gmmp_trainer *t;
-        if (gmmp_trainer_create(&t, (size_t)o->components) ||
-            gmmp_trainer_set_int(t, GMMP_TRAIN_INIT, o->init) ||
-            gmmp_trainer_set_int(t, GMMP_TRAIN_SEED, o->seed) ||
-            gmmp_trainer_set_int(t, GMMP_TRAIN_THREADS, o->threads) ||
-            gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, 1) ||
-            gmmp_trainer_set_real(t, GMMP_TRAIN_REG_COVAR, o->reg_covar) ||
-            gmmp_trainer_fit(t, X, n, (size_t)(o->patch * o->patch), &init, NULL)) {
-            fprintf(stderr, "%s: initialisation failed: %s\n", prog, gmmp_last_error());
-            return 1;
-        }
-        gmmp_trainer_destroy(t);
-        free(X);
-        if (!o->quiet)
-            fprintf(stderr, "%s: initialised on %zu sampled patches\n", prog, n);
-    }
+    gmmp_model *sampled = NULL;
+    if (!given && sample_init(o, &src, &sampled))
+        return 1;
     stream_fit_options fo;
     stream_fit_defaults(&fo);
     fo.max_iter = (int)o->max_iter;
     fo.tol = o->tol;
     fo.reg_covar = o->reg_covar;
     fo.verbose = !o->quiet;
-    gmmp_model *model;
     gmmp_fit_info info;
-    if (stream_fit(&src, init, &fo, &model, &info, err, sizeof err)) {
+    int failed = stream_fit(&src, given ? given : sampled, &fo, out, &info, err, sizeof err);
+    gmmp_model_destroy(sampled);
+    if (failed) {
         fprintf(stderr, "%s: training failed: %s\n", prog, err);
-        return 1;
-    }
-    gmmp_model_destroy(init);
-    if (gmmp_model_save(model, o->output)) {
-        fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
         return 1;
     }
     if (!o->quiet)
         fprintf(stderr, "%s: streamed, %lld patches per chunk: %d iterations, %s, mean "
-                        "log-likelihood %.6f, %.1f s; wrote %s\n",
+                        "log-likelihood %.6f, %.1f s\n",
                 prog, (long long)o->chunk, info.n_iter,
-                info.converged ? "converged" : "not converged", info.mean_loglik, info.seconds,
-                o->output);
-    gmmp_model_destroy(model);
+                info.converged ? "converged" : "not converged", info.mean_loglik, info.seconds);
     return 0;
 }
 
@@ -147,6 +151,124 @@ static int compare_size(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* Reads every input (patch counts decide the subset), then extracts all
+ * patches or a random subset of them into *X. */
+static int load_patches(const options *o, const char *const *paths, size_t n_inputs,
+                        double **X_out, size_t *n_out, size_t *total_out)
+{
+    gmmpio_stack *inputs = calloc(n_inputs, sizeof *inputs);
+    size_t *per = calloc(n_inputs, sizeof *per), *pick = NULL, total = 0;
+    double *X = NULL, *means = NULL;
+    gmmp_extractor *ex = NULL;
+    char err[512];
+    int status = 1;
+    if (!inputs || !per) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        goto done;
+    }
+    if (gmmp_extractor_create(&ex, (size_t)o->patch, (size_t)o->patch, (size_t)o->step)) {
+        fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
+        goto done;
+    }
+    for (size_t i = 0; i < n_inputs; i++) {
+        if (gmmpio_read_images(paths[i], &inputs[i], NULL, err, sizeof err)) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            goto done;
+        }
+        if (gmmp_extractor_count(ex, inputs[i].rows, inputs[i].cols, &per[i])) {
+            fprintf(stderr, "%s: %s: %s\n", prog, paths[i], gmmp_last_error());
+            goto done;
+        }
+        total += inputs[i].count * per[i];
+    }
+    size_t n = o->max_patches > 0 && (size_t)o->max_patches < total ? (size_t)o->max_patches
+                                                                     : total;
+    size_t d = (size_t)(o->patch * o->patch);
+    if (n < (size_t)o->components) {
+        fprintf(stderr, "%s: %zu patches cannot train %lld components\n", prog, n,
+                (long long)o->components);
+        goto done;
+    }
+    X = malloc(n * d * sizeof *X);
+    means = o->remove_mean ? malloc(n * sizeof *means) : NULL;
+    pick = n < total ? choose(total, n, (uint64_t)o->seed) : NULL;
+    if (!X || (o->remove_mean && !means) || (n < total && !pick)) {
+        fprintf(stderr, "%s: out of memory for %zu patches of %zu pixels\n", prog, n, d);
+        goto done;
+    }
+    if (pick) /* in file order, for the walk below */
+        qsort(pick, n, sizeof *pick, compare_size);
+    /* Walk the inputs' patches in order, taking all or the picked ones. */
+    size_t global = 0, taken = 0;
+    for (size_t f = 0; f < n_inputs && taken < n; f++) {
+        const gmmpio_stack *s = &inputs[f];
+        size_t pixels = s->rows * s->cols;
+        for (size_t img = 0; img < s->count && taken < n; img++, global += per[f]) {
+            for (size_t j = 0; j < per[f] && taken < n; j++) {
+                if (pick && pick[taken] != global + j)
+                    continue;
+                gmmp_extractor_extract(ex, s->pixels + img * pixels, s->rows, s->cols, s->cols, j,
+                                       1, X + taken * d, means ? means + taken : NULL);
+                taken++;
+            }
+        }
+    }
+    *X_out = X;
+    X = NULL;
+    *n_out = n;
+    *total_out = total;
+    status = 0;
+done:
+    for (size_t i = 0; inputs && i < n_inputs; i++)
+        gmmpio_stack_free(&inputs[i]);
+    free(inputs);
+    free(per);
+    free(pick);
+    free(means);
+    free(X);
+    gmmp_extractor_destroy(ex);
+    return status;
+}
+
+/* All (or a subset of) the patches in memory, one trainer. */
+static int train_in_memory(const options *o, const char *const *paths, size_t n_paths,
+                           const gmmp_model *init, gmmp_model **out)
+{
+    double *X = NULL;
+    size_t n = 0, total = 0, d = (size_t)(o->patch * o->patch);
+    if (load_patches(o, paths, n_paths, &X, &n, &total))
+        return 1;
+    if (!o->quiet)
+        fprintf(stderr, "%s: %zu patches of %lldx%lld (of %zu), K = %lld, %lld threads\n", prog,
+                n, (long long)o->patch, (long long)o->patch, total, (long long)o->components,
+                (long long)o->threads);
+    gmmp_trainer *t = NULL;
+    gmmp_fit_info info;
+    int status = 1;
+    if (gmmp_trainer_create(&t, (size_t)o->components) ||
+        gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, o->max_iter) ||
+        gmmp_trainer_set_int(t, GMMP_TRAIN_N_INIT, o->n_init) ||
+        (init ? gmmp_trainer_set_init_model(t, init)
+              : gmmp_trainer_set_int(t, GMMP_TRAIN_INIT, o->init)) ||
+        gmmp_trainer_set_int(t, GMMP_TRAIN_SEED, o->seed) ||
+        gmmp_trainer_set_int(t, GMMP_TRAIN_THREADS, o->threads) ||
+        gmmp_trainer_set_real(t, GMMP_TRAIN_TOL, o->tol) ||
+        gmmp_trainer_set_real(t, GMMP_TRAIN_REG_COVAR, o->reg_covar) ||
+        (!o->quiet && gmmp_trainer_set_progress(t, on_progress, NULL)) ||
+        gmmp_trainer_fit(t, X, n, d, out, &info)) {
+        fprintf(stderr, "%s: training failed: %s\n", prog, gmmp_last_error());
+    } else {
+        status = 0;
+        if (!o->quiet)
+            fprintf(stderr, "%s: %d iterations, %s, mean log-likelihood %.6f, %.1f s\n", prog,
+                    info.n_iter, info.converged ? "converged" : "not converged",
+                    info.mean_loglik, info.seconds);
+    }
+    gmmp_trainer_destroy(t);
+    free(X);
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -211,111 +333,29 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    gmmp_model *init_model = NULL;
+    gmmp_model *init_model = NULL, *model = NULL;
+    int status = 1;
     if (o.init_model) {
         if (gmmp_model_load(&init_model, o.init_model)) {
             fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
             return 1;
         }
-        if (gmmp_model_components(init_model) != (size_t)o.components)
-            o.components = (int64_t)gmmp_model_components(init_model);
+        o.components = (int64_t)gmmp_model_components(init_model);
     }
-    if (o.chunk > 0)
-        return train_streamed(&o, (const char *const *)argv + optind, (size_t)(argc - optind),
-                              init_model);
-
-    /* Read every input first: patch counts decide the subset. */
-    size_t n_inputs = (size_t)(argc - optind), total = 0;
-    gmmpio_stack *inputs = calloc(n_inputs, sizeof *inputs);
-    size_t *per = calloc(n_inputs, sizeof *per);
-    gmmp_extractor *ex;
-    char err[512];
-    if (gmmp_extractor_create(&ex, (size_t)o.patch, (size_t)o.patch, (size_t)o.step)) {
-        fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
-        return 1;
-    }
-    for (size_t i = 0; i < n_inputs; i++) {
-        if (gmmpio_read_images(argv[optind + i], &inputs[i], NULL, err, sizeof err)) {
-            fprintf(stderr, "%s: %s\n", prog, err);
-            return 1;
-        }
-        if (gmmp_extractor_count(ex, inputs[i].rows, inputs[i].cols, &per[i])) {
-            fprintf(stderr, "%s: %s: %s\n", prog, argv[optind + i], gmmp_last_error());
-            return 1;
-        }
-        total += inputs[i].count * per[i];
-    }
-    size_t n = o.max_patches > 0 && (size_t)o.max_patches < total ? (size_t)o.max_patches : total;
-    size_t d = (size_t)(o.patch * o.patch);
-    if (n < (size_t)o.components) {
-        fprintf(stderr, "%s: %zu patches cannot train %lld components\n", prog, n,
-                (long long)o.components);
-        return 1;
-    }
-    double *X = malloc(n * d * sizeof *X);
-    double *means = o.remove_mean ? malloc(n * sizeof *means) : NULL;
-    size_t *pick = n < total ? choose(total, n, (uint64_t)o.seed) : NULL;
-    if (!X || (o.remove_mean && !means) || (n < total && !pick)) {
-        fprintf(stderr, "%s: out of memory for %zu patches of %zu pixels\n", prog, n, d);
-        return 1;
-    }
-    if (pick) /* in file order, for the walk below */
-        qsort(pick, n, sizeof *pick, compare_size);
-    /* Walk the inputs' patches in order, taking all or the picked ones. */
-    size_t global = 0, taken = 0;
-    for (size_t f = 0; f < n_inputs && taken < n; f++) {
-        const gmmpio_stack *s = &inputs[f];
-        size_t pixels = s->rows * s->cols;
-        for (size_t img = 0; img < s->count && taken < n; img++, global += per[f]) {
-            for (size_t j = 0; j < per[f] && taken < n; j++) {
-                if (pick && pick[taken] != global + j)
-                    continue;
-                gmmp_extractor_extract(ex, s->pixels + img * pixels, s->rows, s->cols, s->cols, j,
-                                       1, X + taken * d, means ? means + taken : NULL);
-                taken++;
-            }
-        }
-    }
-    for (size_t i = 0; i < n_inputs; i++)
-        gmmpio_stack_free(&inputs[i]);
-    free(inputs);
-    free(per);
-    free(pick);
-    free(means);
-    gmmp_extractor_destroy(ex);
-
-    if (!o.quiet)
-        fprintf(stderr, "%s: %zu patches of %lldx%lld (of %zu), K = %lld, %lld threads\n", prog,
-                n, (long long)o.patch, (long long)o.patch, total, (long long)o.components,
-                (long long)o.threads);
-    gmmp_trainer *t;
-    gmmp_model *model;
-    gmmp_fit_info info;
-    if (gmmp_trainer_create(&t, (size_t)o.components) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, o.max_iter) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_N_INIT, o.n_init) ||
-        (init_model ? gmmp_trainer_set_init_model(t, init_model)
-                    : gmmp_trainer_set_int(t, GMMP_TRAIN_INIT, o.init)) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_SEED, o.seed) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_THREADS, o.threads) ||
-        gmmp_trainer_set_real(t, GMMP_TRAIN_TOL, o.tol) ||
-        gmmp_trainer_set_real(t, GMMP_TRAIN_REG_COVAR, o.reg_covar) ||
-        (!o.quiet && gmmp_trainer_set_progress(t, on_progress, NULL)) ||
-        gmmp_trainer_fit(t, X, n, d, &model, &info)) {
-        fprintf(stderr, "%s: %s: %s\n", prog, "training failed", gmmp_last_error());
-        return 1;
-    }
-    free(X);
+    const char *const *paths = (const char *const *)argv + optind;
+    size_t n_paths = (size_t)(argc - optind);
+    if (o.chunk > 0 ? train_streamed(&o, paths, n_paths, init_model, &model)
+                    : train_in_memory(&o, paths, n_paths, init_model, &model))
+        goto done;
     if (gmmp_model_save(model, o.output)) {
         fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
-        return 1;
+        goto done;
     }
     if (!o.quiet)
-        fprintf(stderr, "%s: %d iterations, %s, mean log-likelihood %.6f, %.1f s; wrote %s\n",
-                prog, info.n_iter, info.converged ? "converged" : "not converged",
-                info.mean_loglik, info.seconds, o.output);
+        fprintf(stderr, "%s: wrote %s\n", prog, o.output);
+    status = 0;
+done:
     gmmp_model_destroy(model);
     gmmp_model_destroy(init_model);
-    gmmp_trainer_destroy(t);
-    return 0;
+    return status;
 }

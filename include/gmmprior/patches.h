@@ -56,6 +56,26 @@ typedef struct gmmp_reconstructor gmmp_reconstructor;
 GMMP_API int gmmp_extractor_create(gmmp_extractor **out, size_t patch_h,
                                    size_t patch_w, size_t step);
 
+/**
+ * Creates an extractor whose regular positions start at an offset: rows
+ * 0, row_offset, row_offset + step, ..., and once more flush with the
+ * bottom border (likewise for columns). With step <= the patch size every
+ * pixel is still covered. A new random offset at each pass over an image
+ * gives the jittered grids of fast EPLL (Parameswaran et al., 2018): a
+ * fraction of the patches, with no fixed grid artefacts.
+ * gmmp_extractor_create() is this function with offsets 0.
+ * @param[out] out    receives the new handle, owned by the caller.
+ * @param patch_h     patch height, >= 1.
+ * @param patch_w     patch width, >= 1.
+ * @param step        distance between regular positions, >= 1.
+ * @param row_offset  first regular row, < step.
+ * @param col_offset  first regular column, < step.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL out, zero sizes or step, or an
+ *         offset >= step; GMMP_EOVERFLOW; GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_extractor_create_grid(gmmp_extractor **out, size_t patch_h, size_t patch_w,
+                                        size_t step, size_t row_offset, size_t col_offset);
+
 /** Destroys an extractor. Accepts NULL. */
 GMMP_API void gmmp_extractor_destroy(gmmp_extractor *ex);
 
