@@ -34,6 +34,7 @@ void gmmp_plan_destroy(gmmp_plan *plan)
     gmmp__free(plan->s_chol_inv);
     gmmp__free(plan->gain_t);
     gmmp__free(plan->covs);
+    gmmp__free(plan->noise_diag);
     gmmp__free(plan);
 }
 
@@ -191,6 +192,23 @@ static int plan_general(gmmp_plan *plan, const gmmp_model *m, const double *W,
     return rc;
 }
 
+/* Keeps what gmmp_plan_execute_masked needs: the covariances and the
+ * noise variance of every pixel. */
+static int enable_masks(gmmp_plan *plan, const gmmp_model *m, gmmp_noise_kind kind,
+                        const double *noise)
+{
+    const size_t K = plan->K, d = plan->d;
+    plan->noise_diag = gmmp__alloc_array(d, sizeof(double));
+    if (!plan->covs)
+        plan->covs = gmmp__alloc_array(K * d * d, sizeof(double));
+    if (!plan->noise_diag || !plan->covs)
+        return gmmp__fail_nomem();
+    memcpy(plan->covs, m->covs, K * d * d * sizeof(double));
+    for (size_t j = 0; j < d; j++)
+        plan->noise_diag[j] = noise[kind == GMMP_NOISE_SCALAR ? 0 : j];
+    return GMMP_OK;
+}
+
 int gmmp_plan_create(gmmp_plan **out, const gmmp_model *m, size_t p, const double *W,
                      gmmp_noise_kind kind, const double *noise, const double *b,
                      const gmmp_plan_options *options)
@@ -248,6 +266,8 @@ int gmmp_plan_create(gmmp_plan **out, const gmmp_model *m, size_t p, const doubl
         memcpy(plan->b, b, p * sizeof(double));
     bool eigen = !W && kind == GMMP_NOISE_SCALAR && opt.method == GMMP_PLAN_DEFAULT;
     rc = eigen ? plan_eigen(plan, m, noise[0]) : plan_general(plan, m, W, kind, noise);
+    if (rc == GMMP_OK && !W && kind != GMMP_NOISE_FULL)
+        rc = enable_masks(plan, m, kind, noise);
     if (rc) {
         gmmp_plan_destroy(plan);
         return rc;

@@ -30,7 +30,11 @@ struct gmmp_plan {
     double *obs_means;   /* K x p: W mu_k + b */
     double *s_chol_inv;  /* K x p x p: L_S^{-1}, lower, S_k = L_S L_S^T */
     double *gain_t;      /* K x p x d: G_k = L_S^{-1} W Sigma_k, so mu_{k|y} = mu_k + z^T G_k */
-    double *covs;        /* K x d x d: Sigma_k, for the posterior covariances */
+    double *covs;        /* K x d x d: Sigma_k, for the posterior covariances (and masks) */
+
+    /* Masked observations (W = I, scalar or diagonal noise): any subset of
+     * each patch's pixels, with these noise variances. NULL otherwise. */
+    double *noise_diag;  /* d */
 };
 
 /* Rows one worker handles at a time: the whitened residuals of all K

@@ -558,6 +558,103 @@ START_TEST(plan_outlives_its_model)
 }
 END_TEST
 
+START_TEST(masked_posterior_matches_general_plan)
+{
+    /* Each patch with its own missing pixels, against a general plan with
+     * W = the rows of the identity for the observed pixels, the same
+     * noise and offset. Some masks repeat (grouped factorisations), one
+     * patch is complete, one has nothing observed. */
+    fixture f = load_fixture("post_denoise", 64, 200);
+    const size_t n = 40, d = 64, K = 6;
+    tu_rng r = {31};
+    unsigned char *mask = malloc(n * d);
+    double *Y = malloc(n * d * sizeof *Y), noise[64], b[64];
+    for (size_t j = 0; j < d; j++)
+        noise[j] = 100.0 + 300.0 * tu_uniform(&r), b[j] = 10.0 * tu_uniform(&r) - 5.0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) {
+            size_t src = i < 30 ? i : i % 7; /* rows 30.. repeat masks of rows 0..6 */
+            mask[i * d + j] = i == 0 ? 1 : i == 1 ? 0 : (unsigned char)((src * 2654435761u + j * 40503u) % 97 < 55);
+            Y[i * d + j] = mask[i * d + j] ? f.Y[(i % 200) * d + j] : NAN;
+        }
+    gmmp_plan_options o;
+    gmmp_plan_options_default(&o);
+    o.skip = 0.0;
+    gmmp_plan *plan;
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, d, NULL, GMMP_NOISE_DIAGONAL, noise, b, &o));
+    double *resp = malloc(n * K * sizeof *resp), *lev = malloc(n * sizeof *lev);
+    double *map = malloc(n * d * sizeof *map), *mmse = malloc(n * d * sizeof *mmse);
+    ck_assert_ok(gmmp_plan_execute_masked(plan, Y, mask, n, resp, lev, map, mmse));
+    double w[6], mu[6 * 64];
+    ck_assert_ok(gmmp_model_get(f.model, w, mu, NULL));
+    for (size_t i = 0; i < n; i++) {
+        size_t p = 0, obs[64];
+        for (size_t j = 0; j < d; j++)
+            if (mask[i * d + j])
+                obs[p++] = j;
+        if (p == 0) { /* the prior */
+            for (size_t k = 0; k < K; k++)
+                ck_assert_double_eq_tol(resp[i * K + k], w[k], 1e-15);
+            ck_assert_double_eq(lev[i], 0.0);
+            continue;
+        }
+        double *W = calloc(p * d, sizeof *W), yo[64], no[64], bo[64];
+        for (size_t a = 0; a < p; a++) {
+            W[a * d + obs[a]] = 1.0;
+            yo[a] = Y[i * d + obs[a]], no[a] = noise[obs[a]], bo[a] = b[obs[a]];
+        }
+        gmmp_plan *g;
+        ck_assert_ok(gmmp_plan_create(&g, f.model, p, W, GMMP_NOISE_DIAGONAL, no, bo, &o));
+        double gr[6], gl, gm[64], ge[64];
+        ck_assert_ok(gmmp_plan_execute(g, yo, 1, gr, &gl, gm, ge));
+        ck_assert_double_le(tu_max_abs_diff(resp + i * K, gr, K), 1e-10);
+        ck_assert_double_eq_tol(lev[i], gl, 1e-10 * fabs(gl));
+        ck_assert_msg(tu_rel_diff(map + i * d, gm, d) <= 1e-10, "row %zu MAP", i);
+        ck_assert_msg(tu_rel_diff(mmse + i * d, ge, d) <= 1e-10, "row %zu MMSE", i);
+        gmmp_plan_destroy(g);
+        free(W);
+    }
+    /* The complete patch equals the ordinary execution. */
+    double full[64];
+    ck_assert_ok(gmmp_plan_execute(plan, Y, 1, NULL, NULL, NULL, full));
+    ck_assert_double_le(tu_rel_diff(mmse, full, d), 1e-12);
+    /* Internal threads give the same rows. */
+    gmmp_plan *threaded;
+    o.threads = 2;
+    ck_assert_ok(gmmp_plan_create(&threaded, f.model, d, NULL, GMMP_NOISE_DIAGONAL, noise, b, &o));
+    double *mmse2 = malloc(n * d * sizeof *mmse2);
+    ck_assert_ok(gmmp_plan_execute_masked(threaded, Y, mask, n, NULL, NULL, NULL, mmse2));
+    ck_assert_double_le(tu_rel_diff(mmse2, mmse, n * d), 1e-14);
+    gmmp_plan_destroy(threaded);
+    /* Errors: NaN where observed, no output, plans that cannot take masks. */
+    Y[5 * d + 3] = NAN;
+    mask[5 * d + 3] = 1;
+    ck_assert_fails(gmmp_plan_execute_masked(plan, Y, mask, n, NULL, NULL, NULL, mmse),
+                    GMMP_ENONFINITE);
+    ck_assert_fails(gmmp_plan_execute_masked(plan, Y, mask, n, NULL, NULL, NULL, NULL),
+                    GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_execute_masked(plan, NULL, mask, n, NULL, NULL, NULL, mmse),
+                    GMMP_EINVAL);
+    ck_assert_fails(gmmp_plan_execute_masked(NULL, Y, mask, n, NULL, NULL, NULL, mmse),
+                    GMMP_EINVAL);
+    gmmp_plan *with_w;
+    ck_assert_ok(gmmp_plan_create(&with_w, f.model, d, f.W, GMMP_NOISE_FULL, f.noise, NULL, NULL));
+    ck_assert_fails(gmmp_plan_execute_masked(with_w, Y, mask, n, NULL, NULL, NULL, mmse),
+                    GMMP_EINVAL);
+    gmmp_plan_destroy(with_w);
+    /* The eigenbasis plan takes masks too. */
+    double var = 300.0;
+    gmmp_plan *eig;
+    ck_assert_ok(gmmp_plan_create(&eig, f.model, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, NULL));
+    mask[5 * d + 3] = 0;
+    ck_assert_ok(gmmp_plan_execute_masked(eig, Y, mask, n, NULL, NULL, NULL, mmse2));
+    gmmp_plan_destroy(eig);
+    gmmp_plan_destroy(plan);
+    free(mask), free(Y), free(resp), free(lev), free(map), free(mmse), free(mmse2);
+    free_fixture(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("posterior");
@@ -570,6 +667,7 @@ int main(void)
     tcase_add_test(tc, limits_behave);
     tcase_add_test(tc, bad_inputs_are_refused);
     tcase_add_test(tc, plan_outlives_its_model);
+    tcase_add_test(tc, masked_posterior_matches_general_plan);
     suite_add_tcase(s, tc);
     TCase *threads = tcase_create("threads");
     tcase_set_tags(threads, "threads");

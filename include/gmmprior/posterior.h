@@ -169,6 +169,36 @@ GMMP_API int gmmp_plan_execute(const gmmp_plan *plan, const double *Y, size_t n,
 GMMP_API int gmmp_plan_component_means(const gmmp_plan *plan, size_t k, const double *Y,
                                        size_t n, double *means);
 
+/**
+ * Applies the plan to patches with missing pixels: row i of `observed`
+ * (n x d bytes, non-zero = observed) selects which of patch i's d pixels
+ * are observed, so each patch has its own W_i = the rows of the identity
+ * for its observed pixels, with the plan's noise on those pixels. The
+ * other values of Y are ignored (they may be NaN). A patch with no
+ * observed pixel gets the prior: responsibilities pi_k, log-evidence 0.
+ *
+ * Patches that share a mask share the factorisations of
+ * Sigma_k[O,O] + Sigma_y[O]; every patch then costs two triangular solves
+ * and one matrix-vector product per component. Needs a plan made with
+ * W = NULL and scalar or diagonal noise (any method); offsets b apply.
+ *
+ * @param plan          the plan.
+ * @param Y             n x d observations; values where the mask is 0 are not read.
+ * @param observed      n x d mask bytes.
+ * @param n             number of patches (0 is allowed).
+ * @param resp          NULL, or n x K responsibilities.
+ * @param log_evidence  NULL, or n values log p(y_i observed).
+ * @param map           NULL, or n x d MAP-component estimates.
+ * @param mmse          NULL, or n x d posterior means.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL plan, NULL Y or mask with n > 0,
+ *         no output, or a plan made with W or full noise; GMMP_ENONFINITE
+ *         if an observed value is NaN or infinite; GMMP_EOVERFLOW;
+ *         GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_plan_execute_masked(const gmmp_plan *plan, const double *Y,
+                                      const unsigned char *observed, size_t n, double *resp,
+                                      double *log_evidence, double *map, double *mmse);
+
 #ifdef __cplusplus
 }
 #endif
