@@ -22,7 +22,8 @@ typedef struct fx {
     gmmp_model *model, *other, *three_d;
     gmmp_stats *stats, *bound_other, *empty;
     gmmp_trainer *trainer;
-    gmmp_plan *plan;
+    gmmp_plan *plan, *wplan;
+    unsigned char mask[N * D];
     double w[K], mu[K * D], cov[K * D * D];
     double X[N * D], Xbad[N * D], img[10 * 10], out[10 * 10 * 64];
     double W[P * D], noise_full[P * P], diag[P], b[P], buf[4096];
@@ -69,6 +70,10 @@ static void setup(void)
     ck_assert_ok(gmmp_trainer_set_int(f.trainer, GMMP_TRAIN_MAX_ITER, 3));
     double var = 0.5;
     ck_assert_ok(gmmp_plan_create(&f.plan, f.model, D, NULL, GMMP_NOISE_SCALAR, &var, NULL, NULL));
+    ck_assert_ok(gmmp_plan_create(&f.wplan, f.model, P, f.W, GMMP_NOISE_DIAGONAL, f.diag, NULL,
+                                  NULL));
+    for (size_t i = 0; i < N * D; i++)
+        f.mask[i] = (unsigned char)(i % 3 != 0);
     f.nbytes = gmmp_model_serialized_size(f.model);
     ck_assert_uint_le(f.nbytes, sizeof f.bytes);
     ck_assert_ok(gmmp_model_serialize(f.model, f.bytes, f.nbytes));
@@ -87,6 +92,7 @@ static void teardown(void)
     gmmp_stats_destroy(f.empty);
     gmmp_trainer_destroy(f.trainer);
     gmmp_plan_destroy(f.plan);
+    gmmp_plan_destroy(f.wplan);
 }
 
 /* After any failure, every handle still does its job. */
@@ -157,6 +163,10 @@ CASE(ex_create_zero_height, gmmp_extractor_create(&ex, 0, 4, 1))
 CASE(ex_create_zero_width, gmmp_extractor_create(&ex, 4, 0, 1))
 CASE(ex_create_zero_step, gmmp_extractor_create(&ex, 4, 4, 0))
 CASE(ex_create_overflow, gmmp_extractor_create(&ex, SIZE_MAX / 2, 4, 1))
+CASE(ex_grid_null_out, gmmp_extractor_create_grid(NULL, 4, 4, 2, 1, 1))
+CASE(ex_grid_row_offset, gmmp_extractor_create_grid(&ex, 4, 4, 2, 2, 0))
+CASE(ex_grid_col_offset, gmmp_extractor_create_grid(&ex, 4, 4, 3, 0, 7))
+CASE(ex_grid_zero_step, gmmp_extractor_create_grid(&ex, 4, 4, 0, 0, 0))
 CASE(ex_count_null_ex, gmmp_extractor_count(NULL, 10, 10, &n))
 CASE(ex_count_null_out, gmmp_extractor_count(f.ex, 10, 10, NULL))
 CASE(ex_count_zero_h, gmmp_extractor_count(f.ex, 0, 10, &n))
@@ -341,6 +351,15 @@ CASE(pl_execute_overflow, gmmp_plan_execute(f.plan, X, SIZE_MAX / 2, NULL, NULL,
 CASE(pl_means_component, gmmp_plan_component_means(f.plan, K, X, N, f.out))
 CASE(pl_means_null_out, gmmp_plan_component_means(f.plan, 0, X, N, NULL))
 CASE(pl_means_nan, gmmp_plan_component_means(f.plan, 0, f.Xbad, N, f.out))
+CASE(pl_masked_null_plan, gmmp_plan_execute_masked(NULL, X, f.mask, N, NULL, NULL, NULL, f.out))
+CASE(pl_masked_with_w, gmmp_plan_execute_masked(f.wplan, X, f.mask, N, NULL, NULL, NULL, f.out))
+CASE(pl_masked_null_mask, gmmp_plan_execute_masked(f.plan, X, NULL, N, NULL, NULL, NULL, f.out))
+CASE(pl_masked_null_y, gmmp_plan_execute_masked(f.plan, NULL, f.mask, N, NULL, NULL, NULL, f.out))
+CASE(pl_masked_no_output, gmmp_plan_execute_masked(f.plan, X, f.mask, N, NULL, NULL, NULL, NULL))
+CASE(pl_masked_nan_observed,
+     (f.mask[7] = 1, gmmp_plan_execute_masked(f.plan, f.Xbad, f.mask, N, NULL, NULL, NULL, f.out)))
+CASE(pl_masked_overflow,
+     gmmp_plan_execute_masked(f.plan, X, f.mask, SIZE_MAX / 4, NULL, NULL, NULL, f.out))
 #undef X
 
 #define ROW(id, code) {#id, id, code}
@@ -348,7 +367,9 @@ static const bad_case cases[] = {
     ROW(allocator_missing_release, GMMP_EINVAL),
     ROW(ex_create_null_out, GMMP_EINVAL), ROW(ex_create_zero_height, GMMP_EINVAL),
     ROW(ex_create_zero_width, GMMP_EINVAL), ROW(ex_create_zero_step, GMMP_EINVAL),
-    ROW(ex_create_overflow, GMMP_EOVERFLOW), ROW(ex_count_null_ex, GMMP_EINVAL),
+    ROW(ex_create_overflow, GMMP_EOVERFLOW), ROW(ex_grid_null_out, GMMP_EINVAL),
+    ROW(ex_grid_row_offset, GMMP_EINVAL), ROW(ex_grid_col_offset, GMMP_EINVAL),
+    ROW(ex_grid_zero_step, GMMP_EINVAL), ROW(ex_count_null_ex, GMMP_EINVAL),
     ROW(ex_count_null_out, GMMP_EINVAL), ROW(ex_count_zero_h, GMMP_EINVAL),
     ROW(ex_count_zero_w, GMMP_EINVAL), ROW(ex_count_too_small, GMMP_EDIM),
     ROW(ex_count_overflow, GMMP_EOVERFLOW), ROW(ex_position_null, GMMP_EINVAL),
@@ -426,7 +447,10 @@ static const bad_case cases[] = {
     ROW(pl_execute_null_y, GMMP_EINVAL), ROW(pl_execute_no_output, GMMP_EINVAL),
     ROW(pl_execute_nan, GMMP_ENONFINITE), ROW(pl_execute_overflow, GMMP_EOVERFLOW),
     ROW(pl_means_component, GMMP_EDIM), ROW(pl_means_null_out, GMMP_EINVAL),
-    ROW(pl_means_nan, GMMP_ENONFINITE),
+    ROW(pl_means_nan, GMMP_ENONFINITE), ROW(pl_masked_null_plan, GMMP_EINVAL),
+    ROW(pl_masked_with_w, GMMP_EINVAL), ROW(pl_masked_null_mask, GMMP_EINVAL),
+    ROW(pl_masked_null_y, GMMP_EINVAL), ROW(pl_masked_no_output, GMMP_EINVAL),
+    ROW(pl_masked_nan_observed, GMMP_ENONFINITE), ROW(pl_masked_overflow, GMMP_EOVERFLOW),
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
@@ -450,7 +474,7 @@ END_TEST
 START_TEST(matrix_size)
 {
     printf("bad-input matrix: %zu cases\n", N_CASES);
-    ck_assert_uint_ge(N_CASES, 150);
+    ck_assert_uint_ge(N_CASES, 170);
 }
 END_TEST
 

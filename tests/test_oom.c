@@ -176,6 +176,12 @@ static int plan_with(int cholesky, unsigned threads)
         e = gmmp_plan_component_means(p, 1, X, N, out);
     if (!e)
         e = gmmp_plan_posterior_cov(p, 2, c);
+    if (!e) {
+        unsigned char mask[40 * D];
+        for (size_t i = 0; i < 40 * D; i++)
+            mask[i] = (unsigned char)((i * 7) % 5 < 3);
+        e = gmmp_plan_execute_masked(p, X, mask, 40, NULL, NULL, out, out + 40 * D);
+    }
     gmmp_plan_destroy(p);
     gmmp_model_destroy(m);
     return e;

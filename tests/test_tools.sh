@@ -120,5 +120,32 @@ check "streamed training from scratch" 0 "$train" --patch 8 --step 3 --component
     --init-patches 3000 --max-iter 4 -o "$tmp/s2.gmmp" "$test_images" "$tmp/noisy.pgm"
 expect_in "initialised on a sample" "$tmp/err" "initialised on 3000 sampled patches"
 
+# EPLL with the same small prior: better than one pass over the patches,
+# the jittered grid close to the full one, inpainting that restores.
+epll=$build/examples/gmmp-epll
+check "gmmp-epll --help" 0 "$epll" --help
+check "gmmp-epll without arguments" 2 "$epll"
+check "make noisy sigma 25" 0 "$noisy" "$data/t10k-images-idx3-ubyte.gz" "$tmp/n25.idx" 25 200 idx
+check "one-pass denoising" 0 "$denoise" --model "$tmp/model.gmmp" --sigma 25 --clean "$tmp/clean.idx" \
+    "$tmp/n25.idx" "$tmp/one.idx"
+one=$(awk '/mean PSNR/ { print $(NF-1) }' "$tmp/out")
+check "EPLL denoising" 0 "$epll" --model "$tmp/model.gmmp" --sigma 25 --clean "$tmp/clean.idx" \
+    "$tmp/n25.idx" "$tmp/epll.idx"
+full=$(awk '/restored/ { print $(NF-5) }' "$tmp/out")
+check "fast EPLL (grid 3)" 0 "$epll" --model "$tmp/model.gmmp" --sigma 25 --grid 3 \
+    --clean "$tmp/clean.idx" "$tmp/n25.idx" "$tmp/fast.idx"
+fast=$(awk '/restored/ { print $(NF-5) }' "$tmp/out")
+if awk -v a="$one" -v b="$full" -v c="$fast" 'BEGIN { exit !(b > a + 0.5 && c > b - 0.3) }'; then
+    echo "ok: EPLL $full dB beats one pass $one dB; grid 3 $fast dB"
+else
+    echo "FAIL: EPLL $full dB, one pass $one dB, grid 3 $fast dB"
+    failures=$((failures + 1))
+fi
+check "EPLL inpainting, half the pixels missing" 0 "$epll" --model "$tmp/model.gmmp" --sigma 2 \
+    --missing 0.5 --simulate "$tmp/clean.idx" "$tmp/inpainted.idx"
+awk '/degraded/ { exit !($(NF-5) > $3 + 8) }' "$tmp/out" &&
+    echo "ok: inpainting: $(cat "$tmp/out" | tail -n 1)" ||
+    { echo "FAIL: inpainting: $(cat "$tmp/out")"; failures=$((failures + 1)); }
+
 echo "$failures failures"
 [ "$failures" -eq 0 ]
