@@ -21,15 +21,6 @@
 #include "benchutil.h"
 #include "gmmprior.h"
 
-#define CHECK(call)                                                                     \
-    do {                                                                                \
-        int rc_ = (call);                                                               \
-        if (rc_) {                                                                      \
-            fprintf(stderr, "%s: %s: %s\n", #call, gmmp_strerror(rc_), gmmp_last_error()); \
-            exit(1);                                                                    \
-        }                                                                               \
-    } while (0)
-
 int main(int argc, char **argv)
 {
     const size_t digits = 300, K = 11, P = 16, d = P * P;

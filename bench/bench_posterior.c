@@ -24,15 +24,6 @@
 #include "benchutil.h"
 #include "gmmprior.h"
 
-#define CHECK(call)                                                                         \
-    do {                                                                                    \
-        int rc_ = (call);                                                                   \
-        if (rc_) {                                                                          \
-            fprintf(stderr, "%s: %s: %s\n", #call, gmmp_strerror(rc_), gmmp_last_error()); \
-            exit(1);                                                                        \
-        }                                                                                   \
-    } while (0)
-
 static double *patches_of(const double *digits, size_t count, gmmp_extractor *ex, size_t *n)
 {
     size_t per, d = gmmp_extractor_dim(ex);

@@ -8,6 +8,20 @@
 #define GMMP_BENCHUTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "gmmprior.h"
+
+/* Exits with the library's message when a call fails. */
+#define CHECK(call)                                                                         \
+    do {                                                                                    \
+        int rc_ = (call);                                                                   \
+        if (rc_) {                                                                          \
+            fprintf(stderr, "%s: %s: %s\n", #call, gmmp_strerror(rc_), gmmp_last_error()); \
+            exit(1);                                                                        \
+        }                                                                                   \
+    } while (0)
 
 /* Monotonic wall time in seconds. */
 double bench_now(void);

@@ -23,6 +23,7 @@
 #include "epll.h"
 #include "imageio.h"
 #include "restore.h"
+#include "util.h"
 
 static void usage(FILE *f)
 {
@@ -50,22 +51,14 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static uint64_t next_random(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Thick random line segments, like scratches or strokes of text. */
 static void scratch_mask(unsigned char *mask, size_t h, size_t w, uint64_t *rng)
 {
     size_t lines = 3 + (h * w) / 4000;
     for (size_t l = 0; l < lines; l++) {
-        double y0 = (double)(next_random(rng) % h), x0 = (double)(next_random(rng) % w);
-        double angle = (double)(next_random(rng) % 6283) / 1000.0;
-        double len = (double)(h < w ? h : w) * (0.3 + (double)(next_random(rng) % 50) / 100.0);
+        double y0 = (double)(util_next_random(rng) % h), x0 = (double)(util_next_random(rng) % w);
+        double angle = (double)(util_next_random(rng) % 6283) / 1000.0;
+        double len = (double)(h < w ? h : w) * (0.3 + (double)(util_next_random(rng) % 50) / 100.0);
         for (double t = 0; t < len; t += 0.5)
             for (int dy = -1; dy <= 1; dy++)
                 for (int dx = -1; dx <= 1; dx++) {
@@ -156,7 +149,7 @@ int main(int argc, char **argv)
                 if (scratches)
                     scratch_mask(mk, H, W, &rng);
                 for (size_t j = 0; missing > 0 && j < pixels; j++)
-                    if ((double)(next_random(&rng) >> 11) * 0x1.0p-53 < missing)
+                    if ((double)(util_next_random(&rng) >> 11) * 0x1.0p-53 < missing)
                         mk[j] = 0;
                 for (size_t j = 0; j < pixels; j++)
                     if (!mk[j])

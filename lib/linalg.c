@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "internal.h"
 #include "linalg.h"
 
 /* LAPACKE's row-major interface transposes into a temporary copy. A
@@ -37,6 +38,20 @@ double gmmp__chol_logdet(const double *l, size_t d)
     for (size_t i = 0; i < d; i++)
         s += log(l[i * d + i]);
     return 2.0 * s;
+}
+
+int gmmp__check_symmetric(const double *a, size_t d, const char *what)
+{
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < i; j++) {
+            double scale = fmax(fabs(a[i * d + i]), fabs(a[j * d + j]));
+            if (fabs(a[i * d + j] - a[j * d + i]) > 1e-10 * scale)
+                return gmmp__fail(GMMP_ENOTSPD,
+                                  "%s is not symmetric: entry (%zu,%zu) = %.17g but "
+                                  "(%zu,%zu) = %.17g",
+                                  what, i, j, a[i * d + j], j, i, a[j * d + i]);
+        }
+    return GMMP_OK;
 }
 
 void gmmp__symmetrize_lower(double *a, size_t d)

@@ -25,6 +25,11 @@ int gmmp__tri_inverse(double *l, size_t d);
 /* log det(A) = 2 sum log L_ii, from A's lower Cholesky factor. */
 double gmmp__chol_logdet(const double *l, size_t d);
 
+/* Rejects a matrix whose two triangles differ by more than rounding (1e-10
+ * of the larger diagonal entry) with GMMP_ENOTSPD; `what` names it in the
+ * message ("covariance of component 3"). */
+int gmmp__check_symmetric(const double *a, size_t d, const char *what);
+
 /* Copies the lower triangle of a row-major d x d matrix onto its upper one. */
 void gmmp__symmetrize_lower(double *a, size_t d);
 

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "eigen.h"
@@ -120,21 +121,6 @@ static int check_weights(const double *w, size_t K)
     return GMMP_OK;
 }
 
-/* Rejects a covariance whose two triangles differ by more than rounding. */
-static int check_symmetric(const double *a, size_t d, size_t k)
-{
-    for (size_t i = 0; i < d; i++)
-        for (size_t j = 0; j < i; j++) {
-            double scale = fmax(fabs(a[i * d + i]), fabs(a[j * d + j]));
-            if (fabs(a[i * d + j] - a[j * d + i]) > 1e-10 * scale)
-                return gmmp__fail(GMMP_ENOTSPD,
-                                  "covariance of component %zu is not symmetric: "
-                                  "entry (%zu,%zu) = %.17g but (%zu,%zu) = %.17g",
-                                  k, i, j, a[i * d + j], j, i, a[j * d + i]);
-        }
-    return GMMP_OK;
-}
-
 int gmmp_model_create(gmmp_model **out, size_t K, size_t d, const double *weights,
                       const double *means, const double *covariances)
 {
@@ -157,9 +143,12 @@ int gmmp_model_create(gmmp_model **out, size_t K, size_t d, const double *weight
     }
     if ((rc = check_weights(weights, K)))
         return rc;
-    for (size_t k = 0; k < K; k++)
-        if ((rc = check_symmetric(covariances + k * d * d, d, k)))
+    for (size_t k = 0; k < K; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "covariance of component %zu", k);
+        if ((rc = gmmp__check_symmetric(covariances + k * d * d, d, what)))
             return rc;
+    }
 
     gmmp_model *m;
     if ((rc = gmmp__model_alloc(&m, K, d)))

@@ -72,18 +72,8 @@ static int check_noise(gmmp_noise_kind kind, const double *noise, size_t p)
     size_t bad = gmmp__first_nonfinite(noise, count);
     if (bad < count)
         return gmmp__fail(GMMP_ENONFINITE, "noise[%zu] is %g", bad, noise[bad]);
-    if (kind == GMMP_NOISE_FULL) {
-        for (size_t i = 0; i < p; i++)
-            for (size_t j = 0; j < i; j++) {
-                double scale = fmax(fabs(noise[i * p + i]), fabs(noise[j * p + j]));
-                if (fabs(noise[i * p + j] - noise[j * p + i]) > 1e-10 * scale)
-                    return gmmp__fail(GMMP_ENOTSPD,
-                                      "noise covariance is not symmetric: entry (%zu,%zu) = "
-                                      "%.17g but (%zu,%zu) = %.17g",
-                                      i, j, noise[i * p + j], j, i, noise[j * p + i]);
-            }
-        return GMMP_OK;
-    }
+    if (kind == GMMP_NOISE_FULL)
+        return gmmp__check_symmetric(noise, p, "noise covariance");
     for (size_t i = 0; i < count; i++)
         if (!(noise[i] > 0.0))
             return gmmp__fail(GMMP_EINVAL, "noise variance %zu is %g: variances must be "

@@ -15,9 +15,9 @@
  * SPDX-License-Identifier: MIT
  */
 #include "epll.h"
+#include "util.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,25 +26,6 @@ const double epll_default_schedule[5] = {1, 4, 8, 16, 32};
 
 /* Patches per posterior call. */
 #define BATCH 32768
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-static uint64_t next_random(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 typedef struct pass_buffers {
     double *patches, *means, *est;
@@ -103,7 +84,7 @@ static int patch_pass(const gmmp_model *model, const epll_options *o, const gmmp
     gmmp_reconstructor **rc = calloc(count, sizeof *rc);
     int status = -1;
     if (!segs || !rc || gmmp_extractor_count(ex, h, w, &per)) {
-        fail(err, errlen, "%s", rc ? gmmp_last_error() : "out of memory");
+        util_fail(err, errlen, "%s", rc ? gmmp_last_error() : "out of memory");
         goto done;
     }
     size_t image = 0, next = 0;
@@ -113,7 +94,7 @@ static int patch_pass(const gmmp_model *model, const epll_options *o, const gmmp
             size_t take = per - next < BATCH - filled ? per - next : BATCH - filled;
             if (fill(o, ex, d, m, src + image * pixels, mask ? mask + image * pixels : NULL, h, w,
                      next, take, filled, b)) {
-                fail(err, errlen, "%s", gmmp_last_error());
+                util_fail(err, errlen, "%s", gmmp_last_error());
                 goto done;
             }
             segs[nseg++] = (segment){image, next, take};
@@ -128,7 +109,7 @@ static int patch_pass(const gmmp_model *model, const epll_options *o, const gmmp
                        : gmmp_plan_execute(plan, b->patches, filled, NULL, NULL,
                                            o->mmse ? NULL : b->est, o->mmse ? b->est : NULL);
         if (bad) {
-            fail(err, errlen, "%s", gmmp_last_error());
+            util_fail(err, errlen, "%s", gmmp_last_error());
             goto done;
         }
         for (size_t s = 0, at = 0; s < nseg; at += segs[s].take, s++) {
@@ -138,7 +119,7 @@ static int patch_pass(const gmmp_model *model, const epll_options *o, const gmmp
                                        b->means + at, NULL) ||
                 (segs[s].first + segs[s].take == per &&
                  gmmp_reconstructor_finish(*r, avg + segs[s].image * pixels, w))) {
-                fail(err, errlen, "%s", gmmp_last_error());
+                util_fail(err, errlen, "%s", gmmp_last_error());
                 goto done;
             }
             if (segs[s].first + segs[s].take == per) {
@@ -164,16 +145,16 @@ int epll_restore(const gmmp_model *model, const epll_options *o, const double *y
     const size_t d = gmmp_model_dim(model), m = (size_t)llround(sqrt((double)d));
     const size_t pixels = h * w;
     if (m * m != d)
-        return fail(err, errlen, "model dimension %zu is not a square patch", d);
+        return util_fail(err, errlen, "model dimension %zu is not a square patch", d);
     if (!(o->sigma > 0.0) || o->steps == 0)
-        return fail(err, errlen, "sigma must be positive and the schedule non-empty");
+        return util_fail(err, errlen, "sigma must be positive and the schedule non-empty");
     pass_buffers b = {malloc(BATCH * d * sizeof(double)), malloc(BATCH * sizeof(double)),
                       malloc(BATCH * d * sizeof(double)),
                       o->observed ? malloc(BATCH * d) : NULL};
     double *avg = malloc(count * pixels * sizeof *avg);
     int status = -1;
     if (!b.patches || !b.means || !b.est || (o->observed && !b.mask) || !avg) {
-        fail(err, errlen, "out of memory");
+        util_fail(err, errlen, "out of memory");
         goto done;
     }
     /* lambda / C, the data weight per covering patch (see the top). */
@@ -192,13 +173,13 @@ int epll_restore(const gmmp_model *model, const epll_options *o, const double *y
         double beta = o->schedule[masked_start ? 0 : s - 1] / (o->sigma * o->sigma);
         double var = masked_start ? o->sigma * o->sigma : 1.0 / beta;
         size_t step = o->grid > 1 && !masked_start ? o->grid : 1;
-        size_t ro = step > 1 ? (size_t)(next_random(&rng) % step) : 0;
-        size_t co = step > 1 ? (size_t)(next_random(&rng) % step) : 0;
+        size_t ro = step > 1 ? (size_t)(util_next_random(&rng) % step) : 0;
+        size_t co = step > 1 ? (size_t)(util_next_random(&rng) % step) : 0;
         gmmp_extractor *ex = NULL;
         gmmp_plan *plan = NULL;
         if (gmmp_extractor_create_grid(&ex, m, m, step, ro, co) ||
             gmmp_plan_create(&plan, model, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, &po)) {
-            fail(err, errlen, "%s", gmmp_last_error());
+            util_fail(err, errlen, "%s", gmmp_last_error());
             gmmp_extractor_destroy(ex);
             goto done;
         }

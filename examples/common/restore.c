@@ -3,9 +3,9 @@
  * SPDX-License-Identifier: MIT
  */
 #include "restore.h"
+#include "util.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +13,6 @@
 /* Patches per posterior call: large batches keep the products BLAS-3 and
  * let the plan's threads share the work. */
 #define BATCH 16384
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 size_t restore_patch_side(const gmmp_model *model)
 {
@@ -44,14 +33,14 @@ int restore_denoise(const gmmp_model *model, const restore_options *ro,
     const size_t m = restore_patch_side(model), d = gmmp_model_dim(model);
     const size_t H = noisy->rows, W = noisy->cols, N = noisy->count, pixels = H * W;
     if (m == 0)
-        return fail(err, errlen, "model dimension %zu is not a square patch", d);
+        return util_fail(err, errlen, "model dimension %zu is not a square patch", d);
     if (!(sigma > 0.0))
-        return fail(err, errlen, "sigma must be positive, not %g", sigma);
+        return util_fail(err, errlen, "sigma must be positive, not %g", sigma);
     gmmpio_stack out[2] = {{0}, {0}};
     gmmpio_stack *dest[2] = {map_out, mmse_out};
     for (int o = 0; o < 2; o++)
         if (dest[o] && gmmpio_stack_alloc(&out[o], N, H, W))
-            return fail(err, errlen, "out of memory");
+            return util_fail(err, errlen, "out of memory");
 
     gmmp_extractor *ex = NULL;
     gmmp_plan *plan = NULL;
@@ -74,13 +63,13 @@ int restore_denoise(const gmmp_model *model, const restore_options *ro,
     int rc_ = 0;
     if (!rc || !patches || !segs || (map_out && !est[0]) || (mmse_out && !est[1]) ||
         (ro->remove_mean && !means)) {
-        fail(err, errlen, "out of memory");
+        util_fail(err, errlen, "out of memory");
         goto done;
     }
     if ((rc_ = gmmp_extractor_create(&ex, m, m, 1)) ||
         (rc_ = gmmp_extractor_count(ex, H, W, &per)) ||
         (rc_ = gmmp_plan_create(&plan, model, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, &opt))) {
-        fail(err, errlen, "%s", gmmp_last_error());
+        util_fail(err, errlen, "%s", gmmp_last_error());
         goto done;
     }
     /* Stream the patches of all images through batches; an image's
@@ -93,7 +82,7 @@ int restore_denoise(const gmmp_model *model, const restore_options *ro,
             if ((rc_ = gmmp_extractor_extract(ex, noisy->pixels + image * pixels, H, W, W, next,
                                               take, patches + filled * d,
                                               means ? means + filled : NULL))) {
-                fail(err, errlen, "%s", gmmp_last_error());
+                util_fail(err, errlen, "%s", gmmp_last_error());
                 goto done;
             }
             segs[nseg++] = (segment){image, next, take};
@@ -105,7 +94,7 @@ int restore_denoise(const gmmp_model *model, const restore_options *ro,
             }
         }
         if ((rc_ = gmmp_plan_execute(plan, patches, filled, NULL, NULL, est[0], est[1]))) {
-            fail(err, errlen, "%s", gmmp_last_error());
+            util_fail(err, errlen, "%s", gmmp_last_error());
             goto done;
         }
         size_t offset = 0;
@@ -121,7 +110,7 @@ int restore_denoise(const gmmp_model *model, const restore_options *ro,
                                                   means ? means + offset : NULL, NULL)) ||
                     (last &&
                      (rc_ = gmmp_reconstructor_finish(*r, out[o].pixels + sg->image * pixels, W)))) {
-                    fail(err, errlen, "%s", gmmp_last_error());
+                    util_fail(err, errlen, "%s", gmmp_last_error());
                     goto done;
                 }
                 if (last) {
@@ -159,14 +148,8 @@ void restore_add_noise(gmmpio_stack *img, double sigma, uint64_t seed, double lo
     size_t n = img->count * img->rows * img->cols;
     uint64_t s = seed;
     for (size_t i = 0; i < n; i += 2) {
-        /* splitmix64 words, Box-Muller pairs. */
-        uint64_t z[2];
-        for (int k = 0; k < 2; k++) {
-            uint64_t x = (s += 0x9E3779B97F4A7C15ull);
-            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-            x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-            z[k] = x ^ (x >> 31);
-        }
+        /* Box-Muller pairs from splitmix64 words. */
+        uint64_t z[2] = {util_next_random(&s), util_next_random(&s)};
         double u1 = ((double)(z[0] >> 11) + 0.5) * 0x1.0p-53;
         double u2 = (double)(z[1] >> 11) * 0x1.0p-53;
         double r = sigma * sqrt(-2.0 * log(u1));

@@ -5,24 +5,13 @@
 #include "stream_em.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "imageio.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
+#include "util.h"
 
 int stream_patches(const stream_source *src, int (*fn)(void *payload, const double *X, size_t n),
                    void *payload, char *err, size_t errlen)
@@ -35,7 +24,7 @@ int stream_patches(const stream_source *src, int (*fn)(void *payload, const doub
     int rc = -1;
     size_t filled = 0, global = 0;
     if (!X || (src->remove_mean && !means) || gmmp_extractor_create(&ex, m, m, src->step)) {
-        fail(err, errlen, "cannot set up patch extraction: %s", gmmp_last_error());
+        util_fail(err, errlen, "cannot set up patch extraction: %s", gmmp_last_error());
         goto done;
     }
     for (size_t f = 0; f < src->n_paths; f++) {
@@ -46,7 +35,7 @@ int stream_patches(const stream_source *src, int (*fn)(void *payload, const doub
         gmmpio_reader_info(r, &count, &rows, &cols);
         double *grown = realloc(img, rows * cols * sizeof *img);
         if (!grown || gmmp_extractor_count(ex, rows, cols, &per)) {
-            fail(err, errlen, "%s: %s", src->paths[f], grown ? gmmp_last_error() : "no memory");
+            util_fail(err, errlen, "%s: %s", src->paths[f], grown ? gmmp_last_error() : "no memory");
             gmmpio_reader_close(r);
             goto done;
         }
@@ -68,7 +57,7 @@ int stream_patches(const stream_source *src, int (*fn)(void *payload, const doub
                 if (filled == chunk) {
                     if (fn(payload, X, filled)) {
                         gmmpio_reader_close(r);
-                        fail(err, errlen, "%s", gmmp_last_error());
+                        util_fail(err, errlen, "%s", gmmp_last_error());
                         goto done;
                     }
                     filled = 0;
@@ -78,7 +67,7 @@ int stream_patches(const stream_source *src, int (*fn)(void *payload, const doub
         gmmpio_reader_close(r);
     }
     if (filled > 0 && fn(payload, X, filled)) {
-        fail(err, errlen, "%s", gmmp_last_error());
+        util_fail(err, errlen, "%s", gmmp_last_error());
         goto done;
     }
     rc = 0;
@@ -96,14 +85,6 @@ typedef struct reservoir {
     uint64_t state;
 } reservoir;
 
-static uint64_t next_random(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static int keep_some(void *payload, const double *X, size_t n)
 {
     reservoir *res = payload;
@@ -111,7 +92,7 @@ static int keep_some(void *payload, const double *X, size_t n)
         /* Algorithm R: patch number `seen` replaces a kept one with
          * probability want / (seen + 1). */
         size_t slot = res->seen < res->want ? res->seen
-                                            : (size_t)(next_random(&res->state) % (res->seen + 1));
+                                            : (size_t)(util_next_random(&res->state) % (res->seen + 1));
         if (slot < res->want)
             memcpy(res->X + slot * res->d, X + i * res->d, res->d * sizeof(double));
     }
@@ -124,7 +105,7 @@ int stream_sample(const stream_source *src, size_t n, uint64_t seed, double **X,
     reservoir res = {malloc(n * src->patch * src->patch * sizeof(double)), n, 0,
                      src->patch * src->patch, seed};
     if (!res.X)
-        return fail(err, errlen, "out of memory for %zu sample patches", n);
+        return util_fail(err, errlen, "out of memory for %zu sample patches", n);
     if (stream_patches(src, keep_some, &res, err, errlen)) {
         free(res.X);
         return -1;
@@ -162,7 +143,7 @@ int stream_fit(const stream_source *src, const gmmp_model *init, const stream_fi
 {
     const size_t K = gmmp_model_components(init), d = gmmp_model_dim(init);
     if (d != src->patch * src->patch)
-        return fail(err, errlen, "initial model has dimension %zu, patches %zu", d,
+        return util_fail(err, errlen, "initial model has dimension %zu, patches %zu", d,
                     src->patch * src->patch);
     size_t packed = gmmp_stats_packed_size(K, d);
     double *buf = opt->reduce ? malloc(packed * sizeof *buf) : NULL;
@@ -175,7 +156,7 @@ int stream_fit(const stream_source *src, const gmmp_model *init, const stream_fi
     if ((opt->reduce && !buf) || !bytes || gmmp_model_serialize(init, bytes, wsize) ||
         gmmp_model_deserialize(&model, bytes, wsize) || gmmp_stats_create(&stats, K, d) ||
         gmmp_stats_set_skip(stats, opt->skip)) {
-        fail(err, errlen, "%s", gmmp_last_error());
+        util_fail(err, errlen, "%s", gmmp_last_error());
         goto done;
     }
     gmmp_fit_info fi;
@@ -190,12 +171,12 @@ int stream_fit(const stream_source *src, const gmmp_model *init, const stream_fi
         if (opt->reduce) {
             gmmp_stats_pack(stats, buf);
             if (opt->reduce(buf, packed, opt->reduce_payload) || gmmp_stats_unpack(stats, buf)) {
-                fail(err, errlen, "combining statistics failed: %s", gmmp_last_error());
+                util_fail(err, errlen, "combining statistics failed: %s", gmmp_last_error());
                 goto done;
             }
         }
         if (gmmp_stats_count(stats) < (double)K) {
-            fail(err, errlen, "%.0f patches cannot train %zu components", gmmp_stats_count(stats),
+            util_fail(err, errlen, "%.0f patches cannot train %zu components", gmmp_stats_count(stats),
                  K);
             goto done;
         }
@@ -204,7 +185,7 @@ int stream_fit(const stream_source *src, const gmmp_model *init, const stream_fi
         gmmp_model *next;
         size_t splits = 0;
         if (gmmp_stats_m_step(stats, opt->reg_covar, &next, &splits)) {
-            fail(err, errlen, "%s", gmmp_last_error());
+            util_fail(err, errlen, "%s", gmmp_last_error());
             goto done;
         }
         gmmp_model_destroy(model);
