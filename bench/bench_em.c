@@ -33,20 +33,14 @@ int main(int argc, char **argv)
     double *img = bench_load_digits("train", digits);
     gmmp_extractor *ex;
     CHECK(gmmp_extractor_create(&ex, P, P, 1));
-    size_t per;
-    CHECK(gmmp_extractor_count(ex, 28, 28, &per));
-    size_t N = digits * per;
-    double *X = malloc(N * d * sizeof *X);
-    for (size_t i = 0; i < digits; i++)
-        CHECK(gmmp_extractor_extract(ex, img + i * 784, 28, 28, 28, 0, per, X + i * per * d,
-                                     NULL));
+    size_t N;
+    double *X = bench_digit_patches(img, digits, ex, &N);
     free(img);
     printf("workload: N = %zu patches, d = %zu, K = %zu, %d iterations, threads %d, skip %g\n",
            N, d, K, iters, threads, skip);
     printf("data: %.1f MiB\n", (double)(N * d * sizeof *X) / 1048576.0);
 
-    /* The initial model: k-means initialisation, no EM (max_iter 1 would
-     * run one; instead take the model after one iteration as the start). */
+    /* The initial model: k-means initialisation and one EM iteration. */
     gmmp_trainer *t;
     CHECK(gmmp_trainer_create(&t, K));
     CHECK(gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, 1));

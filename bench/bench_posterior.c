@@ -24,18 +24,6 @@
 #include "benchutil.h"
 #include "gmmprior.h"
 
-static double *patches_of(const double *digits, size_t count, gmmp_extractor *ex, size_t *n)
-{
-    size_t per, d = gmmp_extractor_dim(ex);
-    CHECK(gmmp_extractor_count(ex, 28, 28, &per));
-    double *X = malloc(count * per * d * sizeof *X);
-    for (size_t i = 0; i < count; i++)
-        CHECK(gmmp_extractor_extract(ex, digits + i * 784, 28, 28, 28, 0, per, X + i * per * d,
-                                     NULL));
-    *n = count * per;
-    return X;
-}
-
 int main(int argc, char **argv)
 {
     const size_t K = 11, P = 16, d = P * P;
@@ -49,7 +37,7 @@ int main(int argc, char **argv)
     /* Training patches: a seeded subset of the first 1,000 digits. */
     double *train = bench_load_digits("train", 1000);
     size_t n_all;
-    double *all = patches_of(train, 1000, ex, &n_all);
+    double *all = bench_digit_patches(train, 1000, ex, &n_all);
     free(train);
     const size_t n_train = 20000;
     double *X = malloc(n_train * d * sizeof *X);
@@ -72,7 +60,7 @@ int main(int argc, char **argv)
     /* The batch: all patches of the first 100 test digits, with noise. */
     double *test = bench_load_digits("t10k", 100);
     size_t n;
-    double *Y = patches_of(test, 100, ex, &n);
+    double *Y = bench_digit_patches(test, 100, ex, &n);
     free(test);
     uint64_t s = 12345;
     for (size_t i = 0; i < n * d; i += 2) { /* Box-Muller, sigma = 20 */

@@ -144,3 +144,15 @@ double *bench_load_digits(const char *name, size_t count)
     }
     return s.pixels; /* the first `count` digits are used */
 }
+
+double *bench_digit_patches(const double *digits, size_t count, gmmp_extractor *ex, size_t *n)
+{
+    size_t per, d = gmmp_extractor_dim(ex);
+    CHECK(gmmp_extractor_count(ex, 28, 28, &per));
+    double *X = malloc(count * per * d * sizeof *X);
+    for (size_t i = 0; i < count; i++)
+        CHECK(gmmp_extractor_extract(ex, digits + i * 784, 28, 28, 28, 0, per, X + i * per * d,
+                                     NULL));
+    *n = count * per;
+    return X;
+}

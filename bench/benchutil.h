@@ -49,4 +49,8 @@ double bench_dgemm_gflops(size_t m, size_t n, size_t k);
  * as 28x28 doubles; exits with a message on failure. */
 double *bench_load_digits(const char *name, size_t count);
 
+/* All patches of `count` 28x28 digits, digit after digit, as the
+ * extractor orders them; *n receives their number. Exits on failure. */
+double *bench_digit_patches(const double *digits, size_t count, gmmp_extractor *ex, size_t *n);
+
 #endif

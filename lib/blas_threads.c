@@ -54,3 +54,18 @@ void gmmp__blas_threads_restore(int previous)
         set_threads(saved);
     pthread_mutex_unlock(&lock);
 }
+
+void gmmp__run_workers(void *(*fn)(void *), void *args, size_t stride, size_t T)
+{
+    char *base = args;
+    pthread_t tids[256];
+    size_t started = 1;
+    int blas = T > 1 ? gmmp__blas_threads_single() : 0;
+    for (size_t t = 1; t < T && t < 256 && pthread_create(&tids[t], NULL, fn, base + t * stride) == 0;
+         t++)
+        started = t + 1;
+    fn(base);
+    for (size_t t = 1; t < started; t++)
+        pthread_join(tids[t], NULL);
+    gmmp__blas_threads_restore(blas);
+}

@@ -42,9 +42,8 @@ static void seed_plus_plus(const double *X, size_t n, size_t d, size_t K, gmmp__
     size_t trials = 2 + (size_t)log((double)K);
     const double *first = X + gmmp__rng_below(rng, n) * d;
     memcpy(centers, first, d * sizeof *first);
-    double pot = 0.0;
     for (size_t i = 0; i < n; i++)
-        pot += closest[i] = sq_dist(X + i * d, first, d);
+        closest[i] = sq_dist(X + i * d, first, d);
     for (size_t c = 1; c < K; c++) {
         double run = 0.0;
         for (size_t i = 0; i < n; i++)
@@ -66,9 +65,7 @@ static void seed_plus_plus(const double *X, size_t n, size_t d, size_t K, gmmp__
         }
         memcpy(centers + c * d, X + best_index * d, d * sizeof *centers);
         memcpy(closest, best, n * sizeof *best);
-        pot = best_pot;
     }
-    (void)pot;
 }
 
 /* Assigns every sample to its nearest center, with distances from one

@@ -189,11 +189,14 @@ static int enable_masks(gmmp_plan *plan, const gmmp_model *m, gmmp_noise_kind ki
 {
     const size_t K = plan->K, d = plan->d;
     plan->noise_diag = gmmp__alloc_array(d, sizeof(double));
-    if (!plan->covs)
-        plan->covs = gmmp__alloc_array(K * d * d, sizeof(double));
-    if (!plan->noise_diag || !plan->covs)
+    if (!plan->noise_diag)
         return gmmp__fail_nomem();
-    memcpy(plan->covs, m->covs, K * d * d * sizeof(double));
+    if (!plan->covs) { /* the Cholesky path has them already */
+        plan->covs = gmmp__alloc_array(K * d * d, sizeof(double));
+        if (!plan->covs)
+            return gmmp__fail_nomem();
+        memcpy(plan->covs, m->covs, K * d * d * sizeof(double));
+    }
     for (size_t j = 0; j < d; j++)
         plan->noise_diag[j] = noise[kind == GMMP_NOISE_SCALAR ? 0 : j];
     return GMMP_OK;

@@ -248,17 +248,7 @@ static int execute(const gmmp_plan *pl, const request *rq)
     }
     if (rc == GMMP_OK) {
         pthread_mutex_init(&jb.lock, NULL);
-        int blas = T > 1 ? gmmp__blas_threads_single() : 0;
-        pthread_t tids[256];
-        size_t started = 1;
-        /* If a thread cannot start, the others still do all the blocks. */
-        for (size_t t = 1; t < T && pthread_create(&tids[t], NULL, worker_run, &workers[t]) == 0;
-             t++)
-            started = t + 1;
-        worker_run(&workers[0]);
-        for (size_t t = 1; t < started; t++)
-            pthread_join(tids[t], NULL);
-        gmmp__blas_threads_restore(blas);
+        gmmp__run_workers(worker_run, workers, sizeof workers[0], T);
         pthread_mutex_destroy(&jb.lock);
     }
     for (size_t t = 0; t < ready; t++)

@@ -264,15 +264,8 @@ int gmmp_plan_execute_masked(const gmmp_plan *plan, const double *Y,
     masked_job jb = {plan, Y, observed, n, resp, log_evidence, map, mmse, order, groups,
                      n_groups, 0, PTHREAD_MUTEX_INITIALIZER, 0, ""};
     size_t T = plan->threads < n_groups ? plan->threads : n_groups;
-    int blas = T > 1 ? gmmp__blas_threads_single() : 0;
-    pthread_t tids[256];
-    size_t started = 1;
-    for (size_t t = 1; t < T && pthread_create(&tids[t], NULL, masked_worker, &jb) == 0; t++)
-        started = t + 1;
-    masked_worker(&jb);
-    for (size_t t = 1; t < started; t++)
-        pthread_join(tids[t], NULL);
-    gmmp__blas_threads_restore(blas);
+    /* Every worker claims groups from the same job. */
+    gmmp__run_workers(masked_worker, &jb, 0, T);
     pthread_mutex_destroy(&jb.lock);
     gmmp__free(order);
     gmmp__free(groups);

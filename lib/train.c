@@ -271,27 +271,14 @@ static int e_step(fit_state *fs, const gmmp_model *m)
         gmmp__stats_accumulate(total, m, fs->X, fs->n);
         return GMMP_OK;
     }
-    int blas = gmmp__blas_threads_single();
     pthread_mutex_init(&pass.lock, NULL);
     pthread_cond_init(&pass.turn, NULL);
     e_worker workers[256];
-    pthread_t tids[256];
-    size_t started = 1;
     for (size_t t = 0; t < fs->n_threads; t++)
         workers[t] = (e_worker){&pass, fs->stats[t]};
-    for (size_t t = 1; t < fs->n_threads; t++) {
-        /* If a thread cannot start, those that did (and this one) still
-         * do all the work, with the same result. */
-        if (pthread_create(&tids[t], NULL, e_worker_run, &workers[t]) != 0)
-            break;
-        started = t + 1;
-    }
-    e_worker_run(&workers[0]);
-    for (size_t t = 1; t < started; t++)
-        pthread_join(tids[t], NULL);
+    gmmp__run_workers(e_worker_run, workers, sizeof workers[0], fs->n_threads);
     pthread_cond_destroy(&pass.turn);
     pthread_mutex_destroy(&pass.lock);
-    gmmp__blas_threads_restore(blas);
     return GMMP_OK;
 }
 
