@@ -10,9 +10,11 @@
 #define GMMPRIOR_H
 
 #include "gmmprior/common.h"
+#include "gmmprior/options.h"
 #include "gmmprior/patches.h"
 #include "gmmprior/model.h"
 #include "gmmprior/train.h"
 #include "gmmprior/posterior.h"
+#include "gmmprior/restore.h"
 
 #endif /* GMMPRIOR_H */

@@ -14,9 +14,20 @@
  * (K x d x d, row-major, symmetric positive definite). The model keeps the
  * Cholesky factor of every covariance, computed once when it is created.
  *
- * **Threading.** A model is never modified after creation (its internal
- * caches are filled under a lock): any number of threads may score,
- * sample from or build posterior plans on one model at once.
+ * **Patches.** A model of image patches also says what its d values are:
+ * the patch height and width, the number of channels (d = patch_h *
+ * patch_w * channels, values ordered as patches.h describes) and whether
+ * each patch's per-channel mean was removed before training. Set it with
+ * gmmp_model_set_patch() (the tools do), read it with gmmp_model_patch(),
+ * and gmmp_extractor_create_for_model() makes a matching extractor. The
+ * model file stores it, with a short description of what the model was
+ * trained on.
+ *
+ * **Threading.** A model's parameters never change after creation (its
+ * internal caches are filled under a lock): any number of threads may
+ * score, sample from or build posterior plans on one model at once. Its
+ * description (gmmp_model_set_patch(), gmmp_model_set_description()) is
+ * set before the model is shared, not while other threads use it.
  */
 #ifndef GMMPRIOR_MODEL_H
 #define GMMPRIOR_MODEL_H
@@ -63,6 +74,53 @@ GMMP_API size_t gmmp_model_components(const gmmp_model *model);
 
 /** Dimension d (0 if model is NULL). */
 GMMP_API size_t gmmp_model_dim(const gmmp_model *model);
+
+/**
+ * Describes the model as a prior for image patches.
+ * @param model        the model.
+ * @param patch_h      patch height, >= 1.
+ * @param patch_w      patch width, >= 1.
+ * @param channels     values per pixel (1 grey, 3 colour), >= 1;
+ *                     patch_h * patch_w * channels must equal d.
+ * @param remove_mean  1 if the model was trained on patches whose
+ *                     per-channel means were removed (patches.h), else 0.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL model, a zero size or
+ *         remove_mean not 0 or 1; GMMP_EDIM if the sizes do not give d.
+ */
+GMMP_API int gmmp_model_set_patch(gmmp_model *model, size_t patch_h, size_t patch_w,
+                                  size_t channels, int remove_mean);
+
+/**
+ * Reads the patch description. Any output may be NULL.
+ * @param model             the model.
+ * @param[out] patch_h      patch height.
+ * @param[out] patch_w      patch width.
+ * @param[out] channels     values per pixel.
+ * @param[out] remove_mean  1 if patch means are removed.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL model; GMMP_EDIM if the model
+ *         has no patch description (made from arrays, or a version 1
+ *         file, and never given one): outputs untouched then.
+ */
+GMMP_API int gmmp_model_patch(const gmmp_model *model, size_t *patch_h, size_t *patch_w,
+                              size_t *channels, int *remove_mean);
+
+/** Longest description, in bytes, that a model keeps. */
+#define GMMP_MODEL_DESCRIPTION_MAX 1024
+
+/**
+ * Sets the model's free-text description: what it was trained on, with
+ * which command. Stored in the model file.
+ * @param model  the model.
+ * @param text   a NUL-terminated string (UTF-8 by convention) of at most
+ *               #GMMP_MODEL_DESCRIPTION_MAX bytes, or NULL for none.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL model or a text too long;
+ *         GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_model_set_description(gmmp_model *model, const char *text);
+
+/** The model's description ("" if none, or model is NULL). Valid until
+ * the description is changed or the model destroyed. */
+GMMP_API const char *gmmp_model_description(const gmmp_model *model);
 
 /**
  * Copies the parameters out. Any output may be NULL to skip it.
@@ -152,13 +210,15 @@ GMMP_API int gmmp_model_sample(const gmmp_model *model, size_t n, uint64_t seed,
 
 /** @name Model files
  * A model is stored in a versioned binary format (docs/model-format.md):
- * an 8-byte magic, the format version, K and d, the parameters as
- * little-endian IEEE-754 doubles, and a CRC-32 of everything before it.
+ * an 8-byte magic, the format version, K and d, the patch description,
+ * the parameters as little-endian IEEE-754 doubles, and a CRC-32 of
+ * everything before it.
  * Loading checks every part and never returns a half-loaded model. */
 /** @{ */
 
-/** The file format version this library writes (and the newest it reads). */
-#define GMMP_MODEL_FORMAT_VERSION 1
+/** The file format version this library writes (and the newest it reads;
+ * version 1 files, which have no patch description, are still read). */
+#define GMMP_MODEL_FORMAT_VERSION 2
 
 /** Size in bytes of a model's serialized form (0 if model is NULL). */
 GMMP_API size_t gmmp_model_serialized_size(const gmmp_model *model);

@@ -33,15 +33,21 @@
  *
  * **Threading.** A plan is never modified by executing it: any number of
  * threads may execute one plan at once (each call uses its own buffers).
- * With gmmp_plan_options::threads > 1 one call itself runs on several
- * threads; with OpenBLAS, that call makes OpenBLAS single-threaded while it
- * runs (see train.h: OpenBLAS's thread count is process-wide).
+ * With #GMMP_OPT_THREADS > 1 one call itself runs on several threads
+ * (and with #GMMP_OPT_BLAS_SERIAL makes OpenBLAS single-threaded while
+ * they run: OpenBLAS's thread count is process-wide, see docs/threading.md).
+ *
+ * **Memory.** A plan references the model's parameters and cached
+ * factorisations (reference counted), it does not copy them: a denoising
+ * plan for a new sigma allocates O(K d). The model may be destroyed
+ * before the plan.
  */
 #ifndef GMMPRIOR_POSTERIOR_H
 #define GMMPRIOR_POSTERIOR_H
 
 #include "common.h"
 #include "model.h"
+#include "options.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,38 +63,6 @@ typedef enum gmmp_noise_kind {
     GMMP_NOISE_FULL = 2      /**< a p x p symmetric positive definite matrix */
 } gmmp_noise_kind;
 
-/** How a plan factors the marginal covariances S_k. */
-typedef enum gmmp_plan_method {
-    /** The eigenbases of the model's covariances when W is the identity
-     * and the noise a scalar (planning a new sigma then costs O(K d), no
-     * factorisation); Cholesky factors of S_k otherwise. */
-    GMMP_PLAN_DEFAULT = 0,
-    /** Cholesky factors of S_k always. Planning costs about K d^3 flops
-     * (10 ms for K = 11, d = 256), but whitening is a triangular product,
-     * half the flops of the eigenbasis's full one: faster as soon as one
-     * plan serves more than a few hundred patches (measured on 16,900
-     * patches, K = 11, d = 256: 56,000 against 26,000 patches/s). */
-    GMMP_PLAN_CHOLESKY = 1
-} gmmp_plan_method;
-
-/** Options of a plan. Fill with gmmp_plan_options_default() first, so
- * that fields added later get their defaults. */
-typedef struct gmmp_plan_options {
-    /** Threads one gmmp_plan_execute() call may use (default 1). */
-    unsigned threads;
-    /** Factorisation (default GMMP_PLAN_DEFAULT). */
-    gmmp_plan_method method;
-    /** For the MMSE estimate, components whose responsibility for a patch
-     * is at or below this are left out of its sum, which saves their
-     * posterior-mean products; the estimate moves by at most K*skip
-     * times the largest posterior mean. 0 is exact. Default 1e-12. */
-    double skip;
-    /** Room for later fields. */
-    double reserved[8];
-} gmmp_plan_options;
-
-/** Sets every option to its default. Accepts NULL. */
-GMMP_API void gmmp_plan_options_default(gmmp_plan_options *options);
 
 /**
  * Creates a posterior plan.
@@ -102,7 +76,8 @@ GMMP_API void gmmp_plan_options_default(gmmp_plan_options *options);
  * @param noise     1, p or p x p values for GMMP_NOISE_SCALAR, _DIAGONAL, _FULL:
  *                  positive variances, or a symmetric positive definite matrix.
  * @param b         p offsets, or NULL for zero.
- * @param options   NULL for the defaults.
+ * @param options   NULL for the defaults; reads #GMMP_OPT_PLAN_METHOD,
+ *                  #GMMP_OPT_SKIP, #GMMP_OPT_THREADS, #GMMP_OPT_BLAS_SERIAL.
  * @return GMMP_OK; GMMP_EINVAL for NULL model, output or noise, p = 0, an
  *         unknown noise kind, a variance that is not positive, or bad
  *         options; GMMP_EDIM if W is NULL and p != d; GMMP_ENONFINITE for
@@ -113,7 +88,21 @@ GMMP_API void gmmp_plan_options_default(gmmp_plan_options *options);
  */
 GMMP_API int gmmp_plan_create(gmmp_plan **out, const gmmp_model *model, size_t p,
                               const double *W, gmmp_noise_kind kind, const double *noise,
-                              const double *b, const gmmp_plan_options *options);
+                              const double *b, const gmmp_options *options);
+
+/**
+ * Creates a denoising plan: W the identity, Sigma_y = sigma^2 I, no offset.
+ * The common case of gmmp_plan_create(), in one short call.
+ * @param[out] out  receives the plan; free it with gmmp_plan_destroy().
+ * @param model     the prior.
+ * @param sigma     the noise's standard deviation, in the data's units
+ *                  (pixels of 0..255 images: sigma 25 is "sigma = 25").
+ *                  Positive, finite, with sigma^2 a normal number.
+ * @param options   NULL for the defaults; as gmmp_plan_create().
+ * @return as gmmp_plan_create(); GMMP_EINVAL for a sigma out of range.
+ */
+GMMP_API int gmmp_plan_create_denoise(gmmp_plan **out, const gmmp_model *model, double sigma,
+                                      const gmmp_options *options);
 
 /** Destroys a plan. Accepts NULL. */
 GMMP_API void gmmp_plan_destroy(gmmp_plan *plan);

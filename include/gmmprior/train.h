@@ -21,21 +21,19 @@
  *
  * **Threading.** Statistics and trainers are modified by their functions:
  * use one per thread. gmmp_trainer_fit() may itself use several threads
- * (GMMP_TRAIN_THREADS); its result does not depend on their number: the
- * sums are formed block by block and added in block order.
- *
- * With GMMP_TRAIN_THREADS > 1 and OpenBLAS, each E-step sets OpenBLAS to
- * one thread while the trainer's threads run, and restores its count
- * after: OpenBLAS's thread count is process-wide, so other BLAS calls in
- * the process run single-threaded meanwhile. Two thread pools on the same
- * cores would otherwise slow each other down (0.66 s against 1.24 s per
- * iteration on the reference workload, 2 cores).
+ * (#GMMP_OPT_THREADS); its result does not depend on their number: the
+ * sums are formed block by block and added in block order. The library
+ * leaves OpenBLAS's own threading alone unless #GMMP_OPT_BLAS_SERIAL asks
+ * it to make OpenBLAS single-threaded while the trainer's threads run
+ * (0.66 s against 1.24 s per iteration on the reference workload, 2 cores,
+ * when both pools would otherwise share the cores).
  */
 #ifndef GMMPRIOR_TRAIN_H
 #define GMMPRIOR_TRAIN_H
 
 #include "common.h"
 #include "model.h"
+#include "options.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,10 +47,12 @@ typedef struct gmmp_stats gmmp_stats;
  * @param[out] out      receives the statistics, owned by the caller.
  * @param n_components  K.
  * @param dim           d.
+ * @param options       NULL for the defaults; reads #GMMP_OPT_SKIP.
  * @return GMMP_OK; GMMP_EINVAL for a NULL output or K or d of 0;
  *         GMMP_EOVERFLOW; GMMP_ENOMEM.
  */
-GMMP_API int gmmp_stats_create(gmmp_stats **out, size_t n_components, size_t dim);
+GMMP_API int gmmp_stats_create(gmmp_stats **out, size_t n_components, size_t dim,
+                               const gmmp_options *options);
 
 /** Destroys statistics. Accepts NULL. */
 GMMP_API void gmmp_stats_destroy(gmmp_stats *stats);
@@ -71,7 +71,7 @@ GMMP_API void gmmp_stats_reset(gmmp_stats *stats);
  * model with the same means.
  *
  * Samples whose responsibility for a component is at most the skip
- * threshold (gmmp_stats_set_skip(), default 0) are left out of that
+ * threshold (#GMMP_OPT_SKIP, default 1e-12) are left out of that
  * component's moments, which saves most of the M-step's work when
  * responsibilities are nearly hard.
  *
@@ -83,15 +83,6 @@ GMMP_API void gmmp_stats_reset(gmmp_stats *stats);
 GMMP_API int gmmp_stats_accumulate(gmmp_stats *stats, const gmmp_model *model,
                                    const double *X, size_t n);
 
-/**
- * Sets the responsibility at or below which a sample is skipped in a
- * component's moments (0 to skip only exact zeros).
- * @param stats      the statistics.
- * @param threshold  the threshold. 1e-12 keeps parameters
- * within 1e-8 of the exact update on the reference data sets.
- * @return GMMP_OK; GMMP_EINVAL for NULL stats or a threshold outside [0, 1e-3].
- */
-GMMP_API int gmmp_stats_set_skip(gmmp_stats *stats, double threshold);
 
 /**
  * Adds the statistics of `src` to `dst`.
@@ -164,33 +155,7 @@ GMMP_API int gmmp_stats_unpack(gmmp_stats *stats, const double *buf);
 /** Trainer. Opaque. */
 typedef struct gmmp_trainer gmmp_trainer;
 
-/** How the trainer chooses its starting model. */
-typedef enum gmmp_init_method {
-    /** k-means++ seeding, then k-means (Lloyd) to convergence; the clusters
-     * give the first M-step. scikit-learn's default. */
-    GMMP_INIT_KMEANS = 0,
-    /** K distinct random samples as means, the data's covariance for every
-     * component, equal weights. */
-    GMMP_INIT_RANDOM = 1,
-    /** The model given with gmmp_trainer_set_init_model(). */
-    GMMP_INIT_MODEL = 2
-} gmmp_init_method;
 
-/** Trainer options. Integer options are set with gmmp_trainer_set_int(),
- * real ones with gmmp_trainer_set_real(). Defaults follow scikit-learn's
- * `GaussianMixture` where it has one. */
-typedef enum gmmp_train_option {
-    GMMP_TRAIN_MAX_ITER = 1,    /**< int >= 1: EM iterations at most (100) */
-    GMMP_TRAIN_N_INIT = 2,      /**< int >= 1: restarts, keeping the best lower bound (1) */
-    GMMP_TRAIN_INIT = 3,        /**< int: a gmmp_init_method (GMMP_INIT_KMEANS) */
-    GMMP_TRAIN_SEED = 4,        /**< int: seed of the initialisation (0) */
-    GMMP_TRAIN_THREADS = 5,     /**< int >= 1: threads for the E-step (1; BLAS may add its own) */
-    GMMP_TRAIN_KMEANS_MAX_ITER = 6, /**< int >= 1: Lloyd iterations at most (300) */
-    GMMP_TRAIN_TOL = 100,       /**< real >= 0: stop when the mean log-likelihood changes less (1e-3) */
-    GMMP_TRAIN_REG_COVAR = 101, /**< real >= 0: added to each covariance's diagonal (1e-6) */
-    GMMP_TRAIN_SKIP = 102       /**< real in [0, 1e-3]: responsibility skip threshold of the
-                                     M-step (1e-12; see gmmp_stats_accumulate(), 0 is exact) */
-} gmmp_train_option;
 
 /** What the progress callback receives after each EM iteration. */
 typedef struct gmmp_progress {
@@ -219,53 +184,26 @@ typedef struct gmmp_fit_info {
 } gmmp_fit_info;
 
 /**
- * Creates a trainer for K components, every option at its default.
+ * Creates a trainer for K components.
  * @param[out] out      receives the trainer, owned by the caller.
  * @param n_components  K.
+ * @param options       NULL for the defaults; the trainer copies what it
+ *                      reads: #GMMP_OPT_MAX_ITER, #GMMP_OPT_N_INIT,
+ *                      #GMMP_OPT_INIT, #GMMP_OPT_SEED,
+ *                      #GMMP_OPT_KMEANS_MAX_ITER, #GMMP_OPT_TOL,
+ *                      #GMMP_OPT_REG_COVAR, #GMMP_OPT_SKIP,
+ *                      #GMMP_OPT_THREADS, #GMMP_OPT_BLAS_SERIAL.
  * @return GMMP_OK; GMMP_EINVAL for a NULL output or K = 0; GMMP_ENOMEM.
  */
-GMMP_API int gmmp_trainer_create(gmmp_trainer **out, size_t n_components);
+GMMP_API int gmmp_trainer_create(gmmp_trainer **out, size_t n_components,
+                                 const gmmp_options *options);
 
 /** Destroys a trainer. Accepts NULL. */
 GMMP_API void gmmp_trainer_destroy(gmmp_trainer *trainer);
 
 /**
- * Sets an integer option.
- * @param trainer  the trainer.
- * @param option   which option.
- * @param value    its new value.
- * @return GMMP_OK; GMMP_EINVAL for a NULL trainer, an unknown or real
- *         option, or a value out of range (the message gives the range).
- */
-GMMP_API int gmmp_trainer_set_int(gmmp_trainer *trainer, gmmp_train_option option,
-                                  int64_t value);
-
-/**
- * Sets a real option.
- * @param trainer  the trainer.
- * @param option   which option.
- * @param value    its new value.
- * @return GMMP_OK; GMMP_EINVAL for a NULL trainer, an unknown or integer
- *         option, or a value out of range or not finite.
- */
-GMMP_API int gmmp_trainer_set_real(gmmp_trainer *trainer, gmmp_train_option option,
-                                   double value);
-
-/** Reads an integer option into *value. @param trainer the trainer.
- * @param option which option. @param[out] value receives it.
- * @return GMMP_OK; GMMP_EINVAL as for setting. */
-GMMP_API int gmmp_trainer_get_int(const gmmp_trainer *trainer, gmmp_train_option option,
-                                  int64_t *value);
-
-/** Reads a real option into *value. @param trainer the trainer.
- * @param option which option. @param[out] value receives it.
- * @return GMMP_OK; GMMP_EINVAL as for setting. */
-GMMP_API int gmmp_trainer_get_real(const gmmp_trainer *trainer, gmmp_train_option option,
-                                   double *value);
-
-/**
- * Starts from a copy of `model` (and sets GMMP_TRAIN_INIT to
- * GMMP_INIT_MODEL). With n_init > 1 every restart starts from it.
+ * Starts from a copy of `model` instead of #GMMP_OPT_INIT's method
+ * (GMMP_INIT_MODEL). With n_init > 1 every restart starts from it.
  * @param trainer  the trainer.
  * @param model    the initial model; copied, so it may be destroyed afterwards.
  * @return GMMP_OK; GMMP_EINVAL for NULL pointers; GMMP_EDIM if the model has
@@ -284,6 +222,8 @@ GMMP_API int gmmp_trainer_set_progress(gmmp_trainer *trainer, gmmp_progress_fn f
  * Fits a model to n samples of dimension d (X is n x d, row-major).
  *
  * @param trainer  the trainer (its options, initial model and callback).
+ *                 A trainer made with GMMP_INIT_MODEL but given no model
+ *                 fails with GMMP_EINVAL.
  * @param X        n x d samples; only read, not copied.
  * @param n        number of samples, >= K.
  * @param dim      d.

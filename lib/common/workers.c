@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "blas_threads.h"
+#include "workers.h"
 
 static int (*get_threads)(void);
 static void (*set_threads)(int);

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "blas_threads.h"
+#include "workers.h"
 #include "estep.h"
 #include "internal.h"
 #include "kmeans.h"

@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "blas_threads.h"
+#include "workers.h"
 #include "estep.h"
 #include "internal.h"
 #include "plan.h"

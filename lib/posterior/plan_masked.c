@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blas_threads.h"
+#include "workers.h"
 #include "estep.h"
 #include "internal.h"
 #include "plan.h"

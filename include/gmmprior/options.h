@@ -1,0 +1,182 @@
+/*
+ * libgmmprior: Gaussian-mixture patch priors for image restoration.
+ * SPDX-License-Identifier: MIT
+ */
+/**
+ * @file options.h
+ * @brief Options of every configurable call, in one style.
+ *
+ * Every call that can be tuned (trainer, statistics, posterior plans,
+ * whole-image restoration) takes a `const gmmp_options *`, or NULL for
+ * the defaults. An options handle holds values keyed by #gmmp_option;
+ * each key is set with the typed setter of its kind, which checks the
+ * value's range at once (the message names the option and the range).
+ * A call reads the keys it documents and ignores the others, so one
+ * handle can configure a whole pipeline. A call copies what it reads:
+ * the handle may be changed or destroyed afterwards.
+ *
+ * Why keys and not a structure: a new option is a new key, which changes
+ * no type's layout, so programs built against an older header keep
+ * working and the ABI check sees only additions (docs/abi.md).
+ */
+#ifndef GMMPRIOR_OPTIONS_H
+#define GMMPRIOR_OPTIONS_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A set of option values. Opaque. */
+typedef struct gmmp_options gmmp_options;
+
+/** The options. Each says its type, range, default and which calls read it. */
+typedef enum gmmp_option {
+    /** int in [1, 256], default 1: threads one call may use (trainer fits,
+     * plan executions, whole-image calls). The library starts no thread
+     * unless asked. With OpenBLAS, see #GMMP_OPT_BLAS_SERIAL. */
+    GMMP_OPT_THREADS = 1,
+    /** int 0 or 1, default 0: while a call runs more than one thread of its
+     * own, switch OpenBLAS to one thread and switch it back afterwards.
+     * OpenBLAS's thread count is process-wide, so this changes global
+     * state: it is off unless the application asks (docs/threading.md).
+     * Two thread pools on the same cores slow each other down. */
+    GMMP_OPT_BLAS_SERIAL = 2,
+    /** real in [0, 1e-3], default 1e-12: responsibilities at or below this
+     * are skipped: in the M-step's moments (trainer, statistics) and in
+     * the MMSE sum (plans). 0 is exact. */
+    GMMP_OPT_SKIP = 3,
+
+    /** int in [1, 1e9], default 100: EM iterations at most (trainer). */
+    GMMP_OPT_MAX_ITER = 10,
+    /** int in [1, 1e6], default 1: restarts, keeping the best lower bound (trainer). */
+    GMMP_OPT_N_INIT = 11,
+    /** int, a #gmmp_init_method, default GMMP_INIT_KMEANS (trainer). */
+    GMMP_OPT_INIT = 12,
+    /** int, default 0: seed of the initialisation (trainer). */
+    GMMP_OPT_SEED = 13,
+    /** int in [1, 1e9], default 300: k-means iterations at most (trainer). */
+    GMMP_OPT_KMEANS_MAX_ITER = 14,
+    /** real >= 0, default 1e-3: stop when the mean log-likelihood changes
+     * less than this (trainer). */
+    GMMP_OPT_TOL = 15,
+    /** real >= 0, default 1e-6: added to every covariance's diagonal
+     * (trainer). */
+    GMMP_OPT_REG_COVAR = 16,
+
+    /** int, a #gmmp_plan_method, default GMMP_PLAN_DEFAULT (plans). */
+    GMMP_OPT_PLAN_METHOD = 20,
+
+    /** int in [1, 4096], default 1: distance between patch positions in
+     * whole-image calls (1: all overlapping patches). At most the patch
+     * size, so every pixel gets an estimate. */
+    GMMP_OPT_STEP = 30,
+    /** int, a #gmmp_estimator, default GMMP_ESTIMATOR_MMSE (whole-image calls). */
+    GMMP_OPT_ESTIMATOR = 31,
+    /** int in [1, 1048576], default 4096: patches per batch in whole-image
+     * calls, which bounds their memory. */
+    GMMP_OPT_BATCH = 32
+} gmmp_option;
+
+/** How the trainer starts (#GMMP_OPT_INIT), as scikit-learn's `init_params`. */
+typedef enum gmmp_init_method {
+    /** k-means (Lloyd, k-means++ seeding), then hard responsibilities. */
+    GMMP_INIT_KMEANS = 0,
+    /** Random responsibilities, normalised per sample. */
+    GMMP_INIT_RANDOM = 1,
+    /** The model given with gmmp_trainer_set_init_model(). */
+    GMMP_INIT_MODEL = 2
+} gmmp_init_method;
+
+/** How a plan factors the marginal covariances S_k (#GMMP_OPT_PLAN_METHOD). */
+typedef enum gmmp_plan_method {
+    /** The eigenbases of the model's covariances when W is the identity
+     * and the noise a scalar (planning a new sigma then costs O(K d), no
+     * factorisation); Cholesky factors of S_k otherwise. */
+    GMMP_PLAN_DEFAULT = 0,
+    /** Cholesky factors of S_k always. Planning costs about K d^3 flops
+     * (10 ms for K = 11, d = 256), but whitening is a triangular product,
+     * half the flops of the eigenbasis's full one: faster as soon as one
+     * plan serves more than a few hundred patches. */
+    GMMP_PLAN_CHOLESKY = 1
+} gmmp_plan_method;
+
+/** Which estimate whole-image calls put back (#GMMP_OPT_ESTIMATOR). */
+typedef enum gmmp_estimator {
+    GMMP_ESTIMATOR_MMSE = 0, /**< the posterior mean, sum_k p(k|y) mu_{k|y} */
+    GMMP_ESTIMATOR_MAP = 1   /**< mu_{k|y} of the most responsible component */
+} gmmp_estimator;
+
+/**
+ * Creates an options handle with every option at its default.
+ * @param[out] out  receives the handle; free it with gmmp_options_destroy().
+ * @return GMMP_OK; GMMP_EINVAL for a NULL out; GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_options_create(gmmp_options **out);
+
+/** Destroys an options handle. Accepts NULL. */
+GMMP_API void gmmp_options_destroy(gmmp_options *options);
+
+/**
+ * Sets an integer option.
+ * @param options  the handle.
+ * @param key      an integer option.
+ * @param value    its value.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL handle, an unknown key, a real
+ *         key, or a value out of range (the message names the option and
+ *         its range). Nothing changes on failure.
+ */
+GMMP_API int gmmp_options_set_int(gmmp_options *options, gmmp_option key, int64_t value);
+
+/**
+ * Sets a real option.
+ * @param options  the handle.
+ * @param key      a real option.
+ * @param value    its value, finite.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL handle, an unknown key, an
+ *         integer key, or a value out of range or not finite.
+ */
+GMMP_API int gmmp_options_set_real(gmmp_options *options, gmmp_option key, double value);
+
+/**
+ * Reads an integer option (its default when it was never set; NULL
+ * options give the defaults).
+ * @param options     the handle, or NULL.
+ * @param key         an integer option.
+ * @param[out] value  receives the value.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL value, an unknown or real key.
+ */
+GMMP_API int gmmp_options_get_int(const gmmp_options *options, gmmp_option key,
+                                  int64_t *value);
+
+/**
+ * Reads a real option (its default when it was never set).
+ * @param options     the handle, or NULL.
+ * @param key         a real option.
+ * @param[out] value  receives the value.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL value, an unknown or integer key.
+ */
+GMMP_API int gmmp_options_get_real(const gmmp_options *options, gmmp_option key,
+                                   double *value);
+
+/**
+ * Tells an option's accepted range, so that a program can validate or
+ * show it without hard-coding it.
+ * @param key          the option.
+ * @param[out] lo      NULL, or receives the least accepted value.
+ * @param[out] hi      NULL, or receives the greatest (may be infinity).
+ * @param[out] is_int  NULL, or receives 1 for an integer option, 0 for a real one.
+ * @return GMMP_OK; GMMP_EINVAL for an unknown key.
+ */
+GMMP_API int gmmp_option_bounds(gmmp_option key, double *lo, double *hi, int *is_int);
+
+/** Returns the option's name as the messages spell it ("threads",
+ * "reg_covar"), or NULL for an unknown key. */
+GMMP_API const char *gmmp_option_name(gmmp_option key);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GMMPRIOR_OPTIONS_H */

@@ -1,0 +1,84 @@
+/*
+ * libgmmprior: Gaussian-mixture patch priors for image restoration.
+ * SPDX-License-Identifier: MIT
+ */
+/**
+ * @file restore.h
+ * @brief Whole images through the four parts in one call.
+ *
+ * These calls do what a caller would otherwise write around the parts:
+ * extract the overlapping patches of the image a batch at a time (removing
+ * their means if the model says so), apply a posterior plan to each
+ * batch, and put the estimates back together. Memory is bounded: besides
+ * the output, two accumulators of the image's size and one batch of
+ * #GMMP_OPT_BATCH patches (with its K-wide responsibilities). The image's
+ * channels and the patch size come from the model (gmmp_model_patch()),
+ * so the model must have a patch description.
+ *
+ * They read #GMMP_OPT_STEP, #GMMP_OPT_ESTIMATOR, #GMMP_OPT_BATCH,
+ * #GMMP_OPT_THREADS and #GMMP_OPT_BLAS_SERIAL.
+ */
+#ifndef GMMPRIOR_RESTORE_H
+#define GMMPRIOR_RESTORE_H
+
+#include "common.h"
+#include "model.h"
+#include "options.h"
+#include "posterior.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Denoises an image with additive white Gaussian noise of standard
+ * deviation sigma: one pass of MMSE (or MAP-component) patch estimates,
+ * averaged where patches overlap.
+ * @param model      the prior, with a patch description.
+ * @param sigma      the noise's standard deviation, in pixel units.
+ * @param noisy      h x w image of the model's C channels, row pitch `pitch`.
+ * @param h          image height, >= the patch height.
+ * @param w          image width, >= the patch width.
+ * @param pitch      elements between row starts of `noisy`, >= w*C.
+ * @param out        output image, h x w x C; may be `noisy` itself.
+ * @param out_pitch  elements between row starts of `out`, >= w*C.
+ * @param options    NULL for the defaults.
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers, a bad sigma, or a pitch
+ *         too small; GMMP_EDIM if the model has no patch description or
+ *         its patch does not fit the image, or the step exceeds the patch;
+ *         GMMP_ENONFINITE if the image holds NaN or infinity;
+ *         GMMP_EOVERFLOW; GMMP_ENOMEM. On failure `out` is untouched.
+ */
+GMMP_API int gmmp_denoise_image(const gmmp_model *model, double sigma, const double *noisy,
+                                size_t h, size_t w, size_t pitch, double *out,
+                                size_t out_pitch, const gmmp_options *options);
+
+/**
+ * Restores an image observed through a plan's observation model, applied
+ * patch by patch: each observed patch y (the plan's p = d values, same
+ * geometry as the model's patches) gives an estimate of the clean patch,
+ * and the estimates are averaged where patches overlap. With a model that
+ * removes patch means, the plan must be a denoising one (W the identity,
+ * no offset), since only then does the observed mean estimate the clean
+ * one.
+ * @param plan       a plan made from a model with a patch description.
+ * @param observed   h x w image of C channels, row pitch `pitch`.
+ * @param h          image height.
+ * @param w          image width.
+ * @param pitch      elements between row starts of `observed`, >= w*C.
+ * @param out        output image, h x w x C; may be `observed` itself.
+ * @param out_pitch  elements between row starts of `out`, >= w*C.
+ * @param options    NULL for the defaults.
+ * @return as gmmp_denoise_image(); GMMP_EDIM also if the plan's p differs
+ *         from d; GMMP_EINVAL for a mean-removing model with a plan that is
+ *         not a denoising one.
+ */
+GMMP_API int gmmp_restore_image(const gmmp_plan *plan, const double *observed, size_t h,
+                                size_t w, size_t pitch, double *out, size_t out_pitch,
+                                const gmmp_options *options);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GMMPRIOR_RESTORE_H */
