@@ -13,7 +13,8 @@ command -v cmake >/dev/null || { echo "SKIP: no cmake"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-DESTDIR="$tmp/root" meson install -C "$builddir" --no-rebuild --quiet >/dev/null
+DESTDIR="$tmp/root" meson install -C "$builddir" --no-rebuild >"$tmp/install.log" 2>&1 ||
+    { tail -n 20 "$tmp/install.log"; echo "meson install failed"; exit 1; }
 config=$(find "$tmp/root" -path '*/cmake/gmmprior/gmmprior-config.cmake' | head -n 1)
 [ -n "$config" ] || { echo "gmmprior-config.cmake was not installed"; exit 1; }
 [ -f "$(dirname "$config")/gmmprior-config-version.cmake" ] ||

@@ -19,7 +19,8 @@ mode=${5:-shared}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-DESTDIR="$tmp/root" meson install -C "$builddir" --no-rebuild --quiet >/dev/null
+DESTDIR="$tmp/root" meson install -C "$builddir" --no-rebuild >"$tmp/install.log" 2>&1 ||
+    { tail -n 20 "$tmp/install.log"; echo "meson install failed"; exit 1; }
 pcfile=$(find "$tmp/root" -name gmmprior.pc | head -n 1)
 [ -n "$pcfile" ] || { echo "gmmprior.pc was not installed"; exit 1; }
 export PKG_CONFIG_PATH="$(dirname "$pcfile")"
@@ -59,7 +60,7 @@ static)
     ;;
 *) echo "unknown mode $mode"; exit 2 ;;
 esac
-echo "pkg-config --cflags --libs${mode#shared} gmmprior: $flags"
+echo "pkg-config ($mode) --cflags --libs gmmprior: $flags"
 
 # shellcheck disable=SC2086
 $cc -std=c11 -Wall -Wextra -Werror -o "$tmp/downstream_c" "$srcdir/downstream.c" $flags
