@@ -17,6 +17,9 @@
 #define GMMP_PRINTF(fmt, args)
 #endif
 
+/* Monotonic wall time in seconds, for progress reports. */
+double gmmp__now(void);
+
 /* log(2 pi), for Gaussian normalising constants. */
 #define GMMP__LOG_2PI 1.8378770664093454836
 

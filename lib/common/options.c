@@ -44,6 +44,15 @@ struct gmmp_options {
     gmmp__option_values v;
 };
 
+int gmmp_options_set_progress(gmmp_options *options, gmmp_progress_fn fn, void *payload)
+{
+    if (!options)
+        return gmmp__fail(GMMP_EINVAL, "options handle is NULL");
+    options->v.progress = fn;
+    options->v.payload = payload;
+    return GMMP_OK;
+}
+
 static int find(gmmp_option key)
 {
     for (int i = 0; i < GMMP__N_OPTIONS; i++)
@@ -54,6 +63,8 @@ static int find(gmmp_option key)
 
 void gmmp__options_defaults(gmmp__option_values *v)
 {
+    v->progress = NULL;
+    v->payload = NULL;
     for (int i = 0; i < GMMP__N_OPTIONS; i++) {
         if (specs[i].is_real)
             v->real[i] = specs[i].def;
@@ -183,4 +194,9 @@ const char *gmmp_option_name(gmmp_option key)
 {
     int i = find(key);
     return i < 0 ? NULL : specs[i].name;
+}
+
+int gmmp__report(const gmmp__option_values *v, const gmmp_progress *p)
+{
+    return v->progress ? v->progress(p, v->payload) : 0;
 }

@@ -17,7 +17,12 @@
 typedef struct gmmp__option_values {
     int64_t integer[GMMP__N_OPTIONS];
     double real[GMMP__N_OPTIONS];
+    gmmp_progress_fn progress; /* gmmp_options_set_progress */
+    void *payload;
 } gmmp__option_values;
+
+/* Calls the progress callback, if any; non-zero means stop. */
+int gmmp__report(const gmmp__option_values *v, const gmmp_progress *p);
 
 /* Every option at its default. */
 void gmmp__options_defaults(gmmp__option_values *v);

@@ -112,6 +112,7 @@ int gmmp_restore_image(const gmmp_plan *plan, const double *observed, size_t h, 
         (rc = batch_alloc(&bt, B, plan->d, C, remove_mean)))
         goto done;
     const size_t n = gmmp_reconstructor_count(rec);
+    const double start = gmmp__now();
     for (size_t first = 0; first < n && rc == GMMP_OK; first += B) {
         size_t count = gmmp__block_len(n, first, B);
         if ((rc = gmmp_extractor_extract(ex, observed, h, w, pitch, first, count, bt.patches,
@@ -120,6 +121,14 @@ int gmmp_restore_image(const gmmp_plan *plan, const double *observed, size_t h, 
                                  map ? NULL : bt.estimates, threads)))
             break;
         rc = gmmp_reconstructor_add(rec, first, count, bt.estimates, bt.means, NULL);
+        gmmp_progress p = {.mean_loglik = NAN,
+                           .change = NAN,
+                           .seconds = gmmp__now() - start,
+                           .phase = GMMP_PHASE_IMAGE,
+                           .done = (double)(first + count),
+                           .total = (double)n};
+        if (rc == GMMP_OK && gmmp__report(&opt, &p) != 0)
+            rc = gmmp__fail(GMMP_ECANCELED, "the progress callback stopped the restoration");
     }
     /* Written only now, when nothing can fail any more: `out` may be the
      * input, and stays untouched on failure. */

@@ -148,7 +148,7 @@ static double update_centers(const double *X, size_t n, size_t d, size_t K, doub
 }
 
 int gmmp__kmeans(const double *X, size_t n, size_t d, size_t K, gmmp__rng *rng, int max_iter,
-                 double *centers, size_t *labels, double *flops)
+                 double *centers, size_t *labels, double *flops, gmmp__kmeans_report *report)
 {
     double *buf = gmmp__alloc_array(4 * n + 2 * K + K * d + GMMP__BLOCK_ROWS * K,
                                     sizeof(double));
@@ -186,6 +186,18 @@ int gmmp__kmeans(const double *X, size_t n, size_t d, size_t K, gmmp__rng *rng, 
         if (changed == 0)
             break;
         double shift = update_centers(X, n, d, K, centers, labels, dist, sums, counts);
+        gmmp_progress p = {.init = report->run,
+                           .iteration = it + 1,
+                           .mean_loglik = NAN,
+                           .change = NAN,
+                           .seconds = gmmp__now() - report->start,
+                           .phase = GMMP_PHASE_KMEANS,
+                           .done = it + 1,
+                           .total = max_iter};
+        if (gmmp__report(report->options, &p) != 0) {
+            report->stopped = true;
+            break;
+        }
         if (shift <= tol)
             break;
     }

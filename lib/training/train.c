@@ -7,7 +7,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "workers.h"
 #include "estep.h"
@@ -24,8 +23,7 @@ struct gmmp_trainer {
     bool blas_serial;
     double tol, reg_covar, skip;
     gmmp_model *init_model;
-    gmmp_progress_fn progress;
-    void *payload;
+    gmmp__option_values options; /* for the progress callback */
 };
 
 int gmmp_trainer_create(gmmp_trainer **out, size_t K, const gmmp_options *options)
@@ -49,7 +47,8 @@ int gmmp_trainer_create(gmmp_trainer **out, size_t K, const gmmp_options *option
                         .kmeans_max_iter = gmmp__opt_int(&v, GMMP_OPT_KMEANS_MAX_ITER),
                         .tol = gmmp__opt_real(&v, GMMP_OPT_TOL),
                         .reg_covar = gmmp__opt_real(&v, GMMP_OPT_REG_COVAR),
-                        .skip = gmmp__opt_real(&v, GMMP_OPT_SKIP)};
+                        .skip = gmmp__opt_real(&v, GMMP_OPT_SKIP),
+                        .options = v};
     *out = t;
     return GMMP_OK;
 }
@@ -79,22 +78,6 @@ int gmmp_trainer_set_init_model(gmmp_trainer *t, const gmmp_model *model)
     return GMMP_OK;
 }
 
-int gmmp_trainer_set_progress(gmmp_trainer *t, gmmp_progress_fn fn, void *payload)
-{
-    if (!t)
-        return gmmp__fail(GMMP_EINVAL, "trainer is NULL");
-    t->progress = fn;
-    t->payload = payload;
-    return GMMP_OK;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Everything one fit needs besides the trainer's options. */
 typedef struct fit_state {
     const gmmp_trainer *t;
@@ -102,6 +85,8 @@ typedef struct fit_state {
     size_t n, d;
     gmmp_stats **stats; /* one per thread */
     double init_flops;  /* k-means's products, for gmmp_fit_info::flops */
+    int run;            /* the restart being initialised */
+    bool stopped;       /* the progress callback stopped the initialisation */
     size_t n_threads;
     double start;
 } fit_state;
@@ -245,8 +230,9 @@ static int init_kmeans(fit_state *fs, gmmp__rng *rng, gmmp_model *m)
         rc = gmmp__fail_nomem();
         goto done;
     }
+    gmmp__kmeans_report report = {&fs->t->options, fs->run, fs->start, false};
     if ((rc = gmmp__kmeans(fs->X, n, d, K, rng, (int)fs->t->kmeans_max_iter, centers, labels,
-                           &fs->init_flops)))
+                           &fs->init_flops, &report)))
         goto done;
     /* One-hot responsibilities from the clusters, then an M-step. */
     gmmp_stats *st = fs->stats[0];
@@ -261,6 +247,7 @@ static int init_kmeans(fit_state *fs, gmmp__rng *rng, gmmp_model *m)
         for (size_t i = 0; i < rows; i++)
             resp[i * K + labels[start + i]] = 0.0;
     }
+    fs->stopped = report.stopped;
     rc = gmmp__m_step_into(st, fs->t->reg_covar, m, NULL,
                            "after k-means initialisation; increase reg_covar");
 done:
@@ -291,6 +278,7 @@ static int em_run(fit_state *fs, int run, gmmp_model **model, gmmp_model **spare
                   gmmp_fit_info *info)
 {
     const gmmp_trainer *t = fs->t;
+    fs->run = run;
     int rc = initialise(fs, run, *model);
     if (rc)
         return rc;
@@ -298,8 +286,8 @@ static int em_run(fit_state *fs, int run, gmmp_model **model, gmmp_model **spare
     snprintf(hint, sizeof hint, "increase reg_covar (now %g) or rescale the data",
              t->reg_covar);
     double lower_bound = -INFINITY;
-    *info = (gmmp_fit_info){.best_init = run};
-    for (int it = 1; it <= t->max_iter; it++) {
+    *info = (gmmp_fit_info){.best_init = run, .stopped = fs->stopped};
+    for (int it = 1; it <= t->max_iter && !info->stopped; it++) {
         if ((rc = e_step(fs, *model)))
             return rc;
         gmmp_stats *st = fs->stats[0];
@@ -315,12 +303,17 @@ static int em_run(fit_state *fs, int run, gmmp_model **model, gmmp_model **spare
         info->n_iter = it;
         info->mean_loglik = lower_bound;
         info->n_split += splits;
-        if (t->progress) {
-            gmmp_progress p = {run, it, lower_bound, change, now_seconds() - fs->start};
-            if (t->progress(&p, t->payload) != 0) {
-                info->stopped = 1;
-                break;
-            }
+        gmmp_progress p = {.init = run,
+                           .iteration = it,
+                           .mean_loglik = lower_bound,
+                           .change = change,
+                           .seconds = gmmp__now() - fs->start,
+                           .phase = GMMP_PHASE_EM,
+                           .done = it,
+                           .total = (double)t->max_iter};
+        if (gmmp__report(&t->options, &p) != 0) {
+            info->stopped = 1;
+            break;
         }
         /* scikit-learn's test: |change| < tol, so tol = 0 never stops. */
         if (fabs(change) < t->tol) {
@@ -351,7 +344,7 @@ int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_
     if (rc)
         return rc;
 
-    fit_state fs = {.t = t, .X = X, .n = n, .d = d, .start = now_seconds()};
+    fit_state fs = {.t = t, .X = X, .n = n, .d = d, .start = gmmp__now()};
     /* Threads beyond one per block would have nothing to do. */
     size_t blocks = (n + GMMP__BLOCK_ROWS - 1) / GMMP__BLOCK_ROWS;
     fs.n_threads = (size_t)t->threads < blocks ? (size_t)t->threads : blocks;
@@ -390,7 +383,7 @@ int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_
         gmmp_model_destroy(best);
         return rc;
     }
-    best_info.seconds = now_seconds() - fs.start;
+    best_info.seconds = gmmp__now() - fs.start;
     best_info.flops = fs.init_flops;
     for (size_t i = 0; i < fs.n_threads; i++)
         best_info.flops += stats_flops[i];
