@@ -23,7 +23,7 @@ static gmmp_model *train(const gmmpio_stack *digits, size_t m, size_t K, unsigne
 {
     gmmp_extractor *ex;
     size_t per, d = m * m;
-    gmmp_extractor_create(&ex, m, m, 1);
+    gmmp_extractor_create(&ex, m, m, 1, 1);
     gmmp_extractor_count(ex, 28, 28, &per);
     size_t total = digits->count * per;
     double *X = malloc(n * d * sizeof *X);

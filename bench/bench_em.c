@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     bench_print_machine();
     double *img = bench_load_digits("train", digits);
     gmmp_extractor *ex;
-    CHECK(gmmp_extractor_create(&ex, P, P, 1));
+    CHECK(gmmp_extractor_create(&ex, P, P, 1, 1));
     size_t N;
     double *X = bench_digit_patches(img, digits, ex, &N);
     free(img);

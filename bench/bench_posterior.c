@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     bench_print_machine();
 
     gmmp_extractor *ex;
-    CHECK(gmmp_extractor_create(&ex, P, P, 1));
+    CHECK(gmmp_extractor_create(&ex, P, P, 1, 1));
     /* Training patches: a seeded subset of the first 1,000 digits. */
     double *train = bench_load_digits("train", 1000);
     size_t n_all;

@@ -222,7 +222,7 @@ int main(void)
     if (!mkdtemp(tmpdir))
         return 1;
     Suite *s = suite_create("model_io");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tu_tcase("core");
     tcase_add_test(tc, round_trips_are_exact);
     tcase_add_test(tc, reads_files_from_the_scikit_learn_converter);
     tcase_add_test(tc, damaged_data_is_refused);
