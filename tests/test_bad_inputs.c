@@ -321,7 +321,7 @@ static int fit_init_model_unset(void)
     ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_INIT, GMMP_INIT_MODEL));
     ck_assert_ok(gmmp_trainer_create(&t, K, o));
     gmmp_options_destroy(o);
-    int rc = gmmp_trainer_fit(t, f.X, N, D, &m, NULL);
+    int rc = gmmp_trainer_fit(t, X, N, D, &m, NULL);
     ck_assert_ptr_null(m);
     gmmp_trainer_destroy(t);
     return rc;
