@@ -17,6 +17,9 @@
 #define GMMP_PRINTF(fmt, args)
 #endif
 
+/* log(2 pi), for Gaussian normalising constants. */
+#define GMMP__LOG_2PI 1.8378770664093454836
+
 /* Records a message for gmmp_last_error() and returns `code`, so that a
  * failure reads `return gmmp__fail(GMMP_EINVAL, "...", ...);`. */
 int gmmp__fail(int code, const char *fmt, ...) GMMP_PRINTF(2, 3);
@@ -40,6 +43,9 @@ static inline bool gmmp__mul_ok(size_t a, size_t b, size_t *out)
 
 /* True when every one of the n values is finite. */
 bool gmmp__all_finite(const double *x, size_t n);
+
+/* True when every one of the n values is zero. */
+bool gmmp__all_zero(const double *x, size_t n);
 
 /* Index of the first non-finite of n values, or n if all are finite. */
 size_t gmmp__first_nonfinite(const double *x, size_t n);

@@ -148,7 +148,7 @@ static double update_centers(const double *X, size_t n, size_t d, size_t K, doub
 }
 
 int gmmp__kmeans(const double *X, size_t n, size_t d, size_t K, gmmp__rng *rng, int max_iter,
-                 double *centers, size_t *labels)
+                 double *centers, size_t *labels, double *flops)
 {
     double *buf = gmmp__alloc_array(4 * n + 2 * K + K * d + GMMP__BLOCK_ROWS * K,
                                     sizeof(double));
@@ -178,8 +178,11 @@ int gmmp__kmeans(const double *X, size_t n, size_t d, size_t K, gmmp__rng *rng, 
     double tol = 1e-4 * var / ((double)n * (double)d);
     for (size_t i = 0; i < n; i++)
         labels[i] = K; /* no label yet: the first assignment changes all */
+    /* Each assignment is one n x K x d product. */
+    const double assign_flops = 2.0 * (double)n * (double)K * (double)d;
     for (int it = 0; it < max_iter; it++) {
         size_t changed = assign(X, n, d, K, centers, xnorm, cnorm, dots, labels, dist);
+        *flops += assign_flops;
         if (changed == 0)
             break;
         double shift = update_centers(X, n, d, K, centers, labels, dist, sums, counts);
@@ -188,6 +191,7 @@ int gmmp__kmeans(const double *X, size_t n, size_t d, size_t K, gmmp__rng *rng, 
     }
     /* Labels for the final centers (a no-op if nothing changed). */
     assign(X, n, d, K, centers, xnorm, cnorm, dots, labels, dist);
+    *flops += assign_flops;
     gmmp__free(buf);
     return GMMP_OK;
 }

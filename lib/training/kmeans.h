@@ -11,8 +11,9 @@
 #include "rng.h"
 
 /* Clusters n samples (n x d) into K clusters. Fills centers (K x d) and
- * labels (n). Returns GMMP_OK or GMMP_ENOMEM (message set). */
+ * labels (n). Returns GMMP_OK or GMMP_ENOMEM (message set). Adds the flops of
+ * its matrix products to *flops. */
 int gmmp__kmeans(const double *X, size_t n, size_t d, size_t K, gmmp__rng *rng, int max_iter,
-                 double *centers, size_t *labels);
+                 double *centers, size_t *labels, double *flops);
 
 #endif /* GMMP_KMEANS_H */
