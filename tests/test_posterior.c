@@ -657,6 +657,93 @@ START_TEST(masked_posterior_matches_general_plan)
 }
 END_TEST
 
+START_TEST(contract_fixes)
+{
+    enum { K = 2, D = 6 };
+    tu_rng r = {31};
+    double w[K] = {0.4, 0.6}, mu[K * D], cov[K * D * D];
+    tu_fill_uniform(&r, mu, K * D, -3, 3);
+    for (size_t k = 0; k < K; k++)
+        tu_random_spd(&r, cov + k * D * D, D, 2.0, 5.0);
+    gmmp_model *m;
+    ck_assert_ok(gmmp_model_create(&m, K, D, w, mu, cov));
+    /* A full noise covariance with a negative eigenvalue, although
+     * Sigma_k + Sigma_y is positive definite for every k: GMMP_ENOTSPD. */
+    double noise[D * D] = {0}, Wid[D * D] = {0};
+    for (size_t i = 0; i < D; i++)
+        noise[i * D + i] = 1.0, Wid[i * D + i] = 1.0;
+    noise[D * D - 1] = -0.05;
+    gmmp_plan *plan = NULL;
+    ck_assert_fails(gmmp_plan_create(&plan, m, D, NULL, GMMP_NOISE_FULL, noise, NULL, NULL),
+                    GMMP_ENOTSPD);
+    ck_assert_fails(gmmp_plan_create(&plan, m, D, Wid, GMMP_NOISE_FULL, noise, NULL, NULL),
+                    GMMP_ENOTSPD);
+    ck_assert_ptr_null(plan);
+    /* The short denoising plan is the scalar-noise plan. */
+    double var = 2.25, Y[5 * D], a[5 * D], b[5 * D];
+    tu_fill_uniform(&r, Y, 5 * D, -5, 5);
+    gmmp_plan *p1, *p2;
+    ck_assert_ok(gmmp_plan_create(&p1, m, D, NULL, GMMP_NOISE_SCALAR, &var, NULL, NULL));
+    ck_assert_ok(gmmp_plan_create_denoise(&p2, m, 1.5, NULL));
+    ck_assert_ok(gmmp_plan_execute(p1, Y, 5, NULL, NULL, NULL, a));
+    ck_assert_ok(gmmp_plan_execute(p2, Y, 5, NULL, NULL, NULL, b));
+    ck_assert_double_le(tu_rel_diff(b, a, 5 * D), 1e-14);
+    gmmp_plan_destroy(p1);
+    gmmp_plan_destroy(p2);
+    gmmp_model_destroy(m);
+
+    /* A nearly singular Sigma_k (rank 3 of 6, plus 1e-14 on the diagonal):
+     * the posterior covariance is finite and equals the slow
+     * Sigma - Sigma (Sigma + s2 I)^{-1} Sigma. */
+    double B[D * 3], sing[D * D], ws = 1.0, mus[D] = {0};
+    int made = 0;
+    for (int scale = 0; scale < 3; scale++) {
+        double sc = pow(10.0, scale);
+        for (size_t i = 0; i < D * 3; i++)
+            B[i] = sc * tu_normal(&r);
+        for (size_t i = 0; i < D; i++)
+            for (size_t j = 0; j <= i; j++) {
+                double t = 0.0;
+                for (size_t q = 0; q < 3; q++)
+                    t += B[i * 3 + q] * B[j * 3 + q];
+                sing[i * D + j] = sing[j * D + i] = t + (i == j ? 1e-14 : 0.0);
+            }
+        gmmp_model *ms = NULL;
+        if (gmmp_model_create(&ms, 1, D, &ws, mus, sing) != GMMP_OK)
+            continue; /* Cholesky refused it: not this case */
+        made++;
+        for (int method = 0; method < 2; method++) {
+            gmmp_options *o = tu_options();
+            ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PLAN_METHOD, method));
+            gmmp_plan *ps;
+            ck_assert_ok(gmmp_plan_create_denoise(&ps, ms, 2.0, o));
+            gmmp_options_destroy(o);
+            double pc[D * D], sum[D * D], inv[D * D], t1[D * D], want[D * D];
+            ck_assert_ok(gmmp_plan_posterior_cov(ps, 0, pc));
+            for (size_t i = 0; i < D * D; i++)
+                ck_assert_msg(isfinite(pc[i]), "scale %g, method %d: entry %zu is %g", sc,
+                              method, i, pc[i]);
+            for (size_t i = 0; i < D * D; i++)
+                sum[i] = sing[i] + (i / D == i % D ? 4.0 : 0.0);
+            ref_inverse(sum, D, inv);
+            ref_matmul(sing, inv, D, D, D, t1);
+            ref_matmul(t1, sing, D, D, D, want);
+            for (size_t i = 0; i < D * D; i++)
+                want[i] = sing[i] - want[i];
+            ck_assert_double_le(tu_max_abs_diff(pc, want, D * D), 1e-9 * sc * sc);
+            double yy[D], est[D];
+            tu_fill_uniform(&r, yy, D, -3, 3);
+            ck_assert_ok(gmmp_plan_execute(ps, yy, 1, NULL, NULL, NULL, est));
+            for (size_t i = 0; i < D; i++)
+                ck_assert(isfinite(est[i]));
+            gmmp_plan_destroy(ps);
+        }
+        gmmp_model_destroy(ms);
+    }
+    ck_assert_int_ge(made, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("posterior");
@@ -670,6 +757,7 @@ int main(void)
     tcase_add_test(tc, bad_inputs_are_refused);
     tcase_add_test(tc, plan_outlives_its_model);
     tcase_add_test(tc, masked_posterior_matches_general_plan);
+    tcase_add_test(tc, contract_fixes);
     suite_add_tcase(s, tc);
     TCase *threads = tu_tcase("threads");
     tcase_set_tags(threads, "threads");
