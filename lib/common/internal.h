@@ -35,6 +35,13 @@ void *gmmp__alloc_array(size_t n, size_t size);
 void *gmmp__calloc_array(size_t n, size_t size);
 void gmmp__free(void *ptr);
 
+/* Rows of the block that starts at row `start` of n, blocks of `block`
+ * rows: the loop `for (start = 0; start < n; start += block)` uses it. */
+static inline size_t gmmp__block_len(size_t n, size_t start, size_t block)
+{
+    return n - start < block ? n - start : block;
+}
+
 /* Overflow-checked product: returns false if a * b does not fit. */
 static inline bool gmmp__mul_ok(size_t a, size_t b, size_t *out)
 {

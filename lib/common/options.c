@@ -117,7 +117,7 @@ int gmmp_options_set_int(gmmp_options *options, gmmp_option key, int64_t value)
 {
     if (!options)
         return gmmp__fail(GMMP_EINVAL, "options handle is NULL");
-    int i, rc = lookup(key, false, &i);
+    int i = 0, rc = lookup(key, false, &i);
     if (rc)
         return rc;
     /* Compare in double only where the range is narrower than int64's. */
@@ -133,7 +133,7 @@ int gmmp_options_set_real(gmmp_options *options, gmmp_option key, double value)
 {
     if (!options)
         return gmmp__fail(GMMP_EINVAL, "options handle is NULL");
-    int i, rc = lookup(key, true, &i);
+    int i = 0, rc = lookup(key, true, &i);
     if (rc)
         return rc;
     if (!isfinite(value) || value < specs[i].lo || value > specs[i].hi)
@@ -147,7 +147,7 @@ int gmmp_options_get_int(const gmmp_options *options, gmmp_option key, int64_t *
 {
     if (!value)
         return gmmp__fail(GMMP_EINVAL, "output pointer is NULL");
-    int i, rc = lookup(key, false, &i);
+    int i = 0, rc = lookup(key, false, &i);
     if (rc)
         return rc;
     *value = options ? options->v.integer[i] : (int64_t)specs[i].def;
@@ -158,7 +158,7 @@ int gmmp_options_get_real(const gmmp_options *options, gmmp_option key, double *
 {
     if (!value)
         return gmmp__fail(GMMP_EINVAL, "output pointer is NULL");
-    int i, rc = lookup(key, true, &i);
+    int i = 0, rc = lookup(key, true, &i);
     if (rc)
         return rc;
     *value = options ? options->v.real[i] : specs[i].def;

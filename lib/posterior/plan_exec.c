@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "workers.h"
+#include "density.h"
 #include "estep.h"
 #include "internal.h"
 #include "plan.h"
@@ -82,32 +83,17 @@ static void whiten(const gmmp_plan *pl, size_t k, const double *Y, size_t n, wor
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)d, (int)d, 1.0, w->dev,
                     (int)d, pl->eig->ut + k * d * d, (int)d, 0.0, z, (int)d);
     } else {
-        const double *m = pl->obs_means + k * p;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < p; j++)
-                z[i * p + j] = Y[i * p + j] - m[j];
-        cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n,
-                    (int)p, 1.0, pl->s_chol_inv + k * p * p, (int)p, z, (int)p);
+        gmmp__whiten_tri(Y, n, p, pl->obs_means + k * p, pl->s_chol_inv + k * p * p, z);
     }
 }
 
-/* Log of pi_k N(y; W mu_k + b, S_k) from whitened residuals. */
+/* Log of pi_k N(y; W mu_k + b, S_k) from whitened residuals (on the
+ * denoising path, scaled by the inverse variances of the eigenbasis). */
 static void log_densities(const gmmp_plan *pl, size_t k, const double *z, size_t n, double *lp)
 {
-    const size_t K = pl->K, w = pl->eigen_path ? pl->d : pl->p;
+    const size_t width = pl->eigen_path ? pl->d : pl->p;
     const double *iv = pl->eigen_path ? pl->inv_var + k * pl->d : NULL;
-    const double base = pl->log_weights[k] + pl->log_norm[k];
-    for (size_t i = 0; i < n; i++) {
-        const double *zi = z + i * w;
-        double q = 0.0;
-        if (iv)
-            for (size_t j = 0; j < w; j++)
-                q += zi[j] * zi[j] * iv[j];
-        else
-            for (size_t j = 0; j < w; j++)
-                q += zi[j] * zi[j];
-        lp[i * K + k] = base - 0.5 * q;
-    }
+    gmmp__log_density(z, n, width, iv, pl->log_weights[k] + pl->log_norm[k], lp + k, pl->K);
 }
 
 /* Posterior means of component k for the `count` rows listed in w->sel,
@@ -220,7 +206,7 @@ static void *worker_run(void *arg)
     size_t b;
     while (gmmp__queue_claim(&jb->queue, &b)) {
         size_t first = b * jb->block;
-        size_t n = jb->rq->n - first < jb->block ? jb->rq->n - first : jb->block;
+        size_t n = gmmp__block_len(jb->rq->n, first, jb->block);
         run_block(jb->plan, jb->rq, first, n, &wk->ws);
     }
     return NULL;

@@ -113,7 +113,7 @@ int gmmp_restore_image(const gmmp_plan *plan, const double *observed, size_t h, 
         goto done;
     const size_t n = gmmp_reconstructor_count(rec);
     for (size_t first = 0; first < n && rc == GMMP_OK; first += B) {
-        size_t count = n - first < B ? n - first : B;
+        size_t count = gmmp__block_len(n, first, B);
         if ((rc = gmmp_extractor_extract(ex, observed, h, w, pitch, first, count, bt.patches,
                                          bt.means)) ||
             (rc = gmmp__plan_run(plan, bt.patches, count, map ? bt.estimates : NULL,

@@ -84,7 +84,7 @@ static size_t assign(const double *X, size_t n, size_t d, size_t K, const double
     }
     size_t changed = 0;
     for (size_t start = 0; start < n; start += GMMP__BLOCK_ROWS) {
-        size_t rows = n - start < GMMP__BLOCK_ROWS ? n - start : GMMP__BLOCK_ROWS;
+        size_t rows = gmmp__block_len(n, start, GMMP__BLOCK_ROWS);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)K, (int)d, 1.0,
                     X + start * d, (int)d, centers, (int)d, 0.0, dots, (int)K);
         for (size_t i = 0; i < rows; i++) {

@@ -122,10 +122,13 @@ int gmmp_stats_m_step(const gmmp_stats *st, double reg_covar, gmmp_model **out,
     char hint[160];
     snprintf(hint, sizeof hint,
              "increase reg_covar (now %g) or rescale the data", reg_covar);
-    if ((rc = gmmp__m_step_into(st, reg_covar, m, n_split, hint))) {
+    size_t splits = 0;
+    if ((rc = gmmp__m_step_into(st, reg_covar, m, &splits, hint))) {
         gmmp_model_destroy(m);
-        return rc;
+        return rc; /* *n_split untouched, like every output on failure */
     }
+    if (n_split)
+        *n_split = splits;
     *out = m;
     return GMMP_OK;
 }

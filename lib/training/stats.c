@@ -189,7 +189,7 @@ void gmmp__stats_commit(gmmp_stats *dst, const gmmp_stats *src)
 void gmmp__stats_accumulate(gmmp_stats *st, const gmmp_model *m, const double *X, size_t n)
 {
     for (size_t start = 0; start < n; start += GMMP__BLOCK_ROWS) {
-        size_t rows = n - start < GMMP__BLOCK_ROWS ? n - start : GMMP__BLOCK_ROWS;
+        size_t rows = gmmp__block_len(n, start, GMMP__BLOCK_ROWS);
         gmmp__stats_block(st, m, X + start * st->d, rows);
         gmmp__stats_commit(st, st);
     }

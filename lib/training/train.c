@@ -134,7 +134,7 @@ static void *e_worker_run(void *arg)
     size_t b;
     while (gmmp__queue_claim(&p->queue, &b)) {
         size_t start = b * GMMP__BLOCK_ROWS;
-        size_t rows = fs->n - start < GMMP__BLOCK_ROWS ? fs->n - start : GMMP__BLOCK_ROWS;
+        size_t rows = gmmp__block_len(fs->n, start, GMMP__BLOCK_ROWS);
         gmmp__stats_block(w->stats, p->model, fs->X + start * fs->d, rows);
         gmmp__queue_commit(&p->queue, b, commit_block, w);
     }
@@ -185,7 +185,7 @@ static int data_moments(fit_state *fs, gmmp_model **out)
         ones[i] = 1.0;
     gmmp__stats_bind(st, fs->X); /* shift by the first sample */
     for (size_t start = 0; start < n; start += GMMP__BLOCK_ROWS) {
-        size_t rows = n - start < GMMP__BLOCK_ROWS ? n - start : GMMP__BLOCK_ROWS;
+        size_t rows = gmmp__block_len(n, start, GMMP__BLOCK_ROWS);
         gmmp__stats_block_resp(st, fs->X + start * d, rows, ones);
         gmmp__stats_commit(st, st);
     }
@@ -253,7 +253,7 @@ static int init_kmeans(fit_state *fs, gmmp__rng *rng, gmmp_model *m)
     gmmp_stats_reset(st);
     gmmp__stats_bind(st, centers);
     for (size_t start = 0; start < n; start += GMMP__BLOCK_ROWS) {
-        size_t rows = n - start < GMMP__BLOCK_ROWS ? n - start : GMMP__BLOCK_ROWS;
+        size_t rows = gmmp__block_len(n, start, GMMP__BLOCK_ROWS);
         for (size_t i = 0; i < rows; i++)
             resp[i * K + labels[start + i]] = 1.0;
         gmmp__stats_block_resp(st, fs->X + start * d, rows, resp);
