@@ -535,6 +535,8 @@ typedef struct seen {
 static int on_progress(const gmmp_progress *p, void *payload)
 {
     seen *s = payload;
+    ck_assert_int_eq(p->phase, GMMP_PHASE_EM);
+    ck_assert(p->done == p->iteration && p->total == 7.0);
     s->calls++;
     ck_assert_int_eq(p->iteration, s->calls);
     ck_assert(p->seconds >= 0.0);
@@ -551,12 +553,12 @@ START_TEST(progress_reports_and_stops)
     gmmp_options *o = tu_options();
     ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_TOL, 0.0));
     ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_MAX_ITER, 7));
+    seen s = {0, 0, 0};
+    ck_assert_ok(gmmp_options_set_progress(o, on_progress, &s));
     gmmp_trainer *t;
     ck_assert_ok(gmmp_trainer_create(&t, p.K, o));
     gmmp_options_destroy(o);
     ck_assert_ok(gmmp_trainer_set_init_model(t, init));
-    seen s = {0, 0, 0};
-    ck_assert_ok(gmmp_trainer_set_progress(t, on_progress, &s));
     gmmp_model *m;
     gmmp_fit_info info;
     ck_assert_ok(gmmp_trainer_fit(t, p.X, p.n, p.d, &m, &info));
@@ -572,6 +574,55 @@ START_TEST(progress_reports_and_stops)
     gmmp_model_destroy(m);
     gmmp_model_destroy(init);
     gmmp_trainer_destroy(t);
+    free(p.X);
+}
+END_TEST
+
+typedef struct kmeans_seen {
+    int kmeans, em, stop_in_kmeans;
+} kmeans_seen;
+
+static int on_phases(const gmmp_progress *p, void *payload)
+{
+    kmeans_seen *s = payload;
+    if (p->phase == GMMP_PHASE_KMEANS) {
+        ck_assert_int_eq(s->em, 0); /* k-means comes first */
+        ck_assert_int_eq(p->iteration, ++s->kmeans);
+        ck_assert(isnan(p->mean_loglik));
+        return s->stop_in_kmeans;
+    }
+    ck_assert_int_eq(p->phase, GMMP_PHASE_EM);
+    s->em++;
+    return 0;
+}
+
+START_TEST(progress_covers_kmeans)
+{
+    problem p = load_problem("em_blobs");
+    kmeans_seen s = {0, 0, 0};
+    gmmp_options *o = tu_options();
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_MAX_ITER, 3));
+    ck_assert_ok(gmmp_options_set_progress(o, on_phases, &s));
+    gmmp_trainer *t;
+    ck_assert_ok(gmmp_trainer_create(&t, p.K, o));
+    gmmp_model *m;
+    gmmp_fit_info info;
+    ck_assert_ok(gmmp_trainer_fit(t, p.X, p.n, p.d, &m, &info));
+    ck_assert(s.kmeans >= 1);
+    ck_assert_int_eq(s.em, info.n_iter);
+    gmmp_model_destroy(m);
+    gmmp_trainer_destroy(t);
+    /* Stopping during k-means stops the fit: no EM iteration follows. */
+    s = (kmeans_seen){0, 0, 1};
+    ck_assert_ok(gmmp_trainer_create(&t, p.K, o));
+    ck_assert_ok(gmmp_trainer_fit(t, p.X, p.n, p.d, &m, &info));
+    ck_assert_int_eq(s.kmeans, 1);
+    ck_assert_int_eq(s.em, 0);
+    ck_assert_int_eq(info.stopped, 1);
+    ck_assert_int_eq(info.n_iter, 0);
+    gmmp_model_destroy(m);
+    gmmp_trainer_destroy(t);
+    gmmp_options_destroy(o);
     free(p.X);
 }
 END_TEST
@@ -596,7 +647,7 @@ START_TEST(options_are_validated)
     ck_assert_fails(gmmp_options_set_real(o, GMMP_OPT_SKIP, 0.1), GMMP_EINVAL);
     ck_assert_fails(gmmp_options_set_real(o, GMMP_OPT_MAX_ITER, 3.0), GMMP_EINVAL);
     ck_assert_ok(gmmp_trainer_create(&t, 2, o));
-    ck_assert_fails(gmmp_trainer_set_progress(NULL, NULL, NULL), GMMP_EINVAL);
+    ck_assert_fails(gmmp_options_set_progress(NULL, NULL, NULL), GMMP_EINVAL);
     ck_assert_fails(gmmp_trainer_set_init_model(t, NULL), GMMP_EINVAL);
     gmmp_model *three = known_mixture();
     ck_assert_fails(gmmp_trainer_set_init_model(t, three), GMMP_EDIM);
@@ -698,6 +749,7 @@ int main(void)
     tcase_add_test(tc, empty_component_is_split_not_left_dead);
     tcase_add_test(tc, hard_inputs_get_clear_answers);
     tcase_add_test(tc, progress_reports_and_stops);
+    tcase_add_test(tc, progress_covers_kmeans);
     tcase_add_test(tc, options_are_validated);
     tcase_add_test(tc, flops_include_the_initialisation);
     tcase_add_test(tc, m_step_leaves_n_split_untouched_on_failure);

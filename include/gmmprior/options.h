@@ -83,7 +83,8 @@ typedef enum gmmp_option {
 typedef enum gmmp_init_method {
     /** k-means (Lloyd, k-means++ seeding), then hard responsibilities. */
     GMMP_INIT_KMEANS = 0,
-    /** Random responsibilities, normalised per sample. */
+    /** K distinct samples drawn at random as the means, every component
+     * with the data's covariance and equal weights. */
     GMMP_INIT_RANDOM = 1,
     /** The model given with gmmp_trainer_set_init_model(). */
     GMMP_INIT_MODEL = 2
