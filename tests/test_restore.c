@@ -305,6 +305,169 @@ START_TEST(whole_image_equals_the_four_parts)
 }
 END_TEST
 
+
+/* One EPLL pass by hand: every patch of src (its observed pixels only,
+ * with a mask), a Cholesky plan at variance var, the reconstructor. */
+static void ref_epll_pass(const gmmp_model *m, double var, const double *src, size_t h,
+                          size_t w, size_t pitch, const unsigned char *observed, int map,
+                          double *avg)
+{
+    size_t ph, pw, C;
+    int rm;
+    ck_assert_ok(gmmp_model_patch(m, &ph, &pw, &C, &rm));
+    gmmp_options *o = tu_options();
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PLAN_METHOD, GMMP_PLAN_CHOLESKY));
+    gmmp_plan *plan;
+    size_t d = ph * pw * C;
+    ck_assert_ok(gmmp_plan_create(&plan, m, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, o));
+    gmmp_options_destroy(o);
+    gmmp_extractor *ex;
+    ck_assert_ok(gmmp_extractor_create(&ex, ph, pw, C, 1));
+    size_t n;
+    ck_assert_ok(gmmp_extractor_count(ex, h, w, &n));
+    double *p = malloc(n * d * sizeof *p), *e = malloc(n * d * sizeof *e);
+    double *means = calloc(n * C, sizeof *means);
+    unsigned char *mask = malloc(n * d);
+    ck_assert_ok(gmmp_extractor_extract(ex, src, h, w, pitch, 0, n, p, NULL));
+    for (size_t i = 0; i < n; i++) {
+        size_t r0, c0, seen = 0;
+        ck_assert_ok(gmmp_extractor_position(ex, h, w, i, &r0, &c0));
+        for (size_t j = 0; j < d; j++) {
+            size_t r = j / (pw * C), c = j / C % pw;
+            mask[i * d + j] = !observed || observed[(r0 + r) * w + c0 + c];
+        }
+        for (size_t ch = 0; ch < C; ch++) {
+            double sum = 0.0;
+            seen = 0;
+            for (size_t j = ch; j < d; j += C)
+                if (mask[i * d + j])
+                    sum += p[i * d + j], seen++;
+            means[i * C + ch] = rm && seen ? sum / (double)seen : 0.0;
+            for (size_t j = ch; j < d; j += C)
+                p[i * d + j] = mask[i * d + j] ? p[i * d + j] - means[i * C + ch] : 0.0;
+        }
+    }
+    if (observed)
+        ck_assert_ok(gmmp_plan_execute_masked(plan, p, mask, n, NULL, NULL, map ? e : NULL,
+                                              map ? NULL : e));
+    else
+        ck_assert_ok(gmmp_plan_execute(plan, p, n, NULL, NULL, map ? e : NULL, map ? NULL : e));
+    gmmp_reconstructor *rc;
+    ck_assert_ok(gmmp_reconstructor_create(&rc, ex, h, w));
+    ck_assert_ok(gmmp_reconstructor_add(rc, 0, n, e, means, NULL));
+    ck_assert_ok(gmmp_reconstructor_finish(rc, avg, w * C));
+    gmmp_reconstructor_destroy(rc);
+    gmmp_extractor_destroy(ex);
+    gmmp_plan_destroy(plan);
+    free(p), free(e), free(means), free(mask);
+}
+
+/* EPLL as Zoran and Weiss write it, with the schedule 1, 4, 8, 16, 32. */
+static void ref_epll(const gmmp_model *m, double sigma, const double *y, size_t h, size_t w,
+                     size_t pitch, size_t C, const unsigned char *observed, int map,
+                     size_t steps, double *x)
+{
+    const double sched[] = {1, 4, 8, 16, 32, 64};
+    const size_t row = w * C;
+    double *avg = malloc(h * row * sizeof *avg);
+    for (size_t r = 0; r < h; r++)
+        memcpy(x + r * row, y + r * pitch, row * sizeof *x);
+    if (observed) {
+        ref_epll_pass(m, sigma * sigma, y, h, w, pitch, observed, map, avg);
+        for (size_t i = 0; i < h * row; i++)
+            if (!observed[i / C])
+                x[i] = avg[i];
+    }
+    for (size_t s = 0; s < steps; s++) {
+        double bs2 = sched[s];
+        ref_epll_pass(m, sigma * sigma / bs2, x, h, w, row, NULL, map, avg);
+        for (size_t r = 0; r < h; r++)
+            for (size_t i = 0; i < row; i++) {
+                size_t k = r * row + i;
+                x[k] = !observed || observed[r * w + i / C]
+                           ? (y[r * pitch + i] + bs2 * avg[k]) / (1.0 + bs2)
+                           : avg[k];
+            }
+    }
+    free(avg);
+}
+
+START_TEST(epll_equals_the_paper_by_hand)
+{
+    const size_t h = 12, w = 10;
+    const double sigma = 20.0;
+    for (size_t C = 1; C <= 3; C += 2)
+        for (int rm = 0; rm < 2; rm++)
+            for (int masked = 0; masked < 2; masked++) {
+                size_t pitch = w * C + 2, row = w * C;
+                gmmp_model *m = patch_model(3, 3, C, rm);
+                double *y = random_image(h, pitch, 11 + C);
+                unsigned char *obs = NULL;
+                if (masked) {
+                    obs = malloc(h * w);
+                    tu_rng r = {99};
+                    for (size_t i = 0; i < h * w; i++) {
+                        obs[i] = tu_uniform(&r) < 0.7;
+                        if (!obs[i]) /* missing values must never be read */
+                            for (size_t ch = 0; ch < C; ch++)
+                                y[(i / w) * pitch + (i % w) * C + ch] = NAN;
+                    }
+                }
+                double *ref = malloc(h * row * sizeof *ref), *got = malloc(h * row * sizeof *got);
+                for (int map = 0; map < 2; map++)
+                    for (size_t steps = 1; steps <= 5; steps += 4) {
+                        ref_epll(m, sigma, y, h, w, pitch, C, obs, map, steps, ref);
+                        gmmp_options *o = tu_options();
+                        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, (int64_t)steps));
+                        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR,
+                                                          map ? GMMP_ESTIMATOR_MAP
+                                                              : GMMP_ESTIMATOR_MMSE));
+                        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_BATCH, 5));
+                        ck_assert_ok(gmmp_epll_image(m, sigma, y, h, w, pitch, obs, got, row, o));
+                        double e = image_diff(got, row, ref, row, h, row);
+                        ck_assert_msg(e <= 1e-9 * 255, "EPLL C=%zu mean %d mask %d map %d "
+                                      "steps %zu: off by %g", C, rm, masked, map, steps, e);
+                        gmmp_options_destroy(o);
+                    }
+                free(ref), free(got), free(y), free(obs);
+                gmmp_model_destroy(m);
+            }
+}
+END_TEST
+
+START_TEST(epll_jittered_grids_are_seeded)
+{
+    const size_t h = 16, w = 15, C = 1;
+    gmmp_model *m = patch_model(4, 4, C, 1);
+    double *y = random_image(h, w, 3);
+    double *a = malloc(h * w * sizeof *a), *b = malloc(h * w * sizeof *b);
+    double *c = malloc(h * w * sizeof *c);
+    gmmp_options *o = tu_options();
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, 3));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_SEED, 7));
+    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, a, w, o));
+    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, b, w, o));
+    ck_assert_double_eq(image_diff(a, w, b, w, h, w), 0.0); /* same seed, same result */
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_SEED, 8));
+    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, c, w, o));
+    ck_assert(image_diff(a, w, c, w, h, w) > 0.0); /* other offsets, other result */
+    for (size_t i = 0; i < h * w; i++)
+        ck_assert(isfinite(c[i]));
+    /* A step larger than the patch leaves pixels without estimates. */
+    memcpy(b, a, h * w * sizeof *b);
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, 5));
+    ck_assert_fails(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, b, w, o), GMMP_EDIM);
+    ck_assert_double_eq(image_diff(a, w, b, w, h, w), 0.0); /* untouched */
+    ck_assert_fails(gmmp_epll_image(m, 0.0, y, h, w, w, NULL, b, w, NULL), GMMP_EINVAL);
+    ck_assert_fails(gmmp_epll_image(m, NAN, y, h, w, w, NULL, b, w, NULL), GMMP_EINVAL);
+    y[5] = NAN;
+    ck_assert_fails(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, b, w, NULL), GMMP_ENONFINITE);
+    gmmp_options_destroy(o);
+    free(a), free(b), free(c), free(y);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
 START_TEST(whole_image_errors_leave_out_untouched)
 {
     const size_t h = 8, w = 7;
@@ -404,6 +567,8 @@ int main(void)
     tcase_add_test(tc, extractor_for_model_matches_its_description);
     tcase_add_test(tc, whole_image_equals_the_four_parts);
     tcase_add_test(tc, whole_image_errors_leave_out_untouched);
+    tcase_add_test(tc, epll_equals_the_paper_by_hand);
+    tcase_add_test(tc, epll_jittered_grids_are_seeded);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

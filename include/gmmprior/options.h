@@ -76,7 +76,11 @@ typedef enum gmmp_option {
     GMMP_OPT_ESTIMATOR = 31,
     /** int in [1, 1048576], default 4096: patches per batch in whole-image
      * calls, which bounds their memory. */
-    GMMP_OPT_BATCH = 32
+    GMMP_OPT_BATCH = 32,
+    /** int in [1, 64], default 5: half-quadratic steps of gmmp_epll_image(),
+     * with beta = 1, 4, 8, 16, 32, 64, ... times 1/sigma^2 (Zoran and
+     * Weiss's schedule, doubling past its end). */
+    GMMP_OPT_EPLL_STEPS = 33
 } gmmp_option;
 
 /** How the trainer starts (#GMMP_OPT_INIT), as scikit-learn's `init_params`. */

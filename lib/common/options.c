@@ -38,6 +38,7 @@ static const option_spec specs[GMMP__N_OPTIONS] = {
     {GMMP_OPT_ESTIMATOR, "estimator", false, GMMP_ESTIMATOR_MMSE, GMMP_ESTIMATOR_MAP,
      GMMP_ESTIMATOR_MMSE},
     {GMMP_OPT_BATCH, "batch", false, 1, 1048576, 4096},
+    {GMMP_OPT_EPLL_STEPS, "epll_steps", false, 1, 64, 5},
 };
 
 struct gmmp_options {
@@ -199,4 +200,19 @@ const char *gmmp_option_name(gmmp_option key)
 int gmmp__report(const gmmp__option_values *v, const gmmp_progress *p)
 {
     return v->progress ? v->progress(p, v->payload) : 0;
+}
+
+int gmmp__options_from_values(const gmmp__option_values *v, gmmp_options **out)
+{
+    int rc = gmmp_options_create(out);
+    if (rc == GMMP_OK)
+        (*out)->v = *v;
+    return rc;
+}
+
+void gmmp__opt_set_int(gmmp__option_values *v, gmmp_option key, int64_t value)
+{
+    int i = find(key);
+    if (i >= 0)
+        v->integer[i] = value;
 }
