@@ -29,6 +29,7 @@ static const key_spec specs[] = {
     {GMMP_OPT_TOL, 0, 1e-3, 0, INFINITY, 1},
     {GMMP_OPT_REG_COVAR, 0, 1e-6, 0, INFINITY, 1},
     {GMMP_OPT_PLAN_METHOD, 1, GMMP_PLAN_DEFAULT, GMMP_PLAN_DEFAULT, GMMP_PLAN_CHOLESKY, 1},
+    {GMMP_OPT_RANK, 1, 0, 0, 32000, 1},
     {GMMP_OPT_STEP, 1, 1, 1, 4096, 1},
     {GMMP_OPT_ESTIMATOR, 1, GMMP_ESTIMATOR_MMSE, GMMP_ESTIMATOR_MMSE, GMMP_ESTIMATOR_MAP, 1},
     {GMMP_OPT_BATCH, 1, 4096, 1, 1048576, 1},
@@ -150,7 +151,7 @@ END_TEST
 START_TEST(unknown_keys_and_null_arguments)
 {
     gmmp_options *o = tu_options();
-    const gmmp_option unknown[] = {(gmmp_option)0, (gmmp_option)4, (gmmp_option)17,
+    const gmmp_option unknown[] = {(gmmp_option)0, (gmmp_option)4, (gmmp_option)18,
                                    (gmmp_option)34, (gmmp_option)-1, (gmmp_option)999};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         int64_t iv;

@@ -657,6 +657,106 @@ START_TEST(masked_posterior_matches_general_plan)
 }
 END_TEST
 
+
+/* A random orthogonal d x d matrix (Gram-Schmidt on normal columns), rows
+ * as the basis vectors. */
+static void random_orthogonal(tu_rng *r, double *q, size_t d)
+{
+    for (size_t i = 0; i < d; i++) {
+        double *v = q + i * d;
+        for (;;) {
+            for (size_t j = 0; j < d; j++)
+                v[j] = tu_normal(r);
+            for (size_t k = 0; k < i; k++) {
+                double dot = 0.0;
+                for (size_t j = 0; j < d; j++)
+                    dot += v[j] * q[k * d + j];
+                for (size_t j = 0; j < d; j++)
+                    v[j] -= dot * q[k * d + j];
+            }
+            double norm = 0.0;
+            for (size_t j = 0; j < d; j++)
+                norm += v[j] * v[j];
+            if (norm > 1e-6) {
+                for (size_t j = 0; j < d; j++)
+                    v[j] /= sqrt(norm);
+                break;
+            }
+        }
+    }
+}
+
+/* Q^T diag(lambda) Q for rows of Q as eigenvectors. */
+static void from_spectrum(const double *q, const double *lambda, size_t d, double *cov)
+{
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b < d; b++) {
+            double s = 0.0;
+            for (size_t j = 0; j < d; j++)
+                s += q[j * d + a] * lambda[j] * q[j * d + b];
+            cov[a * d + b] = s;
+        }
+}
+
+START_TEST(flat_tail_plan_equals_the_flattened_prior)
+{
+    /* A rank-r plan on a prior must be the exact plan of the prior whose
+     * spectra are flattened beyond their r largest eigenvalues: built
+     * here from known eigenbases, independently of the library's. */
+    enum { K = 4, D = 12, N = 40 };
+    tu_rng r = {2024};
+    double w[K] = {0.1, 0.2, 0.3, 0.4}, mu[K * D], cov[K * D * D], flat[K * D * D];
+    double q[D * D], lambda[D], lflat[D];
+    tu_fill_uniform(&r, mu, K * D, -30, 30);
+    for (size_t rank = 1; rank < D; rank += 4) {
+        for (size_t k = 0; k < K; k++) {
+            random_orthogonal(&r, q, D);
+            for (size_t j = 0; j < D; j++) /* distinct, spread over four decades */
+                lambda[j] = pow(10.0, 4.0 * (double)j / (D - 1)) * (1.0 + 0.1 * (double)k);
+            /* Ascending: the tail is the D - rank smallest. */
+            double tail = 0.0;
+            for (size_t j = 0; j < D - rank; j++)
+                tail += lambda[j] / (double)(D - rank);
+            for (size_t j = 0; j < D; j++)
+                lflat[j] = j < D - rank ? tail : lambda[j];
+            from_spectrum(q, lambda, D, cov + k * D * D);
+            from_spectrum(q, lflat, D, flat + k * D * D);
+        }
+        gmmp_model *m, *mf;
+        ck_assert_ok(gmmp_model_create(&m, K, D, w, mu, cov));
+        ck_assert_ok(gmmp_model_create(&mf, K, D, w, mu, flat));
+        gmmp_options *o = tu_options();
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_RANK, (int64_t)rank));
+        ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_SKIP, 0.0));
+        gmmp_options *exact = tu_options();
+        ck_assert_ok(gmmp_options_set_real(exact, GMMP_OPT_SKIP, 0.0));
+        gmmp_plan *fast, *ref;
+        ck_assert_ok(gmmp_plan_create_denoise(&fast, m, 7.0, o));
+        ck_assert_ok(gmmp_plan_create_denoise(&ref, mf, 7.0, exact));
+        double Y[N * D], a[4][N * D], b[4][N * D];
+        for (size_t i = 0; i < N; i++) /* near a component, so all terms matter */
+            for (size_t j = 0; j < D; j++)
+                Y[i * D + j] = mu[(i % K) * D + j] + 40.0 * tu_normal(&r);
+        ck_assert_ok(gmmp_plan_execute(fast, Y, N, a[0], a[1], a[2], a[3]));
+        ck_assert_ok(gmmp_plan_execute(ref, Y, N, b[0], b[1], b[2], b[3]));
+        const size_t sizes[4] = {N * K, N, N * D, N * D};
+        for (int t = 0; t < 4; t++)
+            ck_assert_msg(tu_rel_diff(a[t], b[t], sizes[t]) < 1e-9,
+                          "rank %zu output %d differs by %g", rank, t,
+                          tu_rel_diff(a[t], b[t], sizes[t]));
+        ck_assert_ok(gmmp_plan_component_means(fast, 2, Y, N, a[0]));
+        ck_assert_ok(gmmp_plan_component_means(ref, 2, Y, N, b[0]));
+        ck_assert(tu_rel_diff(a[0], b[0], N * D) < 1e-9);
+        gmmp_plan_destroy(fast);
+        gmmp_plan_destroy(ref);
+        gmmp_options_destroy(o);
+        gmmp_options_destroy(exact);
+        gmmp_model_destroy(m);
+        gmmp_model_destroy(mf);
+    }
+}
+END_TEST
+
 START_TEST(contract_fixes)
 {
     enum { K = 2, D = 6 };
@@ -758,6 +858,7 @@ int main(void)
     tcase_add_test(tc, plan_outlives_its_model);
     tcase_add_test(tc, masked_posterior_matches_general_plan);
     tcase_add_test(tc, contract_fixes);
+    tcase_add_test(tc, flat_tail_plan_equals_the_flattened_prior);
     suite_add_tcase(s, tc);
     TCase *threads = tu_tcase("threads");
     tcase_set_tags(threads, "threads");

@@ -68,6 +68,15 @@ typedef enum gmmp_option {
     /** int, a #gmmp_plan_method, default GMMP_PLAN_DEFAULT (plans). */
     GMMP_OPT_PLAN_METHOD = 20,
 
+    /** int in [0, 32000], default 0 (exact): denoising plans (W the
+     * identity, scalar noise, no offset, #GMMP_PLAN_DEFAULT) keep each
+     * covariance's `rank` largest eigenpairs and flatten the rest of its
+     * spectrum to their mean, as fast EPLL does (Parameswaran et al.,
+     * 2018): gmmp_plan_execute() then costs about rank/d of the exact
+     * whitening. A rank of 0 or >= d is exact. Masked execution and
+     * gmmp_plan_posterior_cov() stay exact. */
+    GMMP_OPT_RANK = 21,
+
     /** int in [1, 4096], default 1: distance between patch positions in
      * whole-image calls (1: all overlapping patches). At most the patch
      * size, so every pixel gets an estimate. */

@@ -30,14 +30,22 @@ static double schedule(size_t s)
     return s == 0 ? 1.0 : ldexp(1.0, (int)s + 1);
 }
 
-/* A denoising plan at variance `var`, with Cholesky factors whatever the
- * caller's method: one noise level serves every patch of a pass, where
- * triangular whitening is twice as fast as the eigenbasis's. */
+/* A denoising plan at variance `var`: with Cholesky factors whatever the
+ * caller's method (one noise level serves every patch of a pass, where
+ * triangular whitening is twice as fast as the full eigenbasis), unless
+ * flat tails are asked for, which need the eigenbases and are faster
+ * still. The masked first pass is always exact. */
 static int make_plan(const gmmp_model *model, double var, const gmmp__option_values *v,
-                     gmmp_plan **plan)
+                     bool masked, gmmp_plan **plan)
 {
     gmmp__option_values mine = *v;
-    gmmp__opt_set_int(&mine, GMMP_OPT_PLAN_METHOD, GMMP_PLAN_CHOLESKY);
+    int64_t rank = gmmp__opt_int(v, GMMP_OPT_RANK);
+    if (masked || rank == 0 || (size_t)rank >= gmmp_model_dim(model)) {
+        gmmp__opt_set_int(&mine, GMMP_OPT_PLAN_METHOD, GMMP_PLAN_CHOLESKY);
+        gmmp__opt_set_int(&mine, GMMP_OPT_RANK, 0);
+    } else {
+        gmmp__opt_set_int(&mine, GMMP_OPT_PLAN_METHOD, GMMP_PLAN_DEFAULT);
+    }
     gmmp_options *o;
     int rc = gmmp__options_from_values(&mine, &o);
     if (rc)
@@ -61,7 +69,7 @@ static int step_pass(epll *e, double var, const double *src, size_t pitch,
                      const unsigned char *observed, size_t step, double *avg)
 {
     gmmp_plan *plan;
-    int rc = make_plan(e->model, var, e->pass.options, &plan);
+    int rc = make_plan(e->model, var, e->pass.options, observed != NULL, &plan);
     if (rc)
         return rc;
     gmmp__pass ps = e->pass;
