@@ -28,9 +28,9 @@ void gmmp__workspace_free(workspace *w)
     gmmp__free(w->post);
 }
 
-int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl)
+int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl, size_t B)
 {
-    const size_t B = gmmp__plan_block_rows(pl), K = pl->K;
+    const size_t K = pl->K;
     *w = (workspace){.rows = B, .width = pl->eigen_path ? pl->d : pl->p};
     w->dev = gmmp__alloc_array(B * w->width, sizeof(double));
     w->z = gmmp__alloc_array(K * B, w->width * sizeof(double));
@@ -200,8 +200,10 @@ static void *worker_run(void *arg)
  * failure leaves the outputs untouched. */
 static int execute(const gmmp_plan *pl, const request *rq, gmmp__exec_threads threads)
 {
-    size_t B = gmmp__plan_block_rows(pl);
-    size_t n_blocks = (rq->n + B - 1) / B;
+    /* Blocks no larger than the request: a small batch must not pay for
+     * (and page in) a workspace sized for large ones. */
+    size_t B = gmmp__block_len(rq->n, 0, gmmp__plan_block_rows(pl));
+    size_t n_blocks = B ? (rq->n + B - 1) / B : 0;
     size_t T = threads.count < n_blocks ? threads.count : n_blocks;
     if (T == 0)
         return GMMP_OK;
@@ -211,7 +213,7 @@ static int execute(const gmmp_plan *pl, const request *rq, gmmp__exec_threads th
     size_t ready = 0;
     for (; ready < T; ready++) {
         workers[ready].job = &jb;
-        if ((rc = gmmp__workspace_alloc(&workers[ready].ws, pl)))
+        if ((rc = gmmp__workspace_alloc(&workers[ready].ws, pl, B)))
             break;
     }
     if (rc == GMMP_OK) {

@@ -29,7 +29,8 @@ typedef struct workspace {
     double *post;             /* rows x d posterior means */
 } workspace;
 
-int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl);
+/* Buffers for blocks of B rows. */
+int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl, size_t B);
 void gmmp__workspace_free(workspace *w);
 
 /* Rows first .. first+n-1 of a request on a flat-tail plan. */
