@@ -320,6 +320,8 @@ static void describe(const options *o, const char *const *paths, size_t n_paths,
         ADD(" --remove-mean");
     if (o->max_patches > 0)
         ADD(" --max-patches %lld", (long long)o->max_patches);
+    if (o->seed != 0)
+        ADD(" --seed %lld", (long long)o->seed);
     if (o->init_model)
         ADD(" --init-model %s", strrchr(o->init_model, '/') ? strrchr(o->init_model, '/') + 1
                                                             : o->init_model);
