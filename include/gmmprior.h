@@ -16,5 +16,6 @@
 #include "gmmprior/train.h"
 #include "gmmprior/posterior.h"
 #include "gmmprior/restore.h"
+#include "gmmprior/noise.h"
 
 #endif /* GMMPRIOR_H */

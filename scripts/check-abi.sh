@@ -3,12 +3,28 @@
 # (abi/libgmmprior.abi, from abidw): additions pass, anything else fails.
 # usage: scripts/check-abi.sh BUILD_DIR          check
 #        scripts/check-abi.sh --update BUILD_DIR  rewrite the baseline (a release)
+# The build must have debug information (debug or debugoptimized buildtype,
+# not stripped): without it the check refuses to run (exit status 2).
 set -eu
 cd "$(dirname "$0")/.."
 update=0
+[ $# -ge 1 ] || { echo "usage: $0 [--update] BUILD_DIR" >&2; exit 2; }
 if [ "$1" = "--update" ]; then update=1; shift; fi
 build=$1
-lib=$(ls "$build"/lib/libgmmprior.so.*.*.* | head -n 1)
+lib=$(ls "$build"/lib/libgmmprior.so.*.*.* 2>/dev/null | head -n 1 || true)
+if [ -z "$lib" ] || [ ! -f "$lib" ]; then
+    echo "check-abi: no shared library $build/lib/libgmmprior.so.X.Y.Z: build with default_library=shared or both" >&2
+    exit 2
+fi
+# abidw describes types and functions from the DWARF debug information; a
+# library without it (--buildtype release, or stripped) gives an ABI
+# description with no types, and abidiff would pass it vacuously.
+if ! readelf -S --wide "$lib" | grep -q '[[:space:]]\.debug_info[[:space:]]'; then
+    echo "check-abi: $lib has no debug information (.debug_info section):" >&2
+    echo "  abidiff would compare nothing and pass. Check a build with debug info" >&2
+    echo "  (--buildtype debug or debugoptimized, or -Ddebug=true), not stripped." >&2
+    exit 2
+fi
 baseline=abi/libgmmprior.abi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -59,7 +59,8 @@ enum gmmp_status {
     GMMP_EIO = -7,          /**< a file could not be opened, read or written */
     GMMP_EFORMAT = -8,      /**< data is not in the expected format: bad magic, truncated, corrupt */
     GMMP_EVERSION = -9,     /**< file format version not supported by this library */
-    GMMP_EINTERNAL = -10    /**< a LAPACK routine reported an unexpected failure (a bug: please report) */
+    GMMP_EINTERNAL = -10,   /**< a LAPACK routine reported an unexpected failure (a bug: please report) */
+    GMMP_ECANCELED = -11    /**< the progress callback asked to stop */
 };
 
 /**

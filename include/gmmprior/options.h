@@ -108,6 +108,34 @@ typedef enum gmmp_estimator {
     GMMP_ESTIMATOR_MAP = 1   /**< mu_{k|y} of the most responsible component */
 } gmmp_estimator;
 
+/** What a long call is doing when it reports progress. */
+typedef enum gmmp_phase {
+    GMMP_PHASE_EM = 0,     /**< an EM iteration ended (trainer) */
+    GMMP_PHASE_KMEANS = 1, /**< a k-means iteration of the initialisation ended (trainer) */
+    GMMP_PHASE_IMAGE = 2   /**< a batch of patches of a whole-image call is done */
+} gmmp_phase;
+
+/** What the progress callback receives. The library only ever passes a
+ * pointer to it, so fields may be appended in later versions. */
+typedef struct gmmp_progress {
+    int init;           /**< EM, k-means: which restart (0 .. n_init-1) */
+    int iteration;      /**< EM, k-means: 1-based iteration */
+    double mean_loglik; /**< EM: mean log-likelihood per sample before this iteration's
+                             M-step; NaN otherwise */
+    double change;      /**< EM: its change since the previous iteration (inf at the
+                             first); NaN otherwise */
+    double seconds;     /**< wall time since the call started */
+    int phase;          /**< a #gmmp_phase */
+    double done;        /**< work done: iterations, or patches of the image */
+    double total;       /**< work at most: the iteration limit, or the image's patches */
+} gmmp_progress;
+
+/** Progress callback: return 0 to go on, non-zero to stop: the trainer
+ * then returns the model as it is after this iteration (gmmp_fit_info::
+ * stopped), a whole-image call fails with #GMMP_ECANCELED and writes
+ * nothing. Called from the thread that made the call. */
+typedef int (*gmmp_progress_fn)(const gmmp_progress *progress, void *payload);
+
 /**
  * Creates an options handle with every option at its default.
  * @param[out] out  receives the handle; free it with gmmp_options_destroy().
@@ -159,6 +187,19 @@ GMMP_API int gmmp_options_get_int(const gmmp_options *options, gmmp_option key,
  */
 GMMP_API int gmmp_options_get_real(const gmmp_options *options, gmmp_option key,
                                    double *value);
+
+/**
+ * Sets (or with NULL clears) the progress callback of the calls that take
+ * these options: the trainer (k-means and EM iterations) and the
+ * whole-image calls (after each batch of patches). A callback is not a
+ * value, so it has its own setter; it is copied like the values.
+ * @param options  the handle.
+ * @param fn       the callback, or NULL for none (the default).
+ * @param payload  passed to it.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL handle.
+ */
+GMMP_API int gmmp_options_set_progress(gmmp_options *options, gmmp_progress_fn fn,
+                                       void *payload);
 
 /**
  * Tells an option's accepted range, so that a program can validate or

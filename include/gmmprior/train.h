@@ -155,25 +155,11 @@ GMMP_API int gmmp_stats_unpack(gmmp_stats *stats, const double *buf);
 /** Trainer. Opaque. */
 typedef struct gmmp_trainer gmmp_trainer;
 
-
-
-/** What the progress callback receives after each EM iteration. */
-typedef struct gmmp_progress {
-    int init;           /**< which restart (0 .. n_init-1) */
-    int iteration;      /**< 1-based EM iteration */
-    double mean_loglik; /**< mean log-likelihood per sample before this iteration's M-step */
-    double change;      /**< its change since the previous iteration (inf at the first) */
-    double seconds;     /**< wall time since gmmp_trainer_fit() started */
-} gmmp_progress;
-
-/** Progress callback: return 0 to go on, non-zero to stop after this iteration. */
-typedef int (*gmmp_progress_fn)(const gmmp_progress *progress, void *payload);
-
 /** What gmmp_trainer_fit() reports. */
 typedef struct gmmp_fit_info {
     int n_iter;         /**< EM iterations of the returned run */
     int converged;      /**< 1 if the change fell below tol */
-    int stopped;        /**< 1 if the progress callback stopped the fit */
+    int stopped;        /**< 1 if the progress callback (#gmmp_options_set_progress) stopped the fit */
     int best_init;      /**< which restart gave the returned model */
     double mean_loglik; /**< scikit-learn's lower_bound_: mean log-likelihood before the last M-step */
     size_t n_split;     /**< components re-seeded by splitting (see gmmp_stats_m_step()) */
@@ -192,7 +178,10 @@ typedef struct gmmp_fit_info {
  *                      #GMMP_OPT_INIT, #GMMP_OPT_SEED,
  *                      #GMMP_OPT_KMEANS_MAX_ITER, #GMMP_OPT_TOL,
  *                      #GMMP_OPT_REG_COVAR, #GMMP_OPT_SKIP,
- *                      #GMMP_OPT_THREADS, #GMMP_OPT_BLAS_SERIAL.
+ *                      #GMMP_OPT_THREADS, #GMMP_OPT_BLAS_SERIAL, and the
+ *                      progress callback (gmmp_options_set_progress()):
+ *                      during k-means (#GMMP_PHASE_KMEANS) and after each
+ *                      EM iteration (#GMMP_PHASE_EM).
  * @return GMMP_OK; GMMP_EINVAL for a NULL output or K = 0; GMMP_ENOMEM.
  */
 GMMP_API int gmmp_trainer_create(gmmp_trainer **out, size_t n_components,
@@ -210,13 +199,6 @@ GMMP_API void gmmp_trainer_destroy(gmmp_trainer *trainer);
  *         a different K; GMMP_ENOMEM.
  */
 GMMP_API int gmmp_trainer_set_init_model(gmmp_trainer *trainer, const gmmp_model *model);
-
-/** Sets (or with NULL clears) the progress callback, called from the
- * thread that runs gmmp_trainer_fit(). @param trainer the trainer.
- * @param fn the callback, or NULL. @param payload passed to it.
- * @return GMMP_OK; GMMP_EINVAL for a NULL trainer. */
-GMMP_API int gmmp_trainer_set_progress(gmmp_trainer *trainer, gmmp_progress_fn fn,
-                                       void *payload);
 
 /**
  * Fits a model to n samples of dimension d (X is n x d, row-major).

@@ -25,6 +25,7 @@ const char *gmmp_strerror(int code)
     case GMMP_EFORMAT: return "bad data format";
     case GMMP_EVERSION: return "unsupported format version";
     case GMMP_EINTERNAL: return "internal error";
+    case GMMP_ECANCELED: return "canceled";
     default: return "unknown error";
     }
 }

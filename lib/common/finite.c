@@ -39,3 +39,11 @@ int gmmp__check_samples(const double *X, size_t n, size_t d)
                           bad % d, X[bad]);
     return GMMP_OK;
 }
+
+bool gmmp__all_zero(const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != 0.0)
+            return false;
+    return true;
+}

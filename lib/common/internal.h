@@ -17,6 +17,12 @@
 #define GMMP_PRINTF(fmt, args)
 #endif
 
+/* Monotonic wall time in seconds, for progress reports. */
+double gmmp__now(void);
+
+/* log(2 pi), for Gaussian normalising constants. */
+#define GMMP__LOG_2PI 1.8378770664093454836
+
 /* Records a message for gmmp_last_error() and returns `code`, so that a
  * failure reads `return gmmp__fail(GMMP_EINVAL, "...", ...);`. */
 int gmmp__fail(int code, const char *fmt, ...) GMMP_PRINTF(2, 3);
@@ -32,6 +38,13 @@ void *gmmp__alloc_array(size_t n, size_t size);
 void *gmmp__calloc_array(size_t n, size_t size);
 void gmmp__free(void *ptr);
 
+/* Rows of the block that starts at row `start` of n, blocks of `block`
+ * rows: the loop `for (start = 0; start < n; start += block)` uses it. */
+static inline size_t gmmp__block_len(size_t n, size_t start, size_t block)
+{
+    return n - start < block ? n - start : block;
+}
+
 /* Overflow-checked product: returns false if a * b does not fit. */
 static inline bool gmmp__mul_ok(size_t a, size_t b, size_t *out)
 {
@@ -40,6 +53,9 @@ static inline bool gmmp__mul_ok(size_t a, size_t b, size_t *out)
 
 /* True when every one of the n values is finite. */
 bool gmmp__all_finite(const double *x, size_t n);
+
+/* True when every one of the n values is zero. */
+bool gmmp__all_zero(const double *x, size_t n);
 
 /* Index of the first non-finite of n values, or n if all are finite. */
 size_t gmmp__first_nonfinite(const double *x, size_t n);

@@ -14,12 +14,24 @@
  * the column-major routine on the opposite triangle instead: no copy, and
  * the factor lands in the row-major lower triangle. */
 
+/* A LAPACKE result that is not about the matrix: its own workspace could
+ * not be allocated, or an argument was invalid (a bug of ours). */
+static int lapack_failure(const char *routine, lapack_int info)
+{
+    if (info == LAPACK_WORK_MEMORY_ERROR || info == LAPACK_TRANSPOSE_MEMORY_ERROR)
+        return gmmp__fail_nomem();
+    return gmmp__fail(GMMP_EINTERNAL, "%s rejected argument %d (a bug: please report)", routine,
+                      (int)-info);
+}
+
 int gmmp__cholesky(double *a, size_t d)
 {
     lapack_int n = (lapack_int)d;
     lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n);
-    if (info != 0)
-        return info > 0 ? (int)info : -1;
+    if (info < 0)
+        return lapack_failure("dpotrf", info);
+    if (info > 0)
+        return (int)info;
     for (size_t i = 0; i < d; i++)
         memset(a + i * d + i + 1, 0, (d - i - 1) * sizeof *a);
     return 0;
@@ -61,14 +73,42 @@ void gmmp__symmetrize_lower(double *a, size_t d)
             a[j * d + i] = a[i * d + j];
 }
 
-int gmmp__eigh(double *a, size_t d, double *lambda, double *vectors_t)
+/* dsyevd/dsyevr fail to converge on matrices whose entries span more
+ * than the floating-point range allows: say so, it is not a bug. */
+static int eigen_failure(const char *routine, lapack_int info, const char *what)
+{
+    if (info < 0)
+        return lapack_failure(routine, info);
+    return gmmp__fail(GMMP_EINVAL,
+                      "eigendecomposition of %s did not converge (%s info %d): its entries "
+                      "are too large or span too wide a range; rescale the data",
+                      what, routine, (int)info);
+}
+
+int gmmp__eigh(double *a, size_t d, double *lambda, double *vectors_t, const char *what)
 {
     /* Column-major on the symmetric input; the column-major eigenvector
      * matrix U, read row-major, is U^T: row j is eigenvector j.
      * Divide and conquer (dsyevd) is the fast choice for all eigenpairs. */
     lapack_int n = (lapack_int)d;
-    if (LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', n, a, n, lambda) != 0)
-        return -1;
+    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', n, a, n, lambda);
+    if (info != 0)
+        return eigen_failure("dsyevd", info, what);
     memcpy(vectors_t, a, d * d * sizeof *a);
-    return 0;
+    return GMMP_OK;
+}
+
+int gmmp__eigh_top(const double *a, size_t d, double *lambda, double *u, double *scratch,
+                   const char *what)
+{
+    double *values = scratch + d * d;
+    memcpy(scratch, a, d * d * sizeof *a);
+    lapack_int n = (lapack_int)d, found = 0, support[2];
+    /* Column-major 'U' reads the row-major lower triangle. */
+    lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'U', n, scratch, n, 0.0, 0.0,
+                                     n, n, 0.0, &found, values, u, n, support);
+    if (info != 0 || found != 1)
+        return eigen_failure("dsyevr", info, what);
+    *lambda = values[0];
+    return GMMP_OK;
 }

@@ -12,10 +12,15 @@
 /* Largest dimension handed to BLAS/LAPACK, whose sizes are int. */
 #define GMMP__MAX_BLAS_DIM 1000000000u
 
+/* Largest matrix order (a model's d, an observation's p): dsyevd's
+ * workspace, 1 + 6n + 2n^2 doubles, must fit LAPACK's 32-bit integers. */
+#define GMMP__MAX_ORDER 32000u
+
 /* In-place Cholesky factorisation A = L L^T of a symmetric d x d matrix
  * (row-major; only the lower triangle is read). On success L is in the
- * lower triangle and the strict upper triangle is zeroed. Returns 0, or
- * the 1-based order of the leading minor that is not positive definite. */
+ * lower triangle and the strict upper triangle is zeroed. Returns 0, the
+ * 1-based order of the leading minor that is not positive definite, or a
+ * negative GMMP_E* code (message set) when LAPACK itself failed. */
 int gmmp__cholesky(double *a, size_t d);
 
 /* In-place inverse of a lower triangular d x d matrix (row-major). Returns
@@ -36,7 +41,13 @@ void gmmp__symmetrize_lower(double *a, size_t d);
 /* Symmetric eigendecomposition A = U diag(lambda) U^T of a row-major d x d
  * matrix. On return, row j of `vectors_t` is the eigenvector of lambda[j]
  * (so vectors_t holds U^T), eigenvalues ascending. `a` is destroyed.
- * Returns 0, or non-zero if LAPACK failed to converge. */
-int gmmp__eigh(double *a, size_t d, double *lambda, double *vectors_t);
+ * Returns GMMP_OK or a GMMP_E* code with a message naming `what`. */
+int gmmp__eigh(double *a, size_t d, double *lambda, double *vectors_t, const char *what);
+
+/* The largest eigenpair of a symmetric d x d matrix (lower triangle read):
+ * *lambda and the unit vector u (d). scratch holds d*d + d doubles (dsyevr
+ * needs room for all d eigenvalues even when it returns one). */
+int gmmp__eigh_top(const double *a, size_t d, double *lambda, double *u, double *scratch,
+                   const char *what);
 
 #endif /* GMMP_LINALG_H */

@@ -1,14 +1,17 @@
 /*
- * Switching OpenBLAS to one thread around the library's own parallel
- * sections (see blas_threads.h). Looked up at run time so that the library
- * links against any BLAS.
+ * Worker threads, the work queue they share, and, when the caller asks,
+ * OpenBLAS switched to one thread around them (see workers.h). OpenBLAS's
+ * functions are looked up at run time so that the library links against
+ * any BLAS.
  * SPDX-License-Identifier: MIT
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "internal.h"
 #include "workers.h"
 
 static int (*get_threads)(void);
@@ -30,7 +33,7 @@ static void look_up(void)
     }
 }
 
-int gmmp__blas_threads_single(void)
+static int blas_threads_single(void)
 {
     pthread_once(&looked_up, look_up);
     if (!set_threads)
@@ -45,7 +48,7 @@ int gmmp__blas_threads_single(void)
     return 1;
 }
 
-void gmmp__blas_threads_restore(int previous)
+static void blas_threads_restore(int previous)
 {
     if (!previous || !set_threads)
         return;
@@ -55,17 +58,76 @@ void gmmp__blas_threads_restore(int previous)
     pthread_mutex_unlock(&lock);
 }
 
-void gmmp__run_workers(void *(*fn)(void *), void *args, size_t stride, size_t T)
+void gmmp__run_workers(void *(*fn)(void *), void *args, size_t stride, size_t T,
+                       bool blas_serial)
 {
     char *base = args;
     pthread_t tids[256];
     size_t started = 1;
-    int blas = T > 1 ? gmmp__blas_threads_single() : 0;
+    int blas = T > 1 && blas_serial ? blas_threads_single() : 0;
     for (size_t t = 1; t < T && t < 256 && pthread_create(&tids[t], NULL, fn, base + t * stride) == 0;
          t++)
         started = t + 1;
     fn(base);
     for (size_t t = 1; t < started; t++)
         pthread_join(tids[t], NULL);
-    gmmp__blas_threads_restore(blas);
+    blas_threads_restore(blas);
+}
+
+void gmmp__queue_init(gmmp__queue *q, size_t count)
+{
+    *q = (gmmp__queue){.count = count};
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->turn, NULL);
+}
+
+void gmmp__queue_destroy(gmmp__queue *q)
+{
+    pthread_cond_destroy(&q->turn);
+    pthread_mutex_destroy(&q->lock);
+}
+
+bool gmmp__queue_claim(gmmp__queue *q, size_t *piece)
+{
+    pthread_mutex_lock(&q->lock);
+    bool got = !q->failed && q->next < q->count;
+    if (got)
+        *piece = q->next++;
+    pthread_mutex_unlock(&q->lock);
+    return got;
+}
+
+void gmmp__queue_fail(gmmp__queue *q, int code)
+{
+    pthread_mutex_lock(&q->lock);
+    if (!q->failed) {
+        q->failed = code;
+        snprintf(q->message, sizeof q->message, "%s", gmmp_last_error());
+    }
+    /* Workers waiting for their turn must not wait for a piece that a
+     * failed worker will never commit. */
+    pthread_cond_broadcast(&q->turn);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void gmmp__queue_commit(gmmp__queue *q, size_t piece, void (*commit)(void *), void *payload)
+{
+    pthread_mutex_lock(&q->lock);
+    while (q->committed != piece && !q->failed)
+        pthread_cond_wait(&q->turn, &q->lock);
+    if (!q->failed) {
+        commit(payload);
+        q->committed++;
+    }
+    pthread_cond_broadcast(&q->turn);
+    pthread_mutex_unlock(&q->lock);
+}
+
+int gmmp__queue_status(const gmmp__queue *q)
+{
+    if (!q->failed)
+        return GMMP_OK;
+    if (q->failed == GMMP_ENOMEM)
+        return gmmp__fail_nomem();
+    return gmmp__fail(q->failed, "%s", q->message);
 }

@@ -1,29 +1,62 @@
 /*
- * OpenBLAS's own thread pool and the library's worker threads must not
- * both spread over the cores: with two pools on two cores, one EM
- * iteration of the reference workload took 1.24 s against 0.66 s with
- * OpenBLAS single-threaded under two workers. These helpers make OpenBLAS
- * single-threaded while the library's workers run, and restore it after.
- * OpenBLAS's thread count is process-wide; with any other BLAS they do
- * nothing.
+ * The library's worker threads. A call that runs on several threads
+ * hands its work to gmmp__run_workers, which starts them, runs one share
+ * in the calling thread and joins them.
+ *
+ * OpenBLAS's own thread pool and the library's workers should not both
+ * spread over the cores: with two pools on two cores, one EM iteration of
+ * the reference workload took 1.24 s against 0.66 s with OpenBLAS
+ * single-threaded under two workers. But OpenBLAS's thread count is
+ * process-wide, so the library changes it only when the caller asks
+ * (GMMP_OPT_BLAS_SERIAL), never on its own.
  * SPDX-License-Identifier: MIT
  */
-#ifndef GMMP_BLAS_THREADS_H
-#define GMMP_BLAS_THREADS_H
+#ifndef GMMP_WORKERS_H
+#define GMMP_WORKERS_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
-/* Sets OpenBLAS to one thread; returns a token for the restore: non-zero
- * if something was changed, 0 if the BLAS is not OpenBLAS. */
-int gmmp__blas_threads_single(void);
-
-/* Restores OpenBLAS's thread count once the last section has ended. */
-void gmmp__blas_threads_restore(int previous);
-
 /* Runs fn(args + t * stride) for t = 0 .. T-1, the first in the calling
- * thread and the others in new threads, with OpenBLAS single-threaded
- * while more than one runs. The workers share out the work themselves: if
- * a thread cannot be started, those that run still do all of it. */
-void gmmp__run_workers(void *(*fn)(void *), void *args, size_t stride, size_t T);
+ * thread and the others in new threads. The workers share out the work
+ * themselves: if a thread cannot be started, those that run still do all
+ * of it. With blas_serial and T > 1, OpenBLAS runs single-threaded while
+ * the workers run, and its thread count is restored after the last of
+ * any concurrent such sections ends. */
+void gmmp__run_workers(void *(*fn)(void *), void *args, size_t stride, size_t T,
+                       bool blas_serial);
 
-#endif /* GMMP_BLAS_THREADS_H */
+/* Work shared out in pieces numbered 0 .. count-1, claimed in order by
+ * whichever worker is free. The first failure stops further claims and
+ * keeps its message for the calling thread. Pieces whose results must be
+ * added in order (so that a sum does not depend on the number of
+ * threads) are committed with gmmp__queue_commit, which waits for the
+ * earlier pieces' turns. */
+typedef struct gmmp__queue {
+    pthread_mutex_t lock;
+    pthread_cond_t turn;
+    size_t next;      /* next piece to claim */
+    size_t committed; /* pieces committed in order so far */
+    size_t count;
+    int failed;       /* first failure's code, 0 while none */
+    char message[256];
+} gmmp__queue;
+
+void gmmp__queue_init(gmmp__queue *q, size_t count);
+void gmmp__queue_destroy(gmmp__queue *q);
+
+/* Claims the next piece; false when none is left or a worker failed. */
+bool gmmp__queue_claim(gmmp__queue *q, size_t *piece);
+
+/* Records a failure (code and the calling thread's last message). */
+void gmmp__queue_fail(gmmp__queue *q, int code);
+
+/* Waits until every piece before `piece` is committed, runs
+ * commit(payload) (no two at once), and marks `piece` committed. */
+void gmmp__queue_commit(gmmp__queue *q, size_t piece, void (*commit)(void *), void *payload);
+
+/* GMMP_OK, or the first failure with its message set in this thread. */
+int gmmp__queue_status(const gmmp__queue *q);
+
+#endif /* GMMP_WORKERS_H */

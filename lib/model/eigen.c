@@ -2,6 +2,8 @@
  * Lazily computed, shared eigendecompositions of a model's covariances.
  * SPDX-License-Identifier: MIT
  */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "eigen.h"
@@ -31,12 +33,19 @@ static int compute(const gmmp_model *m, gmmp__eigen **out)
     }
     for (size_t k = 0; k < K; k++) {
         memcpy(scratch, m->covs + k * d * d, d * d * sizeof *scratch);
-        if (gmmp__eigh(scratch, d, e->lambda + k * d, e->ut + k * d * d) != 0) {
+        char what[48];
+        snprintf(what, sizeof what, "covariance %zu", k);
+        int rc = gmmp__eigh(scratch, d, e->lambda + k * d, e->ut + k * d * d, what);
+        if (rc) {
             gmmp__free(scratch);
             gmmp__eigen_release(e);
-            return gmmp__fail(GMMP_EINTERNAL,
-                              "eigendecomposition of covariance %zu did not converge", k);
+            return rc;
         }
+        /* A nearly singular covariance may come back with eigenvalues a
+         * rounding error below zero; as variances they are zero, and a
+         * negative one would make the posterior variances NaN. */
+        for (size_t j = 0; j < d; j++)
+            e->lambda[k * d + j] = fmax(e->lambda[k * d + j], 0.0);
     }
     gmmp__free(scratch);
     *out = e;

@@ -2,30 +2,17 @@
  * Expectation step on a block of samples.
  * SPDX-License-Identifier: MIT
  */
-#include <cblas.h>
 #include <math.h>
 
+#include "density.h"
 #include "estep.h"
 
 void gmmp__log_prob(const gmmp_model *m, const double *X, size_t n, double *lp, double *work)
 {
     const size_t K = m->K, d = m->d;
     for (size_t k = 0; k < K; k++) {
-        const double *mu = m->means + k * d;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < d; j++)
-                work[i * d + j] = X[i * d + j] - mu[j];
-        /* Row i becomes (L_k^{-1}(x_i - mu_k))^T = d_i^T L_k^{-T}. */
-        cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n,
-                    (int)d, 1.0, m->chol_inv + k * d * d, (int)d, work, (int)d);
-        const double base = m->log_weights[k] + m->log_norm[k];
-        for (size_t i = 0; i < n; i++) {
-            const double *z = work + i * d;
-            double q = 0.0;
-            for (size_t j = 0; j < d; j++)
-                q += z[j] * z[j];
-            lp[i * K + k] = base - 0.5 * q;
-        }
+        gmmp__whiten_tri(X, n, d, m->means + k * d, m->chol_inv + k * d * d, work);
+        gmmp__log_density(work, n, d, NULL, m->log_weights[k] + m->log_norm[k], lp + k, K);
     }
 }
 

@@ -11,7 +11,6 @@
 #include "linalg.h"
 #include "model.h"
 
-#define LOG_2PI 1.8378770664093454836
 
 int gmmp__check_model_size(size_t K, size_t d)
 {
@@ -20,7 +19,12 @@ int gmmp__check_model_size(size_t K, size_t d)
                                        "(got K=%zu, d=%zu)",
                           K, d);
     size_t dd, kdd;
-    if (d > GMMP__MAX_BLAS_DIM || K > GMMP__MAX_BLAS_DIM || !gmmp__mul_ok(d, d, &dd) ||
+    if (d > GMMP__MAX_ORDER)
+        return gmmp__fail(GMMP_EOVERFLOW,
+                          "dimension d=%zu exceeds %u: LAPACK's workspace for it would "
+                          "overflow its 32-bit sizes",
+                          d, GMMP__MAX_ORDER);
+    if (K > GMMP__MAX_BLAS_DIM || !gmmp__mul_ok(d, d, &dd) ||
         !gmmp__mul_ok(K, dd, &kdd) || kdd > SIZE_MAX / sizeof(double))
         return gmmp__fail(GMMP_EOVERFLOW, "a model of K=%zu components in d=%zu dimensions "
                                           "is too large",
@@ -37,6 +41,7 @@ int gmmp__model_alloc(gmmp_model **out, size_t K, size_t d)
     if (!m)
         return gmmp__fail_nomem();
     *m = (gmmp_model){.K = K, .d = d};
+    atomic_init(&m->refs, 1);
     if (pthread_mutex_init(&m->lock, NULL) != 0) {
         gmmp__free(m);
         return gmmp__fail_nomem();
@@ -56,10 +61,25 @@ int gmmp__model_alloc(gmmp_model **out, size_t K, size_t d)
     return GMMP_OK;
 }
 
+gmmp_model *gmmp__model_retain(const gmmp_model *m)
+{
+    /* The count is the only field that changes after creation, and it is
+     * atomic: a const model stays safe to share. */
+    gmmp_model *mutable_model = (gmmp_model *)m;
+    atomic_fetch_add(&mutable_model->refs, 1);
+    return mutable_model;
+}
+
 void gmmp_model_destroy(gmmp_model *m)
 {
-    if (!m)
+    gmmp__model_release(m);
+}
+
+void gmmp__model_release(gmmp_model *m)
+{
+    if (!m || atomic_fetch_sub(&m->refs, 1) != 1)
         return;
+    gmmp__free(m->description);
     gmmp__eigen_release(m->eigen);
     pthread_mutex_destroy(&m->lock);
     gmmp__free(m->weights);
@@ -79,6 +99,8 @@ int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad)
         double *l = m->chol_inv + k * d * d;
         memcpy(l, m->covs + k * d * d, d * d * sizeof *l);
         int minor = gmmp__cholesky(l, d);
+        if (minor < 0)
+            return minor;
         if (minor != 0) {
             if (bad)
                 *bad = k;
@@ -87,7 +109,7 @@ int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad)
                               "(leading minor of order %d)%s%s",
                               k, minor, hint ? ": " : "", hint ? hint : "");
         }
-        m->log_norm[k] = -0.5 * (double)d * LOG_2PI - 0.5 * gmmp__chol_logdet(l, d);
+        m->log_norm[k] = -0.5 * (double)d * GMMP__LOG_2PI - 0.5 * gmmp__chol_logdet(l, d);
         m->log_weights[k] = log(m->weights[k]);
         /* Scoring multiplies by L_k^{-1} (scikit-learn's precision Cholesky
          * factor): a triangular multiply runs at nearly GEMM speed, a
@@ -207,4 +229,72 @@ size_t gmmp_model_n_parameters(const gmmp_model *m)
     if (!m)
         return 0;
     return m->K * m->d * (m->d + 1) / 2 + m->K * m->d + m->K - 1;
+}
+
+int gmmp_model_set_patch(gmmp_model *m, size_t patch_h, size_t patch_w, size_t channels,
+                         int remove_mean)
+{
+    if (!m)
+        return gmmp__fail(GMMP_EINVAL, "model is NULL");
+    if (patch_h == 0 || patch_w == 0 || channels == 0)
+        return gmmp__fail(GMMP_EINVAL, "patch %zux%zu with %zu channels is empty", patch_h,
+                          patch_w, channels);
+    if (remove_mean != 0 && remove_mean != 1)
+        return gmmp__fail(GMMP_EINVAL, "remove_mean is %d: it must be 0 or 1", remove_mean);
+    size_t hw, d;
+    if (!gmmp__mul_ok(patch_h, patch_w, &hw) || !gmmp__mul_ok(hw, channels, &d) || d != m->d)
+        return gmmp__fail(GMMP_EDIM,
+                          "patches of %zux%zu pixels with %zu channels do not have the "
+                          "model's d = %zu values",
+                          patch_h, patch_w, channels, m->d);
+    m->patch_h = patch_h;
+    m->patch_w = patch_w;
+    m->channels = channels;
+    m->remove_mean = remove_mean;
+    return GMMP_OK;
+}
+
+int gmmp_model_patch(const gmmp_model *m, size_t *patch_h, size_t *patch_w, size_t *channels,
+                     int *remove_mean)
+{
+    if (!m)
+        return gmmp__fail(GMMP_EINVAL, "model is NULL");
+    if (m->channels == 0)
+        return gmmp__fail(GMMP_EDIM,
+                          "the model (d = %zu) has no patch description: set one with "
+                          "gmmp_model_set_patch() (or pass the patch size to the tool)",
+                          m->d);
+    if (patch_h)
+        *patch_h = m->patch_h;
+    if (patch_w)
+        *patch_w = m->patch_w;
+    if (channels)
+        *channels = m->channels;
+    if (remove_mean)
+        *remove_mean = m->remove_mean;
+    return GMMP_OK;
+}
+
+int gmmp_model_set_description(gmmp_model *m, const char *text)
+{
+    if (!m)
+        return gmmp__fail(GMMP_EINVAL, "model is NULL");
+    char *copy = NULL;
+    if (text && text[0]) {
+        size_t len = strnlen(text, GMMP_MODEL_DESCRIPTION_MAX + 1);
+        if (len > GMMP_MODEL_DESCRIPTION_MAX)
+            return gmmp__fail(GMMP_EINVAL, "description is longer than %d bytes",
+                              GMMP_MODEL_DESCRIPTION_MAX);
+        if (!(copy = gmmp__alloc(len + 1)))
+            return gmmp__fail_nomem();
+        memcpy(copy, text, len + 1);
+    }
+    gmmp__free(m->description);
+    m->description = copy;
+    return GMMP_OK;
+}
+
+const char *gmmp_model_description(const gmmp_model *m)
+{
+    return m && m->description ? m->description : "";
 }

@@ -7,12 +7,14 @@
 #define GMMP_MODEL_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "gmmprior/model.h"
 
 struct gmmp__eigen;
 
 struct gmmp_model {
+    atomic_size_t refs;  /* the handle's reference plus one per plan using it */
     size_t K, d;
     double *weights;     /* K */
     double *log_weights; /* K: log weights[k] (-inf for a zero weight) */
@@ -29,7 +31,18 @@ struct gmmp_model {
      * filled under the lock, so that a const model stays thread-safe. */
     pthread_mutex_t lock;
     struct gmmp__eigen *eigen;
+
+    /* What the d values are (gmmp_model_set_patch); channels = 0: unknown. */
+    size_t patch_h, patch_w, channels;
+    int remove_mean;
+    char *description; /* NULL or a NUL-terminated text */
 };
+
+/* Another reference to a model, for a plan that shares its parameters. */
+gmmp_model *gmmp__model_retain(const gmmp_model *m);
+
+/* Drops a reference; the last one frees the model. Accepts NULL. */
+void gmmp__model_release(gmmp_model *m);
 
 /* Allocates a model with uninitialised parameters. */
 int gmmp__model_alloc(gmmp_model **out, size_t K, size_t d);

@@ -12,7 +12,17 @@
 #include "model.h"
 
 static const unsigned char magic[8] = {0x89, 'G', 'M', 'P', '\r', '\n', 0x1A, '\n'};
-enum { HEADER = 32, TRAILER = 4 };
+/* Version 1: HEADER bytes, the parameters, TRAILER. Version 2 inserts
+ * the patch description after the header: PATCH_SECTION bytes (patch
+ * height, width, channels, flags, description length, reserved; u32
+ * each), then the description padded with zeros to a multiple of 8. */
+enum { HEADER = 32, TRAILER = 4, PATCH_SECTION = 24 };
+enum { PATCH_KNOWN = 1, PATCH_REMOVE_MEAN = 2 };
+
+static size_t pad8(size_t n)
+{
+    return (n + 7) / 8 * 8;
+}
 
 /* CRC-32 (IEEE 802.3, as zlib's crc32), bitwise: files are small next to
  * what reading them costs. */
@@ -83,9 +93,16 @@ static size_t param_count(uint64_t K, uint64_t d)
     return total > (SIZE_MAX - HEADER - TRAILER) / 8 ? 0 : total;
 }
 
+static size_t description_length(const gmmp_model *m)
+{
+    return m->description ? strlen(m->description) : 0;
+}
+
 size_t gmmp_model_serialized_size(const gmmp_model *m)
 {
-    return m ? HEADER + 8 * param_count(m->K, m->d) + TRAILER : 0;
+    return m ? HEADER + PATCH_SECTION + pad8(description_length(m)) +
+                   8 * param_count(m->K, m->d) + TRAILER
+             : 0;
 }
 
 int gmmp_model_serialize(const gmmp_model *m, void *buf, size_t size)
@@ -103,6 +120,19 @@ int gmmp_model_serialize(const gmmp_model *m, void *buf, size_t size)
     put_u64(p + 16, K);
     put_u64(p + 24, d);
     unsigned char *q = p + HEADER;
+    size_t len = description_length(m);
+    uint32_t flags = (m->channels ? PATCH_KNOWN : 0) | (m->remove_mean ? PATCH_REMOVE_MEAN : 0);
+    put_u32(q, (uint32_t)m->patch_h);
+    put_u32(q + 4, (uint32_t)m->patch_w);
+    put_u32(q + 8, (uint32_t)m->channels);
+    put_u32(q + 12, flags);
+    put_u32(q + 16, (uint32_t)len);
+    put_u32(q + 20, 0);
+    q += PATCH_SECTION;
+    memset(q, 0, pad8(len));
+    if (len)
+        memcpy(q, m->description, len);
+    q += pad8(len);
     put_doubles(q, m->weights, K);
     put_doubles(q + 8 * K, m->means, K * d);
     put_doubles(q + 8 * (K + K * d), m->covs, K * d * d);
@@ -131,7 +161,29 @@ int gmmp_model_deserialize(gmmp_model **out, const void *buf, size_t size)
     if (count == 0)
         return gmmp__fail(GMMP_EFORMAT, "model header has impossible sizes K=%llu, d=%llu",
                           (unsigned long long)K, (unsigned long long)d);
-    size_t need = HEADER + 8 * count + TRAILER;
+    /* Version 2's patch section. */
+    size_t extra = 0;
+    uint32_t ph = 0, pw = 0, channels = 0, pflags = 0, len = 0;
+    if (version >= 2) {
+        if (size < HEADER + PATCH_SECTION + TRAILER)
+            return gmmp__fail(GMMP_EFORMAT, "model data truncated in its patch description");
+        const unsigned char *q = p + HEADER;
+        ph = get_u32(q);
+        pw = get_u32(q + 4);
+        channels = get_u32(q + 8);
+        pflags = get_u32(q + 12);
+        len = get_u32(q + 16);
+        if (get_u32(q + 20) != 0 || (pflags & ~(uint32_t)(PATCH_KNOWN | PATCH_REMOVE_MEAN)))
+            return gmmp__fail(GMMP_EFORMAT, "model patch description has unknown flags");
+        if (len > GMMP_MODEL_DESCRIPTION_MAX)
+            return gmmp__fail(GMMP_EFORMAT, "model description of %u bytes exceeds %d", len,
+                              GMMP_MODEL_DESCRIPTION_MAX);
+        extra = PATCH_SECTION + pad8(len);
+    }
+    if (count > (SIZE_MAX - HEADER - TRAILER - extra) / 8)
+        return gmmp__fail(GMMP_EFORMAT, "model header has impossible sizes K=%llu, d=%llu",
+                          (unsigned long long)K, (unsigned long long)d);
+    size_t need = HEADER + extra + 8 * count + TRAILER;
     if (size != need)
         return gmmp__fail(GMMP_EFORMAT, "model data is %zu bytes, K=%llu and d=%llu need %zu%s",
                           size, (unsigned long long)K, (unsigned long long)d, need,
@@ -140,18 +192,39 @@ int gmmp_model_deserialize(gmmp_model **out, const void *buf, size_t size)
     if (stored != actual)
         return gmmp__fail(GMMP_EFORMAT, "model data is corrupt: checksum %08x, expected %08x",
                           actual, stored);
+    const unsigned char *text = p + HEADER + PATCH_SECTION;
+    if (len && memchr(text, 0, len))
+        return gmmp__fail(GMMP_EFORMAT, "model description holds a NUL byte");
     double *params = gmmp__alloc_array(count, sizeof(double));
     if (!params)
         return gmmp__fail_nomem();
-    get_doubles(p + HEADER, params, count);
-    int rc = gmmp_model_create(out, K, d, params, params + K, params + K + K * d);
+    get_doubles(p + HEADER + extra, params, count);
+    gmmp_model *m = NULL;
+    int rc = gmmp_model_create(&m, K, d, params, params + K, params + K + K * d);
     gmmp__free(params);
-    if (rc && rc != GMMP_ENOMEM) {
-        char inner[400];
-        snprintf(inner, sizeof inner, "%s", gmmp_last_error());
-        gmmp__fail(rc, "model file holds an invalid model: %s", inner);
+    if (rc == GMMP_OK && (pflags & PATCH_KNOWN))
+        rc = gmmp_model_set_patch(m, ph, pw, channels, (pflags & PATCH_REMOVE_MEAN) != 0);
+    if (rc == GMMP_OK && len) {
+        char *copy = gmmp__alloc(len + 1);
+        if (!copy) {
+            rc = gmmp__fail_nomem();
+        } else {
+            memcpy(copy, text, len);
+            copy[len] = 0;
+            m->description = copy;
+        }
     }
-    return rc;
+    if (rc) {
+        gmmp_model_destroy(m);
+        if (rc != GMMP_ENOMEM) {
+            char inner[400];
+            snprintf(inner, sizeof inner, "%s", gmmp_last_error());
+            gmmp__fail(rc, "model file holds an invalid model: %s", inner);
+        }
+        return rc;
+    }
+    *out = m;
+    return GMMP_OK;
 }
 
 int gmmp_model_save(const gmmp_model *m, const char *path)
@@ -207,16 +280,18 @@ int gmmp_model_load(gmmp_model **out, const char *path)
         fclose(f);
         return gmmp__fail(GMMP_EIO, "%s is not a regular file", path);
     }
-    unsigned char head[HEADER];
+    unsigned char head[HEADER + PATCH_SECTION];
     size_t size = (size_t)st.st_size;
-    if (size >= HEADER && fread(head, 1, HEADER, f) == HEADER) {
+    if (size >= HEADER + PATCH_SECTION && fread(head, 1, sizeof head, f) == sizeof head) {
         if (memcmp(head, magic, sizeof magic) != 0) {
             fclose(f);
             return gmmp__fail(GMMP_EFORMAT, "%s: not a libgmmprior model (bad magic)", path);
         }
         size_t count = param_count(get_u64(head + 16), get_u64(head + 24));
-        if (count > 0 && size > HEADER + 8 * count + TRAILER)
-            size = HEADER + 8 * count + TRAILER + 1; /* enough to say "too long" */
+        size_t extra = get_u32(head + 8) >= 2 ? PATCH_SECTION + pad8(get_u32(head + 32 + 16)) : 0;
+        if (count > 0 && count < (SIZE_MAX - extra) / 16 &&
+            size > HEADER + extra + 8 * count + TRAILER)
+            size = HEADER + extra + 8 * count + TRAILER + 1; /* enough to say "too long" */
     }
     unsigned char *buf = gmmp__alloc(size);
     if (!buf) {

@@ -53,7 +53,7 @@ int gmmp_model_sample(const gmmp_model *m, size_t n, uint64_t seed, double *X, s
     gmmp__rng rng;
     gmmp__rng_seed(&rng, seed);
     for (size_t start = 0; start < n; start += block) {
-        size_t count = n - start < block ? n - start : block;
+        size_t count = gmmp__block_len(n, start, block);
         for (size_t i = 0; i < count; i++)
             comp[i] = pick_component(m->weights, K, gmmp__rng_uniform(&rng));
         for (size_t k = 0; k < K; k++) {

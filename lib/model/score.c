@@ -32,7 +32,7 @@ static int score_blocks(const gmmp_model *m, const double *X, size_t n, double *
     }
     double total = 0.0;
     for (size_t start = 0; start < n; start += block) {
-        size_t rows = n - start < block ? n - start : block;
+        size_t rows = gmmp__block_len(n, start, block);
         gmmp__log_prob(m, X + start * d, rows, lp, work);
         gmmp__log_normalize(lp, rows, K, lpdf);
         for (size_t i = 0; i < rows; i++)
@@ -61,7 +61,7 @@ int gmmp_model_score(const gmmp_model *m, const double *X, size_t n, double *mea
 {
     if (!mean_loglik || n == 0)
         return gmmp__fail(GMMP_EINVAL, "%s", n == 0 ? "no samples to score" : "output is NULL");
-    double sum;
+    double sum = 0.0;
     int rc = score_blocks(m, X, n, NULL, NULL, &sum);
     if (rc == GMMP_OK)
         *mean_loglik = sum / (double)n;

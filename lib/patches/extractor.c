@@ -3,35 +3,50 @@
  * a matrix, optionally removing each patch's mean.
  * SPDX-License-Identifier: MIT
  */
+#include <string.h>
+
 #include "gmmprior/patches.h"
 
 #include "extractor.h"
 #include "internal.h"
+#include "rng.h"
 
-int gmmp_extractor_create(gmmp_extractor **out, size_t patch_h, size_t patch_w, size_t step)
+int gmmp_extractor_create(gmmp_extractor **out, size_t patch_h, size_t patch_w, size_t channels,
+                          size_t step)
 {
-    return gmmp_extractor_create_grid(out, patch_h, patch_w, step, 0, 0);
+    return gmmp_extractor_create_grid(out, patch_h, patch_w, channels, step, 0, 0);
 }
 
 int gmmp_extractor_create_grid(gmmp_extractor **out, size_t patch_h, size_t patch_w,
-                               size_t step, size_t row_offset, size_t col_offset)
+                               size_t channels, size_t step, size_t row_offset,
+                               size_t col_offset)
 {
     if (!out)
         return gmmp__fail(GMMP_EINVAL, "output handle pointer is NULL");
     if (patch_h == 0 || patch_w == 0)
         return gmmp__fail(GMMP_EINVAL, "patch size %zux%zu is empty", patch_h, patch_w);
+    if (channels == 0)
+        return gmmp__fail(GMMP_EINVAL, "number of channels must be at least 1");
     if (step == 0)
         return gmmp__fail(GMMP_EINVAL, "patch step must be at least 1");
     if (row_offset >= step || col_offset >= step)
         return gmmp__fail(GMMP_EINVAL, "grid offsets %zu, %zu must be less than the step %zu",
                           row_offset, col_offset, step);
-    size_t dim;
-    if (!gmmp__mul_ok(patch_h, patch_w, &dim) || dim > SIZE_MAX / sizeof(double))
-        return gmmp__fail(GMMP_EOVERFLOW, "patch size %zux%zu overflows", patch_h, patch_w);
+    size_t pixels, dim;
+    if (!gmmp__mul_ok(patch_h, patch_w, &pixels) || !gmmp__mul_ok(pixels, channels, &dim) ||
+        dim > SIZE_MAX / sizeof(double))
+        return gmmp__fail(GMMP_EOVERFLOW, "patch size %zux%zu with %zu channels overflows",
+                          patch_h, patch_w, channels);
     gmmp_extractor *ex = gmmp__alloc(sizeof *ex);
     if (!ex)
         return gmmp__fail_nomem();
-    ex->geom = (gmmp__geometry){patch_h, patch_w, step, dim, row_offset, col_offset};
+    ex->geom = (gmmp__geometry){.patch_h = patch_h,
+                                .patch_w = patch_w,
+                                .channels = channels,
+                                .step = step,
+                                .dim = dim,
+                                .row_offset = row_offset,
+                                .col_offset = col_offset};
     *out = ex;
     return GMMP_OK;
 }
@@ -82,39 +97,78 @@ int gmmp__check_range(size_t first, size_t count, size_t total)
     return GMMP_OK;
 }
 
+/* Copies patch `index` of the grid into dst (d values) and, with means,
+ * removes its per-channel means into means[0 .. C-1]. */
+static void copy_patch(const gmmp__geometry *g, const gmmp__grid *grid, const double *image,
+                       size_t pitch, size_t index, double *dst, double *means)
+{
+    const size_t C = g->channels, row_len = g->patch_w * C;
+    size_t r0, c0;
+    gmmp__grid_pos(grid, index, &r0, &c0);
+    for (size_t r = 0; r < g->patch_h; r++)
+        memcpy(dst + r * row_len, image + (r0 + r) * pitch + c0 * C, row_len * sizeof *dst);
+    if (!means)
+        return;
+    const size_t pixels = g->patch_h * g->patch_w;
+    for (size_t ch = 0; ch < C; ch++) {
+        double sum = 0.0;
+        for (size_t j = ch; j < g->dim; j += C)
+            sum += dst[j];
+        double mean = sum / (double)pixels;
+        for (size_t j = ch; j < g->dim; j += C)
+            dst[j] -= mean;
+        means[ch] = mean;
+    }
+}
+
 int gmmp_extractor_extract(const gmmp_extractor *ex, const double *image, size_t h, size_t w,
                            size_t pitch, size_t first, size_t count, double *patches,
                            double *means)
 {
     if (!ex || !patches)
         return gmmp__fail(GMMP_EINVAL, "extractor or patch buffer is NULL");
-    int rc = gmmp__check_image(image, h, w, pitch);
+    const gmmp__geometry *g = &ex->geom;
+    int rc = gmmp__check_image(image, h, w, g->channels, pitch);
     if (rc)
         return rc;
     gmmp__grid grid;
-    if ((rc = gmmp__grid_init(&grid, &ex->geom, h, w)) ||
+    if ((rc = gmmp__grid_init(&grid, g, h, w)) ||
         (rc = gmmp__check_range(first, count, grid.count)))
         return rc;
+    for (size_t i = 0; i < count; i++)
+        copy_patch(g, &grid, image, pitch, first + i, patches + i * g->dim,
+                   means ? means + i * g->channels : NULL);
+    return GMMP_OK;
+}
 
+int gmmp_extractor_sample(const gmmp_extractor *ex, const double *image, size_t h, size_t w,
+                          size_t pitch, size_t count, uint64_t seed, double *patches,
+                          double *means, size_t *n_out)
+{
+    if (!ex || !patches || !n_out)
+        return gmmp__fail(GMMP_EINVAL, "extractor, patch buffer or count output is NULL");
     const gmmp__geometry *g = &ex->geom;
-    for (size_t i = 0; i < count; i++) {
-        size_t r0, c0;
-        gmmp__grid_pos(&grid, first + i, &r0, &c0);
-        double *dst = patches + i * g->dim;
-        double sum = 0.0;
-        for (size_t r = 0; r < g->patch_h; r++) {
-            const double *src = image + (r0 + r) * pitch + c0;
-            for (size_t c = 0; c < g->patch_w; c++) {
-                dst[r * g->patch_w + c] = src[c];
-                sum += src[c];
-            }
-        }
-        if (means) {
-            double mean = sum / (double)g->dim;
-            for (size_t j = 0; j < g->dim; j++)
-                dst[j] -= mean;
-            means[i] = mean;
-        }
+    int rc = gmmp__check_image(image, h, w, g->channels, pitch);
+    if (rc)
+        return rc;
+    gmmp__grid grid;
+    if ((rc = gmmp__grid_init(&grid, g, h, w)))
+        return rc;
+    const size_t n = grid.count, take = count < n ? count : n;
+    /* Selection sampling (Knuth's algorithm S): one pass over the patch
+     * numbers, each kept with probability (still needed) / (still left),
+     * gives a uniform subset of exactly `take`, already in order, with
+     * no memory beyond the output. */
+    gmmp__rng rng;
+    gmmp__rng_seed(&rng, seed);
+    size_t kept = 0;
+    for (size_t i = 0; i < n && kept < take; i++) {
+        if (gmmp__rng_below(&rng, n - i) >= take - kept)
+            continue;
+        copy_patch(g, &grid, image, pitch, i, patches + kept * g->dim,
+                   means ? means + kept * g->channels : NULL);
+        kept++;
     }
+    *n_out = kept;
     return GMMP_OK;
 }

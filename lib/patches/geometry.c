@@ -41,17 +41,23 @@ int gmmp__grid_init(gmmp__grid *grid, const gmmp__geometry *g, size_t h, size_t 
     return GMMP_OK;
 }
 
-int gmmp__check_image(const double *image, size_t h, size_t w, size_t pitch)
+int gmmp__check_image(const double *image, size_t h, size_t w, size_t channels, size_t pitch)
 {
     if (!image)
         return gmmp__fail(GMMP_EINVAL, "image is NULL");
     if (h == 0 || w == 0)
         return gmmp__fail(GMMP_EINVAL, "image size %zux%zu is empty", h, w);
-    if (pitch < w)
-        return gmmp__fail(GMMP_EINVAL, "row pitch %zu is less than the width %zu", pitch, w);
-    size_t span;
+    size_t row;
     const size_t max_elems = SIZE_MAX / sizeof(double);
-    if (!gmmp__mul_ok(h - 1, pitch, &span) || span > max_elems || w > max_elems - span)
+    if (!gmmp__mul_ok(w, channels, &row) || row > max_elems)
+        return gmmp__fail(GMMP_EOVERFLOW, "image width %zu with %zu channels overflows", w,
+                          channels);
+    if (pitch < row)
+        return gmmp__fail(GMMP_EINVAL,
+                          "row pitch %zu is less than the width %zu times the %zu channels",
+                          pitch, w, channels);
+    size_t span;
+    if (!gmmp__mul_ok(h - 1, pitch, &span) || span > max_elems || row > max_elems - span)
         return gmmp__fail(GMMP_EOVERFLOW, "image of %zu rows with pitch %zu overflows", h,
                           pitch);
     return GMMP_OK;

@@ -9,7 +9,8 @@
 #include <stddef.h>
 
 typedef struct gmmp__geometry {
-    size_t patch_h, patch_w, step, dim;
+    size_t patch_h, patch_w, channels, step;
+    size_t dim; /* patch_h * patch_w * channels */
     size_t row_offset, col_offset; /* first regular position; < step */
 } gmmp__geometry;
 
@@ -49,7 +50,8 @@ static inline void gmmp__grid_pos(const gmmp__grid *grid, size_t index, size_t *
     *c = gmmp__axis_pos(&grid->col, index % grid->cols);
 }
 
-/* Checks an image pointer, sizes and pitch shared by several entry points. */
-int gmmp__check_image(const double *image, size_t h, size_t w, size_t pitch);
+/* Checks an image pointer, sizes and pitch (>= w * channels) shared by
+ * several entry points. */
+int gmmp__check_image(const double *image, size_t h, size_t w, size_t channels, size_t pitch);
 
 #endif /* GMMP_GEOMETRY_H */

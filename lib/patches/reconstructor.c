@@ -15,8 +15,8 @@ struct gmmp_reconstructor {
     gmmp__geometry geom;
     gmmp__grid grid;
     size_t h, w;
-    double *sum;    /* h*w weighted sums of patch values */
-    double *weight; /* h*w sums of weights */
+    double *sum;    /* h*w*C weighted sums of patch values */
+    double *weight; /* h*w sums of weights (the same for every channel) */
 };
 
 int gmmp_reconstructor_create(gmmp_reconstructor **out, const gmmp_extractor *ex, size_t h,
@@ -34,12 +34,15 @@ int gmmp_reconstructor_create(gmmp_reconstructor **out, const gmmp_extractor *ex
                           "step %zu exceeds the %zux%zu patch: some pixels would get no "
                           "estimate",
                           g->step, g->patch_h, g->patch_w);
-    size_t pixels = h * w; /* checked by gmmp__grid_init */
+    size_t pixels = h * w, values; /* h * w checked by gmmp__grid_init */
+    if (!gmmp__mul_ok(pixels, g->channels, &values) || values > SIZE_MAX / sizeof(double))
+        return gmmp__fail(GMMP_EOVERFLOW, "image of %zux%zu pixels with %zu channels overflows",
+                          h, w, g->channels);
     gmmp_reconstructor *r = gmmp__alloc(sizeof *r);
     if (!r)
         return gmmp__fail_nomem();
     *r = (gmmp_reconstructor){.geom = ex->geom, .grid = grid, .h = h, .w = w};
-    r->sum = gmmp__calloc_array(pixels, sizeof(double));
+    r->sum = gmmp__calloc_array(values, sizeof(double));
     r->weight = gmmp__calloc_array(pixels, sizeof(double));
     if (!r->sum || !r->weight) {
         gmmp_reconstructor_destroy(r);
@@ -80,17 +83,20 @@ int gmmp_reconstructor_add(gmmp_reconstructor *rc, size_t first, size_t count,
                                   first + i, weights[i]);
 
     const gmmp__geometry *g = &rc->geom;
+    const size_t C = g->channels, row_len = g->patch_w * C;
     for (size_t i = 0; i < count; i++) {
         size_t r0, c0;
         gmmp__grid_pos(&rc->grid, first + i, &r0, &c0);
         const double *src = patches + i * g->dim;
+        const double *offset = means ? means + i * C : NULL;
         double wt = weights ? weights[i] : 1.0;
-        double offset = means ? means[i] : 0.0;
         for (size_t r = 0; r < g->patch_h; r++) {
-            double *sum = rc->sum + (r0 + r) * rc->w + c0;
+            double *sum = rc->sum + ((r0 + r) * rc->w + c0) * C;
             double *weight = rc->weight + (r0 + r) * rc->w + c0;
+            const double *row = src + r * row_len;
             for (size_t c = 0; c < g->patch_w; c++) {
-                sum[c] += wt * (src[r * g->patch_w + c] + offset);
+                for (size_t ch = 0; ch < C; ch++)
+                    sum[c * C + ch] += wt * (row[c * C + ch] + (offset ? offset[ch] : 0.0));
                 weight[c] += wt;
             }
         }
@@ -102,7 +108,8 @@ int gmmp_reconstructor_finish(const gmmp_reconstructor *rc, double *image, size_
 {
     if (!rc)
         return gmmp__fail(GMMP_EINVAL, "reconstructor is NULL");
-    int err = gmmp__check_image(image, rc->h, rc->w, pitch);
+    const size_t C = rc->geom.channels;
+    int err = gmmp__check_image(image, rc->h, rc->w, C, pitch);
     if (err)
         return err;
     for (size_t i = 0; i < rc->h * rc->w; i++)
@@ -110,8 +117,11 @@ int gmmp_reconstructor_finish(const gmmp_reconstructor *rc, double *image, size_
             return gmmp__fail(GMMP_EDIM, "pixel (%zu, %zu) received no patch", i / rc->w,
                               i % rc->w);
     for (size_t r = 0; r < rc->h; r++)
-        for (size_t c = 0; c < rc->w; c++)
-            image[r * pitch + c] = rc->sum[r * rc->w + c] / rc->weight[r * rc->w + c];
+        for (size_t c = 0; c < rc->w; c++) {
+            double wt = rc->weight[r * rc->w + c];
+            for (size_t ch = 0; ch < C; ch++)
+                image[r * pitch + c * C + ch] = rc->sum[(r * rc->w + c) * C + ch] / wt;
+        }
     return GMMP_OK;
 }
 
@@ -119,6 +129,6 @@ void gmmp_reconstructor_reset(gmmp_reconstructor *rc)
 {
     if (!rc)
         return;
-    memset(rc->sum, 0, rc->h * rc->w * sizeof(double));
+    memset(rc->sum, 0, rc->h * rc->w * rc->geom.channels * sizeof(double));
     memset(rc->weight, 0, rc->h * rc->w * sizeof(double));
 }

@@ -8,24 +8,17 @@
 
 #include "internal.h"
 #include "linalg.h"
+#include "options_internal.h"
 #include "model.h"
 #include "plan.h"
 
-#define LOG_2PI 1.8378770664093454836
-
-void gmmp_plan_options_default(gmmp_plan_options *o)
-{
-    if (o)
-        *o = (gmmp_plan_options){.threads = 1, .method = GMMP_PLAN_DEFAULT, .skip = 1e-12};
-}
 
 void gmmp_plan_destroy(gmmp_plan *plan)
 {
     if (!plan)
         return;
     gmmp__eigen_release(plan->eig);
-    gmmp__free(plan->log_weights);
-    gmmp__free(plan->means);
+    gmmp__model_release(plan->model);
     gmmp__free(plan->log_norm);
     gmmp__free(plan->b);
     gmmp__free(plan->inv_var);
@@ -33,7 +26,6 @@ void gmmp_plan_destroy(gmmp_plan *plan)
     gmmp__free(plan->obs_means);
     gmmp__free(plan->s_chol_inv);
     gmmp__free(plan->gain_t);
-    gmmp__free(plan->covs);
     gmmp__free(plan->noise_diag);
     gmmp__free(plan);
 }
@@ -72,8 +64,27 @@ static int check_noise(gmmp_noise_kind kind, const double *noise, size_t p)
     size_t bad = gmmp__first_nonfinite(noise, count);
     if (bad < count)
         return gmmp__fail(GMMP_ENONFINITE, "noise[%zu] is %g", bad, noise[bad]);
-    if (kind == GMMP_NOISE_FULL)
-        return gmmp__check_symmetric(noise, p, "noise covariance");
+    if (kind == GMMP_NOISE_FULL) {
+        int rc = gmmp__check_symmetric(noise, p, "noise covariance");
+        if (rc)
+            return rc;
+        /* Positive definite on its own, as promised, even where W Sigma_k
+         * W^T + Sigma_y would happen to be. */
+        double *copy = gmmp__alloc_array(p * p, sizeof(double));
+        if (!copy)
+            return gmmp__fail_nomem();
+        memcpy(copy, noise, p * p * sizeof *copy);
+        int minor = gmmp__cholesky(copy, p);
+        gmmp__free(copy);
+        if (minor < 0)
+            return minor;
+        if (minor > 0)
+            return gmmp__fail(GMMP_ENOTSPD,
+                              "noise covariance is not positive definite (leading minor of "
+                              "order %d)",
+                              minor);
+        return GMMP_OK;
+    }
     for (size_t i = 0; i < count; i++)
         if (!(noise[i] > 0.0))
             return gmmp__fail(GMMP_EINVAL, "noise variance %zu is %g: variances must be "
@@ -110,7 +121,7 @@ static int plan_eigen(gmmp_plan *plan, const gmmp_model *m, double sigma2)
             plan->gain[k * d + j] = lambda / var;
             logdet += log(var);
         }
-        plan->log_norm[k] = -0.5 * ((double)d * LOG_2PI + logdet);
+        plan->log_norm[k] = -0.5 * ((double)d * GMMP__LOG_2PI + logdet);
     }
     return GMMP_OK;
 }
@@ -125,13 +136,11 @@ static int plan_general(gmmp_plan *plan, const gmmp_model *m, const double *W,
     plan->obs_means = gmmp__alloc_array(K * p, sizeof(double));
     plan->s_chol_inv = gmmp__alloc_array(K * p * p, sizeof(double));
     plan->gain_t = gmmp__alloc_array(K * p * d, sizeof(double));
-    plan->covs = gmmp__alloc_array(K * d * d, sizeof(double));
     double *ws = gmmp__alloc_array(p * d, sizeof(double)); /* W Sigma_k */
-    if (!plan->obs_means || !plan->s_chol_inv || !plan->gain_t || !plan->covs || !ws) {
+    if (!plan->obs_means || !plan->s_chol_inv || !plan->gain_t || !ws) {
         gmmp__free(ws);
         return gmmp__fail_nomem();
     }
-    memcpy(plan->covs, m->covs, K * d * d * sizeof(double));
     int rc = GMMP_OK;
     for (size_t k = 0; k < K && rc == GMMP_OK; k++) {
         const double *sigma = m->covs + k * d * d, *mu = m->means + k * d;
@@ -158,6 +167,10 @@ static int plan_general(gmmp_plan *plan, const gmmp_model *m, const double *W,
                 s[i * p + i] += noise[kind == GMMP_NOISE_SCALAR ? 0 : i];
         }
         int minor = gmmp__cholesky(s, p);
+        if (minor < 0) {
+            rc = minor;
+            break;
+        }
         if (minor != 0) {
             rc = gmmp__fail(GMMP_ENOTSPD,
                             "marginal covariance W Sigma_k W^T + Sigma_y of component %zu is "
@@ -168,7 +181,7 @@ static int plan_general(gmmp_plan *plan, const gmmp_model *m, const double *W,
                                                     : "");
             break;
         }
-        plan->log_norm[k] = -0.5 * ((double)p * LOG_2PI + gmmp__chol_logdet(s, p));
+        plan->log_norm[k] = -0.5 * ((double)p * GMMP__LOG_2PI + gmmp__chol_logdet(s, p));
         if (gmmp__tri_inverse(s, p) != 0) {
             rc = gmmp__fail(GMMP_EINTERNAL, "inverting the factor of component %zu failed", k);
             break;
@@ -182,21 +195,15 @@ static int plan_general(gmmp_plan *plan, const gmmp_model *m, const double *W,
     return rc;
 }
 
-/* Keeps what gmmp_plan_execute_masked needs: the covariances and the
- * noise variance of every pixel. */
-static int enable_masks(gmmp_plan *plan, const gmmp_model *m, gmmp_noise_kind kind,
-                        const double *noise)
+/* Keeps what gmmp_plan_execute_masked needs besides the model's
+ * covariances (which the plan references): the noise variance of every
+ * pixel. */
+static int enable_masks(gmmp_plan *plan, gmmp_noise_kind kind, const double *noise)
 {
-    const size_t K = plan->K, d = plan->d;
+    const size_t d = plan->d;
     plan->noise_diag = gmmp__alloc_array(d, sizeof(double));
     if (!plan->noise_diag)
         return gmmp__fail_nomem();
-    if (!plan->covs) { /* the Cholesky path has them already */
-        plan->covs = gmmp__alloc_array(K * d * d, sizeof(double));
-        if (!plan->covs)
-            return gmmp__fail_nomem();
-        memcpy(plan->covs, m->covs, K * d * d * sizeof(double));
-    }
     for (size_t j = 0; j < d; j++)
         plan->noise_diag[j] = noise[kind == GMMP_NOISE_SCALAR ? 0 : j];
     return GMMP_OK;
@@ -204,20 +211,12 @@ static int enable_masks(gmmp_plan *plan, const gmmp_model *m, gmmp_noise_kind ki
 
 int gmmp_plan_create(gmmp_plan **out, const gmmp_model *m, size_t p, const double *W,
                      gmmp_noise_kind kind, const double *noise, const double *b,
-                     const gmmp_plan_options *options)
+                     const gmmp_options *options)
 {
     if (!out || !m)
         return gmmp__fail(GMMP_EINVAL, "output handle pointer or model is NULL");
-    gmmp_plan_options opt;
-    gmmp_plan_options_default(&opt);
-    if (options)
-        opt = *options;
-    if (opt.threads < 1 || opt.threads > 256)
-        return gmmp__fail(GMMP_EINVAL, "threads = %u is outside [1, 256]", opt.threads);
-    if (opt.method != GMMP_PLAN_DEFAULT && opt.method != GMMP_PLAN_CHOLESKY)
-        return gmmp__fail(GMMP_EINVAL, "unknown plan method %d", (int)opt.method);
-    if (!(opt.skip >= 0.0 && opt.skip <= 1e-3))
-        return gmmp__fail(GMMP_EINVAL, "skip = %g is outside [0, 1e-3]", opt.skip);
+    gmmp__option_values opt;
+    gmmp__options_read(options, &opt);
     const size_t K = m->K, d = m->d;
     if (p == 0)
         return gmmp__fail(GMMP_EINVAL, "observation dimension p is 0");
@@ -226,7 +225,12 @@ int gmmp_plan_create(gmmp_plan **out, const gmmp_model *m, size_t p, const doubl
                           "without W the observations are the patch: p = %zu must equal d = %zu",
                           p, d);
     size_t pd, kpp, kpd;
-    if (p > GMMP__MAX_BLAS_DIM || !gmmp__mul_ok(p, d, &pd) || !gmmp__mul_ok(K, p * p, &kpp) ||
+    if (p > GMMP__MAX_ORDER)
+        return gmmp__fail(GMMP_EOVERFLOW,
+                          "observation dimension p=%zu exceeds %u: LAPACK's workspace would "
+                          "overflow its 32-bit sizes",
+                          p, GMMP__MAX_ORDER);
+    if (!gmmp__mul_ok(p, d, &pd) || !gmmp__mul_ok(K, p * p, &kpp) ||
         !gmmp__mul_ok(K, pd, &kpd) || kpp > SIZE_MAX / sizeof(double) ||
         kpd > SIZE_MAX / sizeof(double) || p > SIZE_MAX / p)
         return gmmp__fail(GMMP_EOVERFLOW, "a plan for p = %zu observations of d = %zu is too "
@@ -244,29 +248,56 @@ int gmmp_plan_create(gmmp_plan **out, const gmmp_model *m, size_t p, const doubl
     gmmp_plan *plan = gmmp__alloc(sizeof *plan);
     if (!plan)
         return gmmp__fail_nomem();
-    *plan = (gmmp_plan){.K = K, .d = d, .p = p, .threads = opt.threads, .skip = opt.skip};
-    plan->log_weights = gmmp__alloc_array(K, sizeof(double));
-    plan->means = gmmp__alloc_array(K * d, sizeof(double));
+    *plan = (gmmp_plan){.K = K,
+                        .d = d,
+                        .p = p,
+                        .threads = (unsigned)gmmp__opt_int(&opt, GMMP_OPT_THREADS),
+                        .blas_serial = gmmp__opt_int(&opt, GMMP_OPT_BLAS_SERIAL) != 0,
+                        .skip = gmmp__opt_real(&opt, GMMP_OPT_SKIP),
+                        .model = gmmp__model_retain(m),
+                        .identity_obs = !W && (!b || gmmp__all_zero(b, p))};
+    /* The model's parameters are shared, not copied (a plan for a new
+     * sigma must cost O(K d)); the model keeps them alive. */
+    plan->log_weights = m->log_weights;
+    plan->means = m->means;
+    plan->covs = m->covs;
     plan->log_norm = gmmp__alloc_array(K, sizeof(double));
     plan->b = gmmp__calloc_array(p, sizeof(double));
-    if (!plan->log_weights || !plan->means || !plan->log_norm || !plan->b) {
+    if (!plan->log_norm || !plan->b) {
         gmmp_plan_destroy(plan);
         return gmmp__fail_nomem();
     }
-    memcpy(plan->log_weights, m->log_weights, K * sizeof(double));
-    memcpy(plan->means, m->means, K * d * sizeof(double));
     if (b)
         memcpy(plan->b, b, p * sizeof(double));
-    bool eigen = !W && kind == GMMP_NOISE_SCALAR && opt.method == GMMP_PLAN_DEFAULT;
+    bool eigen = !W && kind == GMMP_NOISE_SCALAR &&
+                 gmmp__opt_int(&opt, GMMP_OPT_PLAN_METHOD) == GMMP_PLAN_DEFAULT;
     rc = eigen ? plan_eigen(plan, m, noise[0]) : plan_general(plan, m, W, kind, noise);
     if (rc == GMMP_OK && !W && kind != GMMP_NOISE_FULL)
-        rc = enable_masks(plan, m, kind, noise);
+        rc = enable_masks(plan, kind, noise);
     if (rc) {
         gmmp_plan_destroy(plan);
         return rc;
     }
     *out = plan;
     return GMMP_OK;
+}
+
+int gmmp_plan_create_denoise(gmmp_plan **out, const gmmp_model *model, double sigma,
+                             const gmmp_options *options)
+{
+    /* sigma^2 must be a normal number: a subnormal or infinite variance
+     * would make the gains 0/0 or lose every digit. */
+    if (!(sigma > 0.0) || !isfinite(sigma) || !isnormal(sigma * sigma) ||
+        !isfinite(sigma * sigma))
+        return gmmp__fail(GMMP_EINVAL,
+                          "noise standard deviation sigma = %g is out of range: it must be "
+                          "positive with sigma^2 a finite normal number",
+                          sigma);
+    if (!model)
+        return gmmp__fail(GMMP_EINVAL, "model is NULL");
+    double var = sigma * sigma;
+    return gmmp_plan_create(out, model, gmmp_model_dim(model), NULL, GMMP_NOISE_SCALAR, &var,
+                            NULL, options);
 }
 
 int gmmp_plan_posterior_cov(const gmmp_plan *plan, size_t k, double *cov)

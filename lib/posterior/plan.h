@@ -8,14 +8,21 @@
 #include <stdbool.h>
 
 #include "eigen.h"
+#include "model.h"
 #include "gmmprior/posterior.h"
 
 struct gmmp_plan {
     size_t K, d, p;
     unsigned threads;
+    bool blas_serial;    /* GMMP_OPT_BLAS_SERIAL */
     double skip;
-    double *log_weights; /* K */
-    double *means;       /* K x d */
+    /* The model, referenced: its parameters and patch description are
+     * shared with every plan made from it, never copied. */
+    gmmp_model *model;
+    const double *log_weights; /* K, the model's */
+    const double *means;       /* K x d, the model's */
+    const double *covs;        /* K x d x d: Sigma_k, the model's (posterior covariances, masks) */
+    bool identity_obs;   /* W = I and b = 0: observed patches estimate clean ones directly */
     double *log_norm;    /* K: -1/2 (p log 2pi + log det S_k) */
     double *b;           /* p offsets (zeros when none) */
 
@@ -30,12 +37,22 @@ struct gmmp_plan {
     double *obs_means;   /* K x p: W mu_k + b */
     double *s_chol_inv;  /* K x p x p: L_S^{-1}, lower, S_k = L_S L_S^T */
     double *gain_t;      /* K x p x d: G_k = L_S^{-1} W Sigma_k, so mu_{k|y} = mu_k + z^T G_k */
-    double *covs;        /* K x d x d: Sigma_k, for the posterior covariances (and masks) */
 
     /* Masked observations (W = I, scalar or diagonal noise): any subset of
      * each patch's pixels, with these noise variances. NULL otherwise. */
     double *noise_diag;  /* d */
 };
+
+/* Threads of one execution, when they are not the plan's own. */
+typedef struct gmmp__exec_threads {
+    unsigned count;
+    bool blas_serial;
+} gmmp__exec_threads;
+
+/* gmmp_plan_execute for MAP and MMSE only, with the given threads and
+ * without re-checking the observations (the caller has). */
+int gmmp__plan_run(const gmmp_plan *plan, const double *Y, size_t n, double *map, double *mmse,
+                   gmmp__exec_threads threads);
 
 /* Rows one worker handles at a time: the whitened residuals of all K
  * components for these rows are kept, about 8 MB. */

@@ -7,10 +7,10 @@
  */
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "workers.h"
+#include "density.h"
 #include "estep.h"
 #include "internal.h"
 #include "plan.h"
@@ -83,32 +83,17 @@ static void whiten(const gmmp_plan *pl, size_t k, const double *Y, size_t n, wor
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)d, (int)d, 1.0, w->dev,
                     (int)d, pl->eig->ut + k * d * d, (int)d, 0.0, z, (int)d);
     } else {
-        const double *m = pl->obs_means + k * p;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < p; j++)
-                z[i * p + j] = Y[i * p + j] - m[j];
-        cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n,
-                    (int)p, 1.0, pl->s_chol_inv + k * p * p, (int)p, z, (int)p);
+        gmmp__whiten_tri(Y, n, p, pl->obs_means + k * p, pl->s_chol_inv + k * p * p, z);
     }
 }
 
-/* Log of pi_k N(y; W mu_k + b, S_k) from whitened residuals. */
+/* Log of pi_k N(y; W mu_k + b, S_k) from whitened residuals (on the
+ * denoising path, scaled by the inverse variances of the eigenbasis). */
 static void log_densities(const gmmp_plan *pl, size_t k, const double *z, size_t n, double *lp)
 {
-    const size_t K = pl->K, w = pl->eigen_path ? pl->d : pl->p;
+    const size_t width = pl->eigen_path ? pl->d : pl->p;
     const double *iv = pl->eigen_path ? pl->inv_var + k * pl->d : NULL;
-    const double base = pl->log_weights[k] + pl->log_norm[k];
-    for (size_t i = 0; i < n; i++) {
-        const double *zi = z + i * w;
-        double q = 0.0;
-        if (iv)
-            for (size_t j = 0; j < w; j++)
-                q += zi[j] * zi[j] * iv[j];
-        else
-            for (size_t j = 0; j < w; j++)
-                q += zi[j] * zi[j];
-        lp[i * K + k] = base - 0.5 * q;
-    }
+    gmmp__log_density(z, n, width, iv, pl->log_weights[k] + pl->log_norm[k], lp + k, pl->K);
 }
 
 /* Posterior means of component k for the `count` rows listed in w->sel,
@@ -205,8 +190,8 @@ static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size
 typedef struct job {
     const gmmp_plan *plan;
     const request *rq;
-    size_t next, n_blocks, block;
-    pthread_mutex_t lock;
+    size_t block;
+    gmmp__queue queue;
 } job;
 
 typedef struct worker {
@@ -218,27 +203,26 @@ static void *worker_run(void *arg)
 {
     worker *wk = arg;
     job *jb = wk->job;
-    for (;;) {
-        pthread_mutex_lock(&jb->lock);
-        size_t b = jb->next++;
-        pthread_mutex_unlock(&jb->lock);
-        if (b >= jb->n_blocks)
-            return NULL;
+    size_t b;
+    while (gmmp__queue_claim(&jb->queue, &b)) {
         size_t first = b * jb->block;
-        size_t n = jb->rq->n - first < jb->block ? jb->rq->n - first : jb->block;
+        size_t n = gmmp__block_len(jb->rq->n, first, jb->block);
         run_block(jb->plan, jb->rq, first, n, &wk->ws);
     }
+    return NULL;
 }
 
-static int execute(const gmmp_plan *pl, const request *rq)
+/* Every workspace is allocated before any output is written, so a
+ * failure leaves the outputs untouched. */
+static int execute(const gmmp_plan *pl, const request *rq, gmmp__exec_threads threads)
 {
     size_t B = gmmp__plan_block_rows(pl);
     size_t n_blocks = (rq->n + B - 1) / B;
-    size_t T = pl->threads < n_blocks ? pl->threads : n_blocks;
+    size_t T = threads.count < n_blocks ? threads.count : n_blocks;
     if (T == 0)
         return GMMP_OK;
     worker workers[256];
-    job jb = {.plan = pl, .rq = rq, .n_blocks = n_blocks, .block = B};
+    job jb = {.plan = pl, .rq = rq, .block = B};
     int rc = GMMP_OK;
     size_t ready = 0;
     for (; ready < T; ready++) {
@@ -247,13 +231,18 @@ static int execute(const gmmp_plan *pl, const request *rq)
             break;
     }
     if (rc == GMMP_OK) {
-        pthread_mutex_init(&jb.lock, NULL);
-        gmmp__run_workers(worker_run, workers, sizeof workers[0], T);
-        pthread_mutex_destroy(&jb.lock);
+        gmmp__queue_init(&jb.queue, n_blocks);
+        gmmp__run_workers(worker_run, workers, sizeof workers[0], T, threads.blas_serial);
+        gmmp__queue_destroy(&jb.queue);
     }
     for (size_t t = 0; t < ready; t++)
         workspace_free(&workers[t].ws);
     return rc;
+}
+
+static gmmp__exec_threads own_threads(const gmmp_plan *plan)
+{
+    return (gmmp__exec_threads){plan->threads, plan->blas_serial};
 }
 
 static int check_observations(const gmmp_plan *pl, const double *Y, size_t n)
@@ -282,7 +271,7 @@ int gmmp_plan_execute(const gmmp_plan *plan, const double *Y, size_t n, double *
     if (!resp && !log_evidence && !map && !mmse)
         return gmmp__fail(GMMP_EINVAL, "no output requested");
     request rq = {Y, n, resp, log_evidence, map, mmse, plan->K, NULL};
-    return execute(plan, &rq);
+    return execute(plan, &rq, own_threads(plan));
 }
 
 int gmmp_plan_component_means(const gmmp_plan *plan, size_t k, const double *Y, size_t n,
@@ -297,5 +286,12 @@ int gmmp_plan_component_means(const gmmp_plan *plan, size_t k, const double *Y, 
         return gmmp__fail(GMMP_EDIM, "component %zu does not exist: the plan has %zu", k,
                           plan->K);
     request rq = {Y, n, NULL, NULL, NULL, NULL, k, means};
-    return execute(plan, &rq);
+    return execute(plan, &rq, own_threads(plan));
+}
+
+int gmmp__plan_run(const gmmp_plan *plan, const double *Y, size_t n, double *map, double *mmse,
+                   gmmp__exec_threads threads)
+{
+    request rq = {Y, n, NULL, NULL, map, mmse, plan->K, NULL};
+    return execute(plan, &rq, threads);
 }

@@ -10,7 +10,6 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +17,9 @@
 #include "workers.h"
 #include "estep.h"
 #include "internal.h"
+#include "linalg.h"
 #include "plan.h"
 
-#define LOG_2PI 1.8378770664093454836
 
 typedef struct masked_job {
     const gmmp_plan *plan;
@@ -30,10 +29,7 @@ typedef struct masked_job {
     double *resp, *log_evidence, *map, *mmse;
     const size_t *order;  /* rows sorted by mask */
     const size_t *groups; /* start of each group in order, then n */
-    size_t n_groups, next;
-    pthread_mutex_t lock;
-    int failed;
-    char message[256]; /* the failing worker's message, for the caller's thread */
+    gmmp__queue queue;    /* groups */
 } masked_job;
 
 /* qsort has no context argument: the comparator reads these. */
@@ -121,18 +117,17 @@ static int factor_group(const gmmp_plan *pl, const unsigned char *mask, masked_w
                 C[i * p + a] = cov[i * d + w->obs[a]];
         double logdet = 0.0;
         if (p > 0) {
-            /* Row-major lower = column-major upper: no transposed copy. */
-            lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)p, L,
-                                                  (lapack_int)p);
-            if (info != 0)
+            int minor = gmmp__cholesky(L, p);
+            if (minor < 0)
+                return minor;
+            if (minor > 0)
                 return gmmp__fail(GMMP_ENOTSPD,
                                   "marginal covariance of component %zu on %zu observed "
                                   "pixels is not positive definite",
                                   k, p);
-            for (size_t a = 0; a < p; a++)
-                logdet += 2.0 * log(L[a * p + a]);
+            logdet = gmmp__chol_logdet(L, p);
         }
-        w->norm[k] = pl->log_weights[k] - 0.5 * ((double)p * LOG_2PI + logdet);
+        w->norm[k] = pl->log_weights[k] - 0.5 * ((double)p * GMMP__LOG_2PI + logdet);
     }
     return GMMP_OK;
 }
@@ -191,30 +186,70 @@ static void one_row(const gmmp_plan *pl, const masked_job *jb, size_t row, size_
     }
 }
 
+typedef struct masked_worker_args {
+    masked_job *job;
+    masked_ws ws;
+} masked_worker_args;
+
 static void *masked_worker(void *arg)
 {
-    masked_job *jb = arg;
+    masked_worker_args *a = arg;
+    masked_job *jb = a->job;
     const gmmp_plan *pl = jb->plan;
-    masked_ws w;
-    int rc = ws_alloc(&w, pl->K, pl->d), have_ws = rc == GMMP_OK;
-    for (;;) {
-        pthread_mutex_lock(&jb->lock);
-        if (rc && !jb->failed) {
-            jb->failed = rc;
-            snprintf(jb->message, sizeof jb->message, "%s", gmmp_last_error());
-        }
-        size_t g = jb->failed ? jb->n_groups : jb->next++;
-        pthread_mutex_unlock(&jb->lock);
-        if (g >= jb->n_groups)
-            break;
+    size_t g;
+    while (gmmp__queue_claim(&jb->queue, &g)) {
         size_t first = jb->groups[g], last = jb->groups[g + 1], p;
-        rc = factor_group(pl, jb->mask + jb->order[first] * pl->d, &w, &p);
-        for (size_t i = first; rc == GMMP_OK && i < last; i++)
-            one_row(pl, jb, jb->order[i], p, &w);
+        int rc = factor_group(pl, jb->mask + jb->order[first] * pl->d, &a->ws, &p);
+        if (rc) {
+            gmmp__queue_fail(&jb->queue, rc);
+            break;
+        }
+        for (size_t i = first; i < last; i++)
+            one_row(pl, jb, jb->order[i], p, &a->ws);
     }
-    if (have_ws)
-        ws_free(&w);
     return NULL;
+}
+
+/* The outputs a call asked for, or buffers of the same sizes. */
+typedef struct outputs {
+    double *resp, *log_evidence, *map, *mmse;
+} outputs;
+
+static void outputs_free(outputs *o)
+{
+    gmmp__free(o->resp);
+    gmmp__free(o->log_evidence);
+    gmmp__free(o->map);
+    gmmp__free(o->mmse);
+}
+
+/* Buffers for the requested outputs: results go there first and reach
+ * the caller's arrays only once every group has succeeded, so that a
+ * failure (a marginal that is numerically not positive definite) leaves
+ * them untouched, as common.h promises. */
+static int outputs_alloc(outputs *o, const outputs *want, size_t n, size_t K, size_t d)
+{
+    *o = (outputs){0};
+    if ((want->resp && !(o->resp = gmmp__alloc_array(n * K, sizeof(double)))) ||
+        (want->log_evidence && !(o->log_evidence = gmmp__alloc_array(n, sizeof(double)))) ||
+        (want->map && !(o->map = gmmp__alloc_array(n * d, sizeof(double)))) ||
+        (want->mmse && !(o->mmse = gmmp__alloc_array(n * d, sizeof(double))))) {
+        outputs_free(o);
+        return gmmp__fail_nomem();
+    }
+    return GMMP_OK;
+}
+
+static void outputs_deliver(const outputs *o, const outputs *want, size_t n, size_t K, size_t d)
+{
+    if (want->resp)
+        memcpy(want->resp, o->resp, n * K * sizeof(double));
+    if (want->log_evidence)
+        memcpy(want->log_evidence, o->log_evidence, n * sizeof(double));
+    if (want->map)
+        memcpy(want->map, o->map, n * d * sizeof(double));
+    if (want->mmse)
+        memcpy(want->mmse, o->mmse, n * d * sizeof(double));
 }
 
 int gmmp_plan_execute_masked(const gmmp_plan *plan, const double *Y,
@@ -230,10 +265,10 @@ int gmmp_plan_execute_masked(const gmmp_plan *plan, const double *Y,
         return gmmp__fail(GMMP_EINVAL, "observations or mask are NULL");
     if (!resp && !log_evidence && !map && !mmse)
         return gmmp__fail(GMMP_EINVAL, "no output requested");
-    const size_t d = plan->d;
+    const size_t d = plan->d, K = plan->K;
     size_t nd;
     if (!gmmp__mul_ok(n, d, &nd) || nd > SIZE_MAX / sizeof(double) ||
-        n > SIZE_MAX / (2 * sizeof(size_t)) || !gmmp__mul_ok(n, plan->K, &nd) ||
+        n > SIZE_MAX / (2 * sizeof(size_t)) || !gmmp__mul_ok(n, K, &nd) ||
         nd > SIZE_MAX / sizeof(double))
         return gmmp__fail(GMMP_EOVERFLOW, "%zu observations overflow", n);
     /* Only observed values must be finite: missing ones may be anything. */
@@ -243,9 +278,11 @@ int gmmp_plan_execute_masked(const gmmp_plan *plan, const double *Y,
                               Y[i]);
     if (n == 0)
         return GMMP_OK;
+    const outputs want = {resp, log_evidence, map, mmse};
+    outputs staged;
     size_t *order = gmmp__alloc_array(n, sizeof(size_t));
     size_t *groups = gmmp__alloc_array(n + 1, sizeof(size_t));
-    if (!order || !groups) {
+    if (!order || !groups || outputs_alloc(&staged, &want, n, K, d)) {
         gmmp__free(order);
         gmmp__free(groups);
         return gmmp__fail_nomem();
@@ -261,15 +298,37 @@ int gmmp_plan_execute_masked(const gmmp_plan *plan, const double *Y,
             groups[n_groups++] = i;
     groups[n_groups] = n;
 
-    masked_job jb = {plan, Y, observed, n, resp, log_evidence, map, mmse, order, groups,
-                     n_groups, 0, PTHREAD_MUTEX_INITIALIZER, 0, ""};
+    masked_job jb = {.plan = plan,
+                     .Y = Y,
+                     .mask = observed,
+                     .n = n,
+                     .resp = staged.resp,
+                     .log_evidence = staged.log_evidence,
+                     .map = staged.map,
+                     .mmse = staged.mmse,
+                     .order = order,
+                     .groups = groups};
     size_t T = plan->threads < n_groups ? plan->threads : n_groups;
-    /* Every worker claims groups from the same job. */
-    gmmp__run_workers(masked_worker, &jb, 0, T);
-    pthread_mutex_destroy(&jb.lock);
+    masked_worker_args args[256];
+    size_t ready = 0;
+    int rc = GMMP_OK;
+    for (; ready < T; ready++) {
+        args[ready].job = &jb;
+        if ((rc = ws_alloc(&args[ready].ws, K, d)))
+            break;
+    }
+    if (rc == GMMP_OK) {
+        gmmp__queue_init(&jb.queue, n_groups);
+        gmmp__run_workers(masked_worker, args, sizeof args[0], T, plan->blas_serial);
+        rc = gmmp__queue_status(&jb.queue);
+        gmmp__queue_destroy(&jb.queue);
+    }
+    if (rc == GMMP_OK)
+        outputs_deliver(&staged, &want, n, K, d);
+    for (size_t t = 0; t < ready; t++)
+        ws_free(&args[t].ws);
+    outputs_free(&staged);
     gmmp__free(order);
     gmmp__free(groups);
-    if (jb.failed == GMMP_ENOMEM)
-        return gmmp__fail_nomem();
-    return jb.failed ? gmmp__fail(jb.failed, "%s", jb.message) : GMMP_OK;
+    return rc;
 }

@@ -84,7 +84,7 @@ static size_t assign(const double *X, size_t n, size_t d, size_t K, const double
     }
     size_t changed = 0;
     for (size_t start = 0; start < n; start += GMMP__BLOCK_ROWS) {
-        size_t rows = n - start < GMMP__BLOCK_ROWS ? n - start : GMMP__BLOCK_ROWS;
+        size_t rows = gmmp__block_len(n, start, GMMP__BLOCK_ROWS);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)K, (int)d, 1.0,
                     X + start * d, (int)d, centers, (int)d, 0.0, dots, (int)K);
         for (size_t i = 0; i < rows; i++) {
@@ -148,7 +148,7 @@ static double update_centers(const double *X, size_t n, size_t d, size_t K, doub
 }
 
 int gmmp__kmeans(const double *X, size_t n, size_t d, size_t K, gmmp__rng *rng, int max_iter,
-                 double *centers, size_t *labels)
+                 double *centers, size_t *labels, double *flops, gmmp__kmeans_report *report)
 {
     double *buf = gmmp__alloc_array(4 * n + 2 * K + K * d + GMMP__BLOCK_ROWS * K,
                                     sizeof(double));
@@ -178,16 +178,32 @@ int gmmp__kmeans(const double *X, size_t n, size_t d, size_t K, gmmp__rng *rng, 
     double tol = 1e-4 * var / ((double)n * (double)d);
     for (size_t i = 0; i < n; i++)
         labels[i] = K; /* no label yet: the first assignment changes all */
+    /* Each assignment is one n x K x d product. */
+    const double assign_flops = 2.0 * (double)n * (double)K * (double)d;
     for (int it = 0; it < max_iter; it++) {
         size_t changed = assign(X, n, d, K, centers, xnorm, cnorm, dots, labels, dist);
+        *flops += assign_flops;
         if (changed == 0)
             break;
         double shift = update_centers(X, n, d, K, centers, labels, dist, sums, counts);
+        gmmp_progress p = {.init = report->run,
+                           .iteration = it + 1,
+                           .mean_loglik = NAN,
+                           .change = NAN,
+                           .seconds = gmmp__now() - report->start,
+                           .phase = GMMP_PHASE_KMEANS,
+                           .done = it + 1,
+                           .total = max_iter};
+        if (gmmp__report(report->options, &p) != 0) {
+            report->stopped = true;
+            break;
+        }
         if (shift <= tol)
             break;
     }
     /* Labels for the final centers (a no-op if nothing changed). */
     assign(X, n, d, K, centers, xnorm, cnorm, dots, labels, dist);
+    *flops += assign_flops;
     gmmp__free(buf);
     return GMMP_OK;
 }

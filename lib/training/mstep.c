@@ -4,7 +4,6 @@
  * SPDX-License-Identifier: MIT
  */
 #include <float.h>
-#include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,22 +15,6 @@
 /* Below this many effective samples a component cannot be estimated. */
 #define EMPTY_COMPONENT 1e-3
 
-/* Largest eigenpair of a symmetric d x d matrix (lower triangle valid).
- * scratch holds d*d + d doubles: dsyevr needs room for all d eigenvalues
- * even when it returns one. */
-static int top_eigenpair(const double *a, size_t d, double *lambda, double *u, double *scratch)
-{
-    double *values = scratch + d * d;
-    memcpy(scratch, a, d * d * sizeof *a);
-    lapack_int n = (lapack_int)d, found = 0, support[2];
-    /* Column-major 'U' reads the row-major lower triangle. */
-    lapack_int info =
-        LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'U', n, scratch, n, 0.0, 0.0, n, n, 0.0,
-                       &found, values, u, n, support);
-    *lambda = values[0];
-    return info == 0 && found == 1 ? 0 : -1;
-}
-
 /* Replaces component `empty` by half of component `big`, split along big's
  * principal axis: the two halves sit at mu -+ sqrt(lambda)/2 u and keep
  * big's covariance minus the variance that the split explains. */
@@ -39,8 +22,11 @@ static int split_component(gmmp_model *m, size_t empty, size_t big, double *scra
 {
     const size_t d = m->d;
     double lambda, *u = scratch + d * d + d;
-    if (top_eigenpair(m->covs + big * d * d, d, &lambda, u, scratch) != 0)
-        return gmmp__fail(GMMP_EINTERNAL, "eigendecomposition of covariance %zu failed", big);
+    char what[48];
+    snprintf(what, sizeof what, "covariance %zu", big);
+    int rc = gmmp__eigh_top(m->covs + big * d * d, d, &lambda, u, scratch, what);
+    if (rc)
+        return rc;
     double half = 0.5 * sqrt(fmax(lambda, 0.0));
     double *mb = m->means + big * d, *me = m->means + empty * d;
     double *cb = m->covs + big * d * d, *ce = m->covs + empty * d * d;
@@ -136,10 +122,13 @@ int gmmp_stats_m_step(const gmmp_stats *st, double reg_covar, gmmp_model **out,
     char hint[160];
     snprintf(hint, sizeof hint,
              "increase reg_covar (now %g) or rescale the data", reg_covar);
-    if ((rc = gmmp__m_step_into(st, reg_covar, m, n_split, hint))) {
+    size_t splits = 0;
+    if ((rc = gmmp__m_step_into(st, reg_covar, m, &splits, hint))) {
         gmmp_model_destroy(m);
-        return rc;
+        return rc; /* *n_split untouched, like every output on failure */
     }
+    if (n_split)
+        *n_split = splits;
     *out = m;
     return GMMP_OK;
 }

@@ -8,6 +8,7 @@
 
 #include "estep.h"
 #include "internal.h"
+#include "options_internal.h"
 #include "stats.h"
 
 static int moments_alloc(gmmp__moments *m, size_t K, size_t d)
@@ -75,11 +76,16 @@ int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total)
     return GMMP_OK;
 }
 
-int gmmp_stats_create(gmmp_stats **out, size_t K, size_t d)
+int gmmp_stats_create(gmmp_stats **out, size_t K, size_t d, const gmmp_options *options)
 {
     if (!out)
         return gmmp__fail(GMMP_EINVAL, "output handle pointer is NULL");
-    return gmmp__stats_new(out, K, d, true);
+    gmmp__option_values v;
+    gmmp__options_read(options, &v);
+    int rc = gmmp__stats_new(out, K, d, true);
+    if (rc == GMMP_OK)
+        (*out)->skip = gmmp__opt_real(&v, GMMP_OPT_SKIP);
+    return rc;
 }
 
 void gmmp_stats_destroy(gmmp_stats *st)
@@ -102,16 +108,6 @@ void gmmp_stats_reset(gmmp_stats *st)
     st->bound = false;
     if (st->total.nk)
         moments_zero(&st->total, st->K, st->d);
-}
-
-int gmmp_stats_set_skip(gmmp_stats *st, double threshold)
-{
-    if (!st)
-        return gmmp__fail(GMMP_EINVAL, "statistics are NULL");
-    if (!(threshold >= 0.0 && threshold <= 1e-3))
-        return gmmp__fail(GMMP_EINVAL, "skip threshold %g is outside [0, 1e-3]", threshold);
-    st->skip = threshold;
-    return GMMP_OK;
 }
 
 int gmmp__stats_bind(gmmp_stats *st, const double *means)
@@ -193,7 +189,7 @@ void gmmp__stats_commit(gmmp_stats *dst, const gmmp_stats *src)
 void gmmp__stats_accumulate(gmmp_stats *st, const gmmp_model *m, const double *X, size_t n)
 {
     for (size_t start = 0; start < n; start += GMMP__BLOCK_ROWS) {
-        size_t rows = n - start < GMMP__BLOCK_ROWS ? n - start : GMMP__BLOCK_ROWS;
+        size_t rows = gmmp__block_len(n, start, GMMP__BLOCK_ROWS);
         gmmp__stats_block(st, m, X + start * st->d, rows);
         gmmp__stats_commit(st, st);
     }

@@ -7,77 +7,26 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "workers.h"
 #include "estep.h"
 #include "internal.h"
 #include "kmeans.h"
 #include "linalg.h"
+#include "options_internal.h"
 #include "rng.h"
 #include "stats.h"
 
 struct gmmp_trainer {
     size_t K;
     int64_t max_iter, n_init, init, seed, threads, kmeans_max_iter;
+    bool blas_serial;
     double tol, reg_covar, skip;
     gmmp_model *init_model;
-    gmmp_progress_fn progress;
-    void *payload;
+    gmmp__option_values options; /* for the progress callback */
 };
 
-/* Ranges of the options, for validation and messages. */
-typedef struct option_spec {
-    gmmp_train_option option;
-    const char *name;
-    int is_real;
-    double lo, hi;
-} option_spec;
-
-static const option_spec specs[] = {
-    {GMMP_TRAIN_MAX_ITER, "max_iter", 0, 1, 1e9},
-    {GMMP_TRAIN_N_INIT, "n_init", 0, 1, 1e6},
-    {GMMP_TRAIN_INIT, "init", 0, GMMP_INIT_KMEANS, GMMP_INIT_MODEL},
-    {GMMP_TRAIN_SEED, "seed", 0, -9.3e18, 9.3e18},
-    {GMMP_TRAIN_THREADS, "threads", 0, 1, 256},
-    {GMMP_TRAIN_KMEANS_MAX_ITER, "kmeans_max_iter", 0, 1, 1e9},
-    {GMMP_TRAIN_TOL, "tol", 1, 0, INFINITY},
-    {GMMP_TRAIN_REG_COVAR, "reg_covar", 1, 0, INFINITY},
-    {GMMP_TRAIN_SKIP, "skip", 1, 0, 1e-3},
-};
-
-static const option_spec *find_spec(gmmp_train_option option, int is_real)
-{
-    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
-        if (specs[i].option == option)
-            return specs[i].is_real == is_real ? &specs[i] : NULL;
-    return NULL;
-}
-
-static int64_t *int_field(gmmp_trainer *t, gmmp_train_option option)
-{
-    switch (option) {
-    case GMMP_TRAIN_MAX_ITER: return &t->max_iter;
-    case GMMP_TRAIN_N_INIT: return &t->n_init;
-    case GMMP_TRAIN_INIT: return &t->init;
-    case GMMP_TRAIN_SEED: return &t->seed;
-    case GMMP_TRAIN_THREADS: return &t->threads;
-    case GMMP_TRAIN_KMEANS_MAX_ITER: return &t->kmeans_max_iter;
-    default: return NULL;
-    }
-}
-
-static double *real_field(gmmp_trainer *t, gmmp_train_option option)
-{
-    switch (option) {
-    case GMMP_TRAIN_TOL: return &t->tol;
-    case GMMP_TRAIN_REG_COVAR: return &t->reg_covar;
-    case GMMP_TRAIN_SKIP: return &t->skip;
-    default: return NULL;
-    }
-}
-
-int gmmp_trainer_create(gmmp_trainer **out, size_t K)
+int gmmp_trainer_create(gmmp_trainer **out, size_t K, const gmmp_options *options)
 {
     if (!out)
         return gmmp__fail(GMMP_EINVAL, "output handle pointer is NULL");
@@ -86,16 +35,20 @@ int gmmp_trainer_create(gmmp_trainer **out, size_t K)
     gmmp_trainer *t = gmmp__alloc(sizeof *t);
     if (!t)
         return gmmp__fail_nomem();
+    gmmp__option_values v;
+    gmmp__options_read(options, &v);
     *t = (gmmp_trainer){.K = K,
-                        .max_iter = 100,
-                        .n_init = 1,
-                        .init = GMMP_INIT_KMEANS,
-                        .seed = 0,
-                        .threads = 1,
-                        .kmeans_max_iter = 300,
-                        .tol = 1e-3,
-                        .reg_covar = 1e-6,
-                        .skip = 1e-12};
+                        .max_iter = gmmp__opt_int(&v, GMMP_OPT_MAX_ITER),
+                        .n_init = gmmp__opt_int(&v, GMMP_OPT_N_INIT),
+                        .init = gmmp__opt_int(&v, GMMP_OPT_INIT),
+                        .seed = gmmp__opt_int(&v, GMMP_OPT_SEED),
+                        .threads = gmmp__opt_int(&v, GMMP_OPT_THREADS),
+                        .blas_serial = gmmp__opt_int(&v, GMMP_OPT_BLAS_SERIAL) != 0,
+                        .kmeans_max_iter = gmmp__opt_int(&v, GMMP_OPT_KMEANS_MAX_ITER),
+                        .tol = gmmp__opt_real(&v, GMMP_OPT_TOL),
+                        .reg_covar = gmmp__opt_real(&v, GMMP_OPT_REG_COVAR),
+                        .skip = gmmp__opt_real(&v, GMMP_OPT_SKIP),
+                        .options = v};
     *out = t;
     return GMMP_OK;
 }
@@ -106,65 +59,6 @@ void gmmp_trainer_destroy(gmmp_trainer *t)
         return;
     gmmp_model_destroy(t->init_model);
     gmmp__free(t);
-}
-
-static int bad_option(gmmp_train_option option, int is_real)
-{
-    if (find_spec(option, !is_real))
-        return gmmp__fail(GMMP_EINVAL, "option %d is %s: use gmmp_trainer_%s_%s", (int)option,
-                          is_real ? "an integer" : "real", "set or get",
-                          is_real ? "int" : "real");
-    return gmmp__fail(GMMP_EINVAL, "unknown trainer option %d", (int)option);
-}
-
-int gmmp_trainer_set_int(gmmp_trainer *t, gmmp_train_option option, int64_t value)
-{
-    if (!t)
-        return gmmp__fail(GMMP_EINVAL, "trainer is NULL");
-    const option_spec *s = find_spec(option, 0);
-    if (!s)
-        return bad_option(option, 0);
-    if ((double)value < s->lo || (double)value > s->hi)
-        return gmmp__fail(GMMP_EINVAL, "%s = %lld is outside [%.0f, %.0f]", s->name,
-                          (long long)value, s->lo, s->hi);
-    if (option == GMMP_TRAIN_INIT && value == GMMP_INIT_MODEL && !t->init_model)
-        return gmmp__fail(GMMP_EINVAL, "init = model needs gmmp_trainer_set_init_model()");
-    *int_field(t, option) = value;
-    return GMMP_OK;
-}
-
-int gmmp_trainer_set_real(gmmp_trainer *t, gmmp_train_option option, double value)
-{
-    if (!t)
-        return gmmp__fail(GMMP_EINVAL, "trainer is NULL");
-    const option_spec *s = find_spec(option, 1);
-    if (!s)
-        return bad_option(option, 1);
-    if (!(value >= s->lo && value <= s->hi) || !isfinite(value))
-        return gmmp__fail(GMMP_EINVAL, "%s = %g is outside [%g, %g]", s->name, value, s->lo,
-                          s->hi);
-    *real_field(t, option) = value;
-    return GMMP_OK;
-}
-
-int gmmp_trainer_get_int(const gmmp_trainer *t, gmmp_train_option option, int64_t *value)
-{
-    if (!t || !value)
-        return gmmp__fail(GMMP_EINVAL, "trainer or output is NULL");
-    if (!find_spec(option, 0))
-        return bad_option(option, 0);
-    *value = *int_field((gmmp_trainer *)t, option);
-    return GMMP_OK;
-}
-
-int gmmp_trainer_get_real(const gmmp_trainer *t, gmmp_train_option option, double *value)
-{
-    if (!t || !value)
-        return gmmp__fail(GMMP_EINVAL, "trainer or output is NULL");
-    if (!find_spec(option, 1))
-        return bad_option(option, 1);
-    *value = *real_field((gmmp_trainer *)t, option);
-    return GMMP_OK;
 }
 
 int gmmp_trainer_set_init_model(gmmp_trainer *t, const gmmp_model *model)
@@ -181,24 +75,7 @@ int gmmp_trainer_set_init_model(gmmp_trainer *t, const gmmp_model *model)
         return rc;
     gmmp_model_destroy(t->init_model);
     t->init_model = copy;
-    t->init = GMMP_INIT_MODEL;
     return GMMP_OK;
-}
-
-int gmmp_trainer_set_progress(gmmp_trainer *t, gmmp_progress_fn fn, void *payload)
-{
-    if (!t)
-        return gmmp__fail(GMMP_EINVAL, "trainer is NULL");
-    t->progress = fn;
-    t->payload = payload;
-    return GMMP_OK;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Everything one fit needs besides the trainer's options. */
@@ -207,22 +84,20 @@ typedef struct fit_state {
     const double *X;
     size_t n, d;
     gmmp_stats **stats; /* one per thread */
+    double init_flops;  /* k-means's products, for gmmp_fit_info::flops */
+    int run;            /* the restart being initialised */
+    bool stopped;       /* the progress callback stopped the initialisation */
     size_t n_threads;
     double start;
 } fit_state;
 
 /* The E-step's work list: blocks are claimed in order by whichever thread
- * is free, and their sums added to the total strictly in block order (a
- * thread whose block is early waits its turn), so the total does not
- * depend on how many threads there are. */
+ * is free, and their sums added to the total strictly in block order, so
+ * the total does not depend on how many threads there are. */
 typedef struct e_pass {
     fit_state *fs;
     const gmmp_model *model;
-    size_t n_blocks;
-    size_t next_claim;  /* next block to compute */
-    size_t next_commit; /* next block to add to the total */
-    pthread_mutex_t lock;
-    pthread_cond_t turn;
+    gmmp__queue queue;
 } e_pass;
 
 typedef struct e_worker {
@@ -230,27 +105,24 @@ typedef struct e_worker {
     gmmp_stats *stats; /* this thread's workspace and block sums */
 } e_worker;
 
+static void commit_block(void *arg)
+{
+    e_worker *w = arg;
+    gmmp__stats_commit(w->pass->fs->stats[0], w->stats);
+}
+
 static void *e_worker_run(void *arg)
 {
     e_worker *w = arg;
     e_pass *p = w->pass;
     fit_state *fs = p->fs;
-    gmmp_stats *total = fs->stats[0];
-    pthread_mutex_lock(&p->lock);
-    while (p->next_claim < p->n_blocks) {
-        size_t b = p->next_claim++;
-        pthread_mutex_unlock(&p->lock);
+    size_t b;
+    while (gmmp__queue_claim(&p->queue, &b)) {
         size_t start = b * GMMP__BLOCK_ROWS;
-        size_t rows = fs->n - start < GMMP__BLOCK_ROWS ? fs->n - start : GMMP__BLOCK_ROWS;
+        size_t rows = gmmp__block_len(fs->n, start, GMMP__BLOCK_ROWS);
         gmmp__stats_block(w->stats, p->model, fs->X + start * fs->d, rows);
-        pthread_mutex_lock(&p->lock);
-        while (p->next_commit != b)
-            pthread_cond_wait(&p->turn, &p->lock);
-        gmmp__stats_commit(total, w->stats);
-        p->next_commit++;
-        pthread_cond_broadcast(&p->turn);
+        gmmp__queue_commit(&p->queue, b, commit_block, w);
     }
-    pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
@@ -264,21 +136,18 @@ static int e_step(fit_state *fs, const gmmp_model *m)
         gmmp_stats_reset(fs->stats[t]);
         gmmp__stats_bind(fs->stats[t], m->means);
     }
-    e_pass pass = {.fs = fs,
-                   .model = m,
-                   .n_blocks = (fs->n + GMMP__BLOCK_ROWS - 1) / GMMP__BLOCK_ROWS};
     if (fs->n_threads == 1) {
         gmmp__stats_accumulate(total, m, fs->X, fs->n);
         return GMMP_OK;
     }
-    pthread_mutex_init(&pass.lock, NULL);
-    pthread_cond_init(&pass.turn, NULL);
+    e_pass pass = {.fs = fs, .model = m};
+    gmmp__queue_init(&pass.queue, (fs->n + GMMP__BLOCK_ROWS - 1) / GMMP__BLOCK_ROWS);
     e_worker workers[256];
     for (size_t t = 0; t < fs->n_threads; t++)
         workers[t] = (e_worker){&pass, fs->stats[t]};
-    gmmp__run_workers(e_worker_run, workers, sizeof workers[0], fs->n_threads);
-    pthread_cond_destroy(&pass.turn);
-    pthread_mutex_destroy(&pass.lock);
+    gmmp__run_workers(e_worker_run, workers, sizeof workers[0], fs->n_threads,
+                      fs->t->blas_serial);
+    gmmp__queue_destroy(&pass.queue);
     return GMMP_OK;
 }
 
@@ -288,7 +157,7 @@ static int data_moments(fit_state *fs, gmmp_model **out)
 {
     const size_t n = fs->n, d = fs->d;
     gmmp_stats *st;
-    int rc = gmmp_stats_create(&st, 1, d);
+    int rc = gmmp__stats_new(&st, 1, d, true);
     if (rc)
         return rc;
     double *ones = gmmp__alloc_array(GMMP__BLOCK_ROWS, sizeof(double));
@@ -301,7 +170,7 @@ static int data_moments(fit_state *fs, gmmp_model **out)
         ones[i] = 1.0;
     gmmp__stats_bind(st, fs->X); /* shift by the first sample */
     for (size_t start = 0; start < n; start += GMMP__BLOCK_ROWS) {
-        size_t rows = n - start < GMMP__BLOCK_ROWS ? n - start : GMMP__BLOCK_ROWS;
+        size_t rows = gmmp__block_len(n, start, GMMP__BLOCK_ROWS);
         gmmp__stats_block_resp(st, fs->X + start * d, rows, ones);
         gmmp__stats_commit(st, st);
     }
@@ -361,14 +230,16 @@ static int init_kmeans(fit_state *fs, gmmp__rng *rng, gmmp_model *m)
         rc = gmmp__fail_nomem();
         goto done;
     }
-    if ((rc = gmmp__kmeans(fs->X, n, d, K, rng, (int)fs->t->kmeans_max_iter, centers, labels)))
+    gmmp__kmeans_report report = {&fs->t->options, fs->run, fs->start, false};
+    if ((rc = gmmp__kmeans(fs->X, n, d, K, rng, (int)fs->t->kmeans_max_iter, centers, labels,
+                           &fs->init_flops, &report)))
         goto done;
     /* One-hot responsibilities from the clusters, then an M-step. */
     gmmp_stats *st = fs->stats[0];
     gmmp_stats_reset(st);
     gmmp__stats_bind(st, centers);
     for (size_t start = 0; start < n; start += GMMP__BLOCK_ROWS) {
-        size_t rows = n - start < GMMP__BLOCK_ROWS ? n - start : GMMP__BLOCK_ROWS;
+        size_t rows = gmmp__block_len(n, start, GMMP__BLOCK_ROWS);
         for (size_t i = 0; i < rows; i++)
             resp[i * K + labels[start + i]] = 1.0;
         gmmp__stats_block_resp(st, fs->X + start * d, rows, resp);
@@ -376,6 +247,7 @@ static int init_kmeans(fit_state *fs, gmmp__rng *rng, gmmp_model *m)
         for (size_t i = 0; i < rows; i++)
             resp[i * K + labels[start + i]] = 0.0;
     }
+    fs->stopped = report.stopped;
     rc = gmmp__m_step_into(st, fs->t->reg_covar, m, NULL,
                            "after k-means initialisation; increase reg_covar");
 done:
@@ -391,15 +263,13 @@ static int initialise(fit_state *fs, int run, gmmp_model *m)
     gmmp__rng rng;
     /* Restarts draw from one stream each, derived from the seed. */
     gmmp__rng_seed(&rng, (uint64_t)t->seed * 0x9E3779B97F4A7C15ull + (uint64_t)run);
-    switch (t->init) {
-    case GMMP_INIT_KMEANS: return init_kmeans(fs, &rng, m);
-    case GMMP_INIT_RANDOM: return init_random(fs, &rng, m);
-    default:
+    if (t->init_model) {
         memcpy(m->weights, t->init_model->weights, m->K * sizeof(double));
         memcpy(m->means, t->init_model->means, m->K * m->d * sizeof(double));
         memcpy(m->covs, t->init_model->covs, m->K * m->d * m->d * sizeof(double));
         return gmmp__model_factor(m, NULL, NULL);
     }
+    return t->init == GMMP_INIT_KMEANS ? init_kmeans(fs, &rng, m) : init_random(fs, &rng, m);
 }
 
 /* One run of EM from an initialisation. On return *model holds the model
@@ -408,6 +278,7 @@ static int em_run(fit_state *fs, int run, gmmp_model **model, gmmp_model **spare
                   gmmp_fit_info *info)
 {
     const gmmp_trainer *t = fs->t;
+    fs->run = run;
     int rc = initialise(fs, run, *model);
     if (rc)
         return rc;
@@ -415,8 +286,8 @@ static int em_run(fit_state *fs, int run, gmmp_model **model, gmmp_model **spare
     snprintf(hint, sizeof hint, "increase reg_covar (now %g) or rescale the data",
              t->reg_covar);
     double lower_bound = -INFINITY;
-    *info = (gmmp_fit_info){.best_init = run};
-    for (int it = 1; it <= t->max_iter; it++) {
+    *info = (gmmp_fit_info){.best_init = run, .stopped = fs->stopped};
+    for (int it = 1; it <= t->max_iter && !info->stopped; it++) {
         if ((rc = e_step(fs, *model)))
             return rc;
         gmmp_stats *st = fs->stats[0];
@@ -432,12 +303,17 @@ static int em_run(fit_state *fs, int run, gmmp_model **model, gmmp_model **spare
         info->n_iter = it;
         info->mean_loglik = lower_bound;
         info->n_split += splits;
-        if (t->progress) {
-            gmmp_progress p = {run, it, lower_bound, change, now_seconds() - fs->start};
-            if (t->progress(&p, t->payload) != 0) {
-                info->stopped = 1;
-                break;
-            }
+        gmmp_progress p = {.init = run,
+                           .iteration = it,
+                           .mean_loglik = lower_bound,
+                           .change = change,
+                           .seconds = gmmp__now() - fs->start,
+                           .phase = GMMP_PHASE_EM,
+                           .done = it,
+                           .total = (double)t->max_iter};
+        if (gmmp__report(&t->options, &p) != 0) {
+            info->stopped = 1;
+            break;
         }
         /* scikit-learn's test: |change| < tol, so tol = 0 never stops. */
         if (fabs(change) < t->tol) {
@@ -458,14 +334,17 @@ int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_
     if (n < t->K)
         return gmmp__fail(GMMP_EDIM, "%zu components need at least %zu samples, got %zu", t->K,
                           t->K, n);
-    if (t->init == GMMP_INIT_MODEL && t->init_model->d != d)
+    if (t->init == GMMP_INIT_MODEL && !t->init_model)
+        return gmmp__fail(GMMP_EINVAL,
+                          "init = model, but no model was given: call gmmp_trainer_set_init_model()");
+    if (t->init_model && t->init_model->d != d)
         return gmmp__fail(GMMP_EDIM, "initial model has dimension %zu, the samples %zu",
                           t->init_model->d, d);
     int rc = gmmp__check_samples(X, n, d);
     if (rc)
         return rc;
 
-    fit_state fs = {.t = t, .X = X, .n = n, .d = d, .start = now_seconds()};
+    fit_state fs = {.t = t, .X = X, .n = n, .d = d, .start = gmmp__now()};
     /* Threads beyond one per block would have nothing to do. */
     size_t blocks = (n + GMMP__BLOCK_ROWS - 1) / GMMP__BLOCK_ROWS;
     fs.n_threads = (size_t)t->threads < blocks ? (size_t)t->threads : blocks;
@@ -474,7 +353,7 @@ int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_
     fs.stats = stats;
     for (size_t i = 0; i < fs.n_threads && rc == GMMP_OK; i++)
         if ((rc = gmmp__stats_new(&stats[i], t->K, d, i == 0)) == GMMP_OK)
-            rc = gmmp_stats_set_skip(stats[i], t->skip);
+            stats[i]->skip = t->skip;
     if (rc == GMMP_OK && (rc = gmmp__model_alloc(&cur, t->K, d)) == GMMP_OK)
         rc = gmmp__model_alloc(&spare, t->K, d);
 
@@ -504,8 +383,8 @@ int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_
         gmmp_model_destroy(best);
         return rc;
     }
-    best_info.seconds = now_seconds() - fs.start;
-    best_info.flops = 0.0;
+    best_info.seconds = gmmp__now() - fs.start;
+    best_info.flops = fs.init_flops;
     for (size_t i = 0; i < fs.n_threads; i++)
         best_info.flops += stats_flops[i];
     if (info)
