@@ -62,7 +62,7 @@ static void usage(FILE *f)
 static int on_progress(const gmmp_progress *p, void *payload)
 {
     (void)payload;
-    if (p->iteration == 1 || p->iteration % 10 == 0)
+    if (p->phase == GMMP_PHASE_EM && (p->iteration == 1 || p->iteration % 10 == 0))
         fprintf(stderr, "  EM iteration %3d: mean log-likelihood %.4f (change %.2e), %.1f s\n",
                 p->iteration, p->mean_loglik, p->change, p->seconds);
     return 0;
@@ -131,7 +131,7 @@ static gmmp_model *train(const config *c, double *seconds)
              n, total / per);
     double t0 = now();
     if (!opt || gmmp_options_set_int(opt, GMMP_OPT_SEED, 1) ||
-        gmmp_trainer_create(&t, 11, opt) || gmmp_trainer_set_progress(t, on_progress, NULL) ||
+        gmmp_options_set_progress(opt, on_progress, NULL) || gmmp_trainer_create(&t, 11, opt) ||
         gmmp_trainer_fit(t, X, n, d, &model, &info) ||
         /* The model says what it is a prior for: 16x16 grey patches, means kept. */
         gmmp_model_set_patch(model, m, m, 1, 0) ||

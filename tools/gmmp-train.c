@@ -77,6 +77,14 @@ static gmmp_options *trainer_options(const options *o)
 static int on_progress(const gmmp_progress *p, void *payload)
 {
     (void)payload;
+    if (p->phase == GMMP_PHASE_KMEANS) {
+        /* The initialisation can take minutes: say that it is running. */
+        if (p->iteration == 1 || p->iteration % 10 == 0)
+            fprintf(stderr, "k-means iteration %4d  %8.2f s\n", p->iteration, p->seconds);
+        return 0;
+    }
+    if (p->phase != GMMP_PHASE_EM)
+        return 0;
     fprintf(stderr, "iteration %4d  mean log-likelihood %14.6f  change %11.4e  %8.2f s\n",
             p->iteration, p->mean_loglik, p->change, p->seconds);
     return 0;
@@ -270,9 +278,9 @@ static int train_in_memory(const options *o, const char *const *paths, size_t n_
         gmmp_options_set_int(to, GMMP_OPT_N_INIT, o->n_init) ||
         gmmp_options_set_int(to, GMMP_OPT_INIT, init ? GMMP_INIT_MODEL : o->init) ||
         gmmp_options_set_real(to, GMMP_OPT_TOL, o->tol) ||
+        (!o->quiet && gmmp_options_set_progress(to, on_progress, NULL)) ||
         gmmp_trainer_create(&t, (size_t)o->components, to) ||
         (init && gmmp_trainer_set_init_model(t, init)) ||
-        (!o->quiet && gmmp_trainer_set_progress(t, on_progress, NULL)) ||
         gmmp_trainer_fit(t, X, n, d, out, &info)) {
         fprintf(stderr, "%s: training failed: %s\n", prog, gmmp_last_error());
     } else {
