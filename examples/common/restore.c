@@ -89,8 +89,15 @@ int restore_denoise(const gmmp_model *model, const restore_options *ro,
         goto done;
     }
     /* One noise level for every image: one plan, and the Cholesky plan is
-     * the faster when it serves many patches. */
-    if (gmmp_options_set_int(opt, GMMP_OPT_PLAN_METHOD, GMMP_PLAN_CHOLESKY) ||
+     * the faster when it serves many patches. Batches no larger than an
+     * image's patches: small images (digits) then need small buffers. */
+    gmmp_extractor *ex = NULL;
+    size_t per = 0;
+    int bad = gmmp_extractor_create_for_model(&ex, model, 1) ||
+              gmmp_extractor_count(ex, H, W, &per);
+    gmmp_extractor_destroy(ex);
+    if (bad || gmmp_options_set_int(opt, GMMP_OPT_BATCH, per < 4096 ? (int64_t)per : 4096) ||
+        gmmp_options_set_int(opt, GMMP_OPT_PLAN_METHOD, GMMP_PLAN_CHOLESKY) ||
         gmmp_plan_create_denoise(&plan, model, ro->sigma, opt)) {
         util_fail(err, errlen, "%s", gmmp_last_error());
         goto done;
