@@ -54,7 +54,7 @@ typedef enum gmmp_option {
     GMMP_OPT_N_INIT = 11,
     /** int, a #gmmp_init_method, default GMMP_INIT_KMEANS (trainer). */
     GMMP_OPT_INIT = 12,
-    /** int, default 0: seed of the initialisation (trainer). */
+    /** int, any int64 value, default 0: seed of the initialisation (trainer). */
     GMMP_OPT_SEED = 13,
     /** int in [1, 1e9], default 300: k-means iterations at most (trainer). */
     GMMP_OPT_KMEANS_MAX_ITER = 14,
@@ -83,7 +83,8 @@ typedef enum gmmp_option {
 typedef enum gmmp_init_method {
     /** k-means (Lloyd, k-means++ seeding), then hard responsibilities. */
     GMMP_INIT_KMEANS = 0,
-    /** Random responsibilities, normalised per sample. */
+    /** K distinct samples drawn at random as the means, every component
+     * with the data's covariance and equal weights. */
     GMMP_INIT_RANDOM = 1,
     /** The model given with gmmp_trainer_set_init_model(). */
     GMMP_INIT_MODEL = 2

@@ -16,7 +16,11 @@
  * so the model must have a patch description.
  *
  * They read #GMMP_OPT_STEP, #GMMP_OPT_ESTIMATOR, #GMMP_OPT_BATCH,
- * #GMMP_OPT_THREADS and #GMMP_OPT_BLAS_SERIAL.
+ * #GMMP_OPT_THREADS, #GMMP_OPT_BLAS_SERIAL and the progress callback
+ * (#GMMP_PHASE_IMAGE after each batch; a non-zero return cancels with
+ * #GMMP_ECANCELED). gmmp_denoise_image() makes its plan with the same
+ * options (#GMMP_OPT_PLAN_METHOD, #GMMP_OPT_SKIP); gmmp_restore_image()
+ * uses the plan as it was made.
  */
 #ifndef GMMPRIOR_RESTORE_H
 #define GMMPRIOR_RESTORE_H
@@ -43,8 +47,9 @@ extern "C" {
  * @param out        output image, h x w x C; may be `noisy` itself.
  * @param out_pitch  elements between row starts of `out`, >= w*C.
  * @param options    NULL for the defaults.
- * @return GMMP_OK; GMMP_EINVAL for NULL pointers, a bad sigma, or a pitch
- *         too small; GMMP_EDIM if the model has no patch description or
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers, a sigma that is not
+ *         positive and finite with a normal square (NaN included), or a
+ *         pitch too small; GMMP_EDIM if the model has no patch description or
  *         its patch does not fit the image, or the step exceeds the patch;
  *         GMMP_ENONFINITE if the image holds NaN or infinity;
  *         GMMP_EOVERFLOW; GMMP_ENOMEM. On failure `out` is untouched.

@@ -182,8 +182,11 @@ static int plan_general(gmmp_plan *plan, const gmmp_model *m, const double *W,
             break;
         }
         plan->log_norm[k] = -0.5 * ((double)p * GMMP__LOG_2PI + gmmp__chol_logdet(s, p));
-        if (gmmp__tri_inverse(s, p) != 0) {
-            rc = gmmp__fail(GMMP_EINTERNAL, "inverting the factor of component %zu failed", k);
+        int zero = gmmp__tri_inverse(s, p);
+        if (zero != 0) {
+            rc = zero < 0 ? zero
+                          : gmmp__fail(GMMP_ENOTSPD,
+                                       "marginal covariance of component %zu is singular", k);
             break;
         }
         /* G_k = L_S^{-1} (W Sigma_k): a triangular multiply of p x d. */

@@ -52,6 +52,7 @@ static void batch_free(batch *b)
     gmmp__free(b->patches);
     gmmp__free(b->means);
     gmmp__free(b->estimates);
+    *b = (batch){0};
 }
 
 static int batch_alloc(batch *b, size_t B, size_t d, size_t C, bool with_means)
@@ -109,7 +110,8 @@ int gmmp_restore_image(const gmmp_plan *plan, const double *observed, size_t h, 
     batch bt = {0};
     if ((rc = gmmp_extractor_create(&ex, ph, pw, C, step)) ||
         (rc = gmmp_reconstructor_create(&rec, ex, h, w)) ||
-        (rc = batch_alloc(&bt, B, plan->d, C, remove_mean)))
+        (rc = batch_alloc(&bt, gmmp__block_len(gmmp_reconstructor_count(rec), 0, B), plan->d,
+                          C, remove_mean)))
         goto done;
     const size_t n = gmmp_reconstructor_count(rec);
     const double start = gmmp__now();
