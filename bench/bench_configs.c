@@ -82,7 +82,11 @@ int main(int argc, char **argv)
         gmmp_model *model = train(&train_set, m, K, threads, 40000, &t_train, &iters);
         gmmpio_stack map, mmse;
         char err[256];
-        restore_options ro = {20.0, threads, 0};
+        if (gmmp_model_set_patch(model, m, m, 1, 0)) {
+            fprintf(stderr, "%s\n", gmmp_last_error());
+            return 1;
+        }
+        restore_options ro = {20.0, threads};
         double t0 = bench_now();
         if (restore_denoise(model, &ro, &noisy, &map, &mmse, err, sizeof err)) {
             fprintf(stderr, "%s\n", err);
