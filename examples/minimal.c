@@ -3,12 +3,15 @@
  * load a model, cut a noisy image into overlapping patches, take each
  * patch's posterior mean under the prior, average the patches back.
  *
- *   usage: minimal MODEL SIGMA NOISY.pgm OUT.pgm   (8-bit binary PGM)
- *   build: cc minimal.c $(pkg-config --cflags --libs gmmprior) -lm
+ *   usage: minimal MODEL SIGMA NOISY.pgm OUT.pgm   (8 or 16-bit PGM)
+ *   build: with Meson (examples/meson.build): it links the tools' image I/O
+ *          (examples/io) and option parser (examples/common/cli.c)
  *
  * docs/guide.md walks through it. Error handling is kept to one check per
  * call: every library function returns 0 or a negative code, and
- * gmmp_last_error() says what went wrong.
+ * gmmp_last_error() says what went wrong. The image file and the option
+ * come through the tools' own strict readers (examples/io, cli.h): a
+ * truncated or hostile PGM, or a SIGMA such as "-5" or "12abc", is refused.
  * SPDX-License-Identifier: MIT
  */
 #include <gmmprior.h>
@@ -16,35 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Reads an 8-bit binary PGM ("P5 W H 255", no comments) into doubles. */
-static double *read_pgm(const char *path, size_t *h, size_t *w)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned max;
-    if (!f || fscanf(f, "P5 %zu %zu %u", w, h, &max) != 3 || max != 255 || fgetc(f) == EOF) {
-        if (f)
-            fclose(f);
-        return NULL;
-    }
-    double *img = malloc(*h * *w * sizeof *img);
-    for (size_t i = 0; img && i < *h * *w; i++) {
-        int c = fgetc(f);
-        img[i] = c == EOF ? 0.0 : c;
-    }
-    fclose(f);
-    return img;
-}
-
-static int write_pgm(const char *path, const double *img, size_t h, size_t w)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    fprintf(f, "P5\n%zu %zu\n255\n", w, h);
-    for (size_t i = 0; i < h * w; i++)
-        fputc(img[i] < 0 ? 0 : img[i] > 255 ? 255 : (int)lround(img[i]), f);
-    return fclose(f);
-}
+#include "cli.h"
+#include "imageio.h"
 
 #define CHECK(call)                                                                      \
     if ((call) != 0) {                                                                   \
@@ -58,18 +34,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: minimal MODEL SIGMA NOISY.pgm OUT.pgm\n");
         return 2;
     }
-    double sigma = atof(argv[2]), variance = sigma * sigma;
-    size_t h, w, n;
-    double *image = read_pgm(argv[3], &h, &w);
-    if (!image) {
-        fprintf(stderr, "cannot read %s as an 8-bit binary PGM\n", argv[3]);
+    double sigma, variance;
+    if (cli_real("minimal", "sigma (SIGMA)", argv[2], CLI_SIGMA_MIN, CLI_SIGMA_MAX, &sigma))
+        return 2;
+    variance = sigma * sigma;
+    char err[600];
+    gmmpio_stack noisy;
+    if (gmmpio_atomic_check(argv[4], err, sizeof err) ||
+        gmmpio_pgm_read(argv[3], &noisy, err, sizeof err)) {
+        fprintf(stderr, "minimal: %s\n", err);
         return 1;
     }
+    size_t h = noisy.rows, w = noisy.cols, n;
+    double *image = noisy.pixels;
 
     /* The prior: a Gaussian mixture over m x m patches. */
     gmmp_model *model;
     CHECK(gmmp_model_load(&model, argv[1]));
     size_t d = gmmp_model_dim(model), m = (size_t)lround(sqrt((double)d));
+    if (m * m != d) {
+        fprintf(stderr, "minimal: %s is on patches of %zu pixels, not m x m\n", argv[1], d);
+        return 1;
+    }
 
     /* 1. Patch extractor: every overlapping m x m patch (step 1). */
     gmmp_extractor *extractor;
@@ -77,6 +63,10 @@ int main(int argc, char **argv)
     CHECK(gmmp_extractor_count(extractor, h, w, &n));
     double *patches = malloc(n * d * sizeof *patches);
     double *estimates = malloc(n * d * sizeof *estimates);
+    if (!patches || !estimates) {
+        fprintf(stderr, "minimal: out of memory for %zu patches\n", n);
+        return 1;
+    }
     CHECK(gmmp_extractor_extract(extractor, image, h, w, w, 0, n, patches, NULL));
 
     /* 2. Posterior plan for y = z + n, n ~ N(0, sigma^2 I): W = identity
@@ -93,8 +83,8 @@ int main(int argc, char **argv)
     CHECK(gmmp_reconstructor_add(reconstructor, 0, n, estimates, NULL, NULL));
     CHECK(gmmp_reconstructor_finish(reconstructor, image, w));
 
-    if (write_pgm(argv[4], image, h, w) != 0) {
-        fprintf(stderr, "cannot write %s\n", argv[4]);
+    if (gmmpio_pgm_write(argv[4], &noisy, 0, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "minimal: %s\n", err);
         return 1;
     }
     printf("denoised %zux%zu image: %zu patches of %zux%zu\n", h, w, n, m, m);
@@ -104,6 +94,6 @@ int main(int argc, char **argv)
     gmmp_model_destroy(model);
     free(patches);
     free(estimates);
-    free(image);
+    gmmpio_stack_free(&noisy);
     return 0;
 }
