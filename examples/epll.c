@@ -157,6 +157,10 @@ int main(int argc, char **argv)
                                clean_path);
     if (degraded_path && cli_same_file(degraded_path, out_path))
         return cli_usage_error(prog, "--degraded and OUTPUT name the same file");
+    if (cli_same_file(model_path, out_path))
+        return cli_usage_error(prog, "the output %s is the model file: it would be replaced by "
+                                     "images",
+                               out_path);
     gmmpio_set_max_elements((size_t)max_elements);
     gmmp_model *model = NULL;
     gmmpio_stack in = {0}, degraded = {0}, out = {0}, clean = {0};
@@ -246,7 +250,7 @@ int main(int argc, char **argv)
         printf("PSNR: input %.3f dB, restored %.3f dB (mean over %zu image(s))\n",
                restore_mean_psnr(&in, &clean, peak), restore_mean_psnr(&out, &clean, peak),
                in.count);
-    status = 0;
+    status = cli_flush_stdout(prog) ? 1 : 0;
 done:
     gmmp_model_destroy(model);
     gmmpio_stack_free(&in);

@@ -95,5 +95,5 @@ int main(int argc, char **argv)
     free(patches);
     free(estimates);
     gmmpio_stack_free(&noisy);
-    return 0;
+    return cli_flush_stdout("minimal") ? 1 : 0;
 }

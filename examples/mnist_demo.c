@@ -316,5 +316,5 @@ int main(int argc, char **argv)
     gmmpio_stack_free(&map);
     gmmpio_stack_free(&mmse);
     gmmp_model_destroy(model);
-    return 0;
+    return cli_flush_stdout(prog) ? 1 : 0;
 }

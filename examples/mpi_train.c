@@ -126,6 +126,13 @@ int main(int argc, char **argv)
         cli_usage_error(prog, "--components does not apply with --init-model (K is the model's)");
         bad = 1;
     }
+    for (int i = optind; !bad && i < argc; i++)
+        if (cli_same_file(out, argv[i])) {
+            cli_usage_error(prog, "the output %s is also an input: it would be replaced by the "
+                                  "model",
+                            out);
+            bad = 1;
+        }
     if (bad) {
         MPI_Finalize();
         return CLI_USAGE;

@@ -268,5 +268,21 @@ says "20: value limit named" "values-1e200.idx: image 0"
 check "20: missing input" 1 "$train" --patch 8 -o "$tmp/x.gmmp" "$tmp/missing.idx"
 says "20: system reason" "missing.idx: No such file"
 
+# Found beyond the list (adversarial pass).
+cp "$img" "$tmp/input.pgm"
+check "extra: train's output is one of its inputs" 2 "$train" --patch 8 --components 2 \
+    -o "$tmp/input.pgm" "$tmp/input.pgm"
+if cmp -s "$img" "$tmp/input.pgm"; then pass "extra: input kept"; else fail "extra: input replaced by a model"; fi
+check "extra: denoise output is the model" 2 "$denoise" --model "$tmp/m.gmmp" --sigma 20 "$img" "$tmp/m.gmmp"
+check "extra: epll output is the model" 2 "$epll" --model "$tmp/m.gmmp" --sigma 20 "$img" "$tmp/m.gmmp"
+if [ -w /dev/full ]; then
+    check "extra: PSNR to a full stdout" 1 sh -c 'exec "$@" >/dev/full' sh "$denoise" \
+        --model "$tmp/m.gmmp" --sigma 20 --clean "$img" "$img" "$tmp/o.pgm"
+    says "extra: says stdout failed" "standard output"
+fi
+check "extra: empty output name" 1 "$train" --patch 8 -o "" "$img"
+check "extra: output names a directory" 1 "$train" --patch 8 -o "$tmp/" "$img"
+says "extra: directory named" "directory"
+
 echo "$failures failures"
 [ "$failures" -eq 0 ]

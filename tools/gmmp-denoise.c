@@ -92,6 +92,10 @@ int main(int argc, char **argv)
         return cli_usage_error(prog, "--clean %s is the output file: it would be compared with "
                                      "itself",
                                clean_path);
+    if (cli_same_file(model_path, out_path))
+        return cli_usage_error(prog, "the output %s is the model file: it would be replaced by "
+                                     "images",
+                               out_path);
     gmmpio_set_max_elements((size_t)max_elements);
     gmmp_model *model = NULL;
     char err[600];
@@ -141,7 +145,7 @@ int main(int argc, char **argv)
         printf("mean PSNR over %zu images: noisy %.3f dB, denoised (%s) %.3f dB\n", clean.count,
                restore_mean_psnr(&noisy, &clean, peak), map ? "MAP" : "MMSE",
                restore_mean_psnr(&out, &clean, peak));
-    status = 0;
+    status = cli_flush_stdout(prog) ? 1 : 0;
 done:
     gmmpio_stack_free(&clean);
     gmmpio_stack_free(&noisy);

@@ -372,6 +372,12 @@ int main(int argc, char **argv)
                                (long long)o.patch, (long long)o.patch,
                                8.0 * d * (double)(o.chunk > o.init_patches ? o.chunk
                                                                            : o.init_patches));
+    for (int i = optind; i < argc; i++)
+        if (cli_same_file(o.output, argv[i]))
+            return cli_usage_error(prog, "the output %s is also an input: it would be replaced "
+                                         "by the model",
+                                   o.output);
+    /* (-o equal to --init-model is allowed: the result replaces the start.) */
     gmmpio_set_max_elements((size_t)max_elements);
     /* The output must be writable: find out now, not after training. */
     char err[600];

@@ -137,3 +137,15 @@ int cli_same_file(const char *a, const char *b)
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
            sa.st_ino == sb.st_ino;
 }
+
+int cli_flush_stdout(const char *prog)
+{
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        int e = errno;
+        fprintf(stderr, "%s: cannot write the standard output: %s\n", prog,
+                e ? strerror(e) : "write error");
+        return -1;
+    }
+    return 0;
+}

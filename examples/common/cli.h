@@ -51,6 +51,10 @@ int cli_choice(const char *prog, const char *option, const char *text,
  * a reference given as the output can be refused. */
 int cli_same_file(const char *a, const char *b);
 
+/* Flushes stdout; on failure (a full disk, a closed pipe) says so and
+ * returns -1, so that results printed there are never lost silently. */
+int cli_flush_stdout(const char *prog);
+
 /* Silences the messages (for all but one MPI rank, or fuzzing). */
 void cli_set_silent(int on);
 
