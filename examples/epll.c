@@ -157,6 +157,10 @@ int main(int argc, char **argv)
                                clean_path);
     if (degraded_path && cli_same_file(degraded_path, out_path))
         return cli_usage_error(prog, "--degraded and OUTPUT name the same file");
+    if (simulate && (cli_same_file(in_path, out_path) ||
+                     (degraded_path && cli_same_file(in_path, degraded_path))))
+        return cli_usage_error(prog, "with --simulate INPUT is the clean reference: OUTPUT and "
+                                     "--degraded must not replace it");
     if (cli_same_file(model_path, out_path))
         return cli_usage_error(prog, "the output %s is the model file: it would be replaced by "
                                      "images",

@@ -81,6 +81,14 @@ static int af_resolve(const char *path, af_target *t, char *err, size_t errlen)
             return af_fail(err, errlen, "cannot write %s: %s", path, af_reason(e, why, sizeof why));
         snprintf(t->path, sizeof t->path, "%s", path);
     } else if (S_ISLNK(lst.st_mode)) {
+        /* /dev/stdout and the like: a descriptor, not a file to replace. */
+        char link[64];
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        link[n > 0 ? n : 0] = '\0';
+        if (strncmp(link, "/proc/", 6) == 0 || strncmp(link, "/dev/fd/", 8) == 0)
+            return af_fail(err, errlen, "cannot write %s: it is a link to an open descriptor "
+                                        "(%s), not a file; name a file instead",
+                           path, link);
         if (!realpath(path, t->path)) {
             int e = errno;
             return af_fail(err, errlen, "cannot write %s: a symbolic link whose target cannot be "

@@ -280,6 +280,10 @@ if [ -w /dev/full ]; then
         --model "$tmp/m.gmmp" --sigma 20 --clean "$img" "$img" "$tmp/o.pgm"
     says "extra: says stdout failed" "standard output"
 fi
+check "extra: /dev/stdout as output" 1 "$denoise" --model "$tmp/m.gmmp" --sigma 20 "$img" /dev/stdout
+says "extra: descriptor named" "descriptor"
+check "extra: epll --simulate --degraded over the clean input" 2 "$epll" --model "$tmp/m.gmmp" \
+    --sigma 20 --simulate --degraded "$tmp/input.pgm" "$tmp/input.pgm" "$tmp/o.pgm"
 check "extra: empty output name" 1 "$train" --patch 8 -o "" "$img"
 check "extra: output names a directory" 1 "$train" --patch 8 -o "$tmp/" "$img"
 says "extra: directory named" "directory"
