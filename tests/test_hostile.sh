@@ -216,11 +216,11 @@ bad_epll seed -1
 bad_epll peak 0
 bad_epll peak -1
 bad_epll peak nan
-bad_epll schedule abc
-bad_epll schedule 0
-bad_epll schedule -1
-bad_epll schedule inf
-bad_epll schedule 1,,2
+bad_epll steps abc
+bad_epll steps 0
+bad_epll steps -1
+bad_epll steps inf
+bad_epll steps 65
 bad_epll sigma 1e-300
 bad_epll sigma 1e300
 bad_epll peak 1e300
