@@ -7,6 +7,7 @@
  */
 #include <cblas.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "workers.h"
@@ -125,13 +126,17 @@ static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size
         whiten(pl, k, Y, n, w, zk);
         log_densities(pl, k, zk, n, w->lp);
     }
-    gmmp__log_normalize(w->lp, n, K, w->lpdf);
-    if (rq->log_evidence)
-        memcpy(rq->log_evidence + first, w->lpdf, n * sizeof(double));
-    for (size_t i = 0; i < n * K; i++)
-        w->lp[i] = exp(w->lp[i]);
-    if (rq->resp)
-        memcpy(rq->resp + first * K, w->lp, n * K * sizeof(double));
+    /* MAP alone needs only the largest log density of each row. */
+    bool map_only = rq->map && !rq->mmse && !rq->resp && !rq->log_evidence;
+    if (!map_only) {
+        gmmp__log_normalize(w->lp, n, K, w->lpdf);
+        if (rq->log_evidence)
+            memcpy(rq->log_evidence + first, w->lpdf, n * sizeof(double));
+        for (size_t i = 0; i < n * K; i++)
+            w->lp[i] = exp(w->lp[i]);
+        if (rq->resp)
+            memcpy(rq->resp + first * K, w->lp, n * K * sizeof(double));
+    }
     if (!rq->map && !rq->mmse)
         return;
     for (size_t i = 0; i < n; i++) {

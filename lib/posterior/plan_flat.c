@@ -134,13 +134,19 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
                       rq->means + (first + i) * d);
         return;
     }
-    gmmp__log_normalize(lp, n, K, w->lpdf);
-    if (rq->log_evidence)
-        memcpy(rq->log_evidence + first, w->lpdf, n * sizeof(double));
-    for (size_t i = 0; i < n * K; i++)
-        lp[i] = exp(lp[i]);
-    if (rq->resp)
-        memcpy(rq->resp + first * K, lp, n * K * sizeof(double));
+    /* MAP alone needs the most responsible component, the largest log
+     * density: no normalisation and no exponentials (K per patch, the
+     * larger cost of a fast plan). */
+    bool map_only = rq->map && !rq->mmse && !rq->resp && !rq->log_evidence;
+    if (!map_only) {
+        gmmp__log_normalize(lp, n, K, w->lpdf);
+        if (rq->log_evidence)
+            memcpy(rq->log_evidence + first, w->lpdf, n * sizeof(double));
+        for (size_t i = 0; i < n * K; i++)
+            lp[i] = exp(lp[i]);
+        if (rq->resp)
+            memcpy(rq->resp + first * K, lp, n * K * sizeof(double));
+    }
     if (!rq->map && !rq->mmse)
         return;
     double *post = w->post; /* d */
