@@ -100,16 +100,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
       computes them (needs scikit-learn for "k-means++").
     - X is converted once to C-contiguous float64 unless it already is
       (float32 data is fitted in float64).
-    - responsibilities at or below 1e-12 are left out of the M-step's
-      moments (the library's GMMP_OPT_SKIP, a large saving when
-      responsibilities are nearly hard); set the class attribute or
-      instance attribute ``skip = 0.0`` for scikit-learn's exact sums.
+    - ``skip`` (attribute, default 0.0): the library's GMMP_OPT_SKIP.
+      0 keeps scikit-learn's exact sums; the library's own default, 1e-12,
+      leaves responsibilities at or below it out of the M-step's moments,
+      which changes small covariance entries by about 1e-8 of themselves
+      (measured on em_mnist8) and saved no time on the reference workload.
     - ``n_threads`` (attribute, default 1): threads of the library's own
       (GMMP_OPT_THREADS); BLAS threads are as numpy's.
     """
 
-    #: GMMP_OPT_SKIP for fits (None: the library's default, 1e-12).
-    skip = None
+    #: GMMP_OPT_SKIP for fits (0: scikit-learn's exact sums).
+    skip = 0.0
     #: GMMP_OPT_THREADS for fits (OpenBLAS's own threads are separate).
     n_threads = 1
 
