@@ -23,7 +23,7 @@ static gmmp_model *train(const gmmpio_stack *digits, size_t m, size_t K, unsigne
 {
     gmmp_extractor *ex;
     size_t per, d = m * m;
-    gmmp_extractor_create(&ex, m, m, 1);
+    gmmp_extractor_create(&ex, m, m, 1, 1);
     gmmp_extractor_count(ex, 28, 28, &per);
     size_t total = digits->count * per;
     double *X = malloc(n * d * sizeof *X);
@@ -38,9 +38,15 @@ static gmmp_model *train(const gmmpio_stack *digits, size_t m, size_t K, unsigne
     gmmp_trainer *t;
     gmmp_model *model = NULL;
     gmmp_fit_info info;
-    gmmp_trainer_create(&t, K);
-    gmmp_trainer_set_int(t, GMMP_TRAIN_SEED, 1);
-    gmmp_trainer_set_int(t, GMMP_TRAIN_THREADS, threads);
+    gmmp_options *opt = NULL;
+    if (gmmp_options_create(&opt) || gmmp_options_set_int(opt, GMMP_OPT_SEED, 1) ||
+        gmmp_options_set_int(opt, GMMP_OPT_THREADS, threads) ||
+        gmmp_options_set_int(opt, GMMP_OPT_BLAS_SERIAL, threads > 1) ||
+        gmmp_trainer_create(&t, K, opt)) {
+        fprintf(stderr, "trainer: %s\n", gmmp_last_error());
+        exit(1);
+    }
+    gmmp_options_destroy(opt);
     double t0 = bench_now();
     if (gmmp_trainer_fit(t, X, n, d, &model, &info)) {
         fprintf(stderr, "training failed: %s\n", gmmp_last_error());
@@ -76,7 +82,11 @@ int main(int argc, char **argv)
         gmmp_model *model = train(&train_set, m, K, threads, 40000, &t_train, &iters);
         gmmpio_stack map, mmse;
         char err[256];
-        restore_options ro = {20.0, threads, 0};
+        if (gmmp_model_set_patch(model, m, m, 1, 0)) {
+            fprintf(stderr, "%s\n", gmmp_last_error());
+            return 1;
+        }
+        restore_options ro = {20.0, threads};
         double t0 = bench_now();
         if (restore_denoise(model, &ro, &noisy, &map, &mmse, err, sizeof err)) {
             fprintf(stderr, "%s\n", err);

@@ -31,9 +31,12 @@ static void usage(FILE *f)
             "usage: gmmp-epll --model MODEL --sigma S [options] INPUT OUTPUT\n"
             "  --schedule a,b,...     beta = a/sigma^2, b/sigma^2, ... (default 1,4,8,16,32)\n"
             "  --estimator map|mmse   patch estimate (default map, as EPLL)\n"
-            "  --remove-mean          the model is on zero-mean patches (natural images)\n"
+            "  --patch M              M x M patches: only for a model that does not say its\n"
+            "                         patch size (a version 1 file); otherwise must agree\n"
+            "  --remove-mean          the model is on zero-mean patches: as --patch\n"
             "  --grid S               jittered grid of step S instead of every patch (fast EPLL)\n"
-            "  --threads N            threads (default: all cores)\n"
+            "  --threads N            threads (default: all cores; with more than one,\n"
+            "                         OpenBLAS is kept single-threaded while they run)\n"
             "  --simulate             INPUT is clean: add noise (seed --seed), restore, print PSNR\n"
             "  --missing F            with --simulate: remove a fraction F of the pixels\n"
             "  --scratches            with --simulate: remove pixels under random scratches\n"
@@ -41,7 +44,8 @@ static void usage(FILE *f)
             "  --peak P               peak value for PSNR (default 255)\n"
             "  --clip                 with --simulate: clip the noisy values to 0..peak\n"
             "  --degraded FILE        with --simulate: also write the degraded input\n"
-            "  --clean REFERENCE      without --simulate: print PSNR against these images\n");
+            "  --clean REFERENCE      without --simulate: print PSNR against these images\n"
+            "The patch size and mean removal come from the model (gmmp-train stores them).\n");
 }
 
 static double now(void)
@@ -74,20 +78,20 @@ int main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     const char *model_path = NULL, *degraded_path = NULL, *clean_path = NULL;
     double sigma = -1.0, missing = 0.0, peak = 255.0, schedule[32];
-    size_t steps = 5, grid = 1;
-    int mmse = 0, remove_mean = 0, simulate = 0, scratches = 0, clip = 0;
+    size_t steps = 5, grid = 1, patch = 0;
+    int mmse = 0, remove_mean = -1, simulate = 0, scratches = 0, clip = 0;
     unsigned threads = cores > 0 ? (unsigned)cores : 1;
     uint64_t seed = 1;
     memcpy(schedule, epll_default_schedule, sizeof epll_default_schedule);
     enum { MODEL = 256, SIGMA, SCHED, EST, RMEAN, GRID, THREADS, SIM, MISS, SCR, SEED, PEAK, DEG,
-           CLIP, CLEAN };
+           CLIP, CLEAN, PATCH };
     static const struct option opts[] = {
         {"model", 1, 0, MODEL}, {"sigma", 1, 0, SIGMA}, {"schedule", 1, 0, SCHED},
         {"estimator", 1, 0, EST}, {"remove-mean", 0, 0, RMEAN}, {"grid", 1, 0, GRID},
         {"threads", 1, 0, THREADS}, {"simulate", 0, 0, SIM}, {"missing", 1, 0, MISS},
         {"scratches", 0, 0, SCR}, {"seed", 1, 0, SEED}, {"peak", 1, 0, PEAK},
         {"degraded", 1, 0, DEG}, {"clip", 0, 0, CLIP}, {"clean", 1, 0, CLEAN},
-        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"patch", 1, 0, PATCH}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end = NULL;
@@ -102,6 +106,7 @@ int main(int argc, char **argv)
         case EST: mmse = strcmp(optarg, "mmse") == 0; break;
         case RMEAN: remove_mean = 1; break;
         case GRID: grid = (size_t)strtoul(optarg, &end, 10); break;
+        case PATCH: patch = (size_t)strtoul(optarg, &end, 10); break;
         case THREADS: threads = (unsigned)strtoul(optarg, &end, 10); break;
         case SIM: simulate = 1; break;
         case MISS: missing = strtod(optarg, &end); break;
@@ -134,6 +139,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "gmmp-epll: %s\n", err);
         goto done;
     }
+    if (restore_model_patch(model, patch, remove_mean, in.rows, in.cols, 1, argv[optind], err,
+                            sizeof err)) {
+        fprintf(stderr, "gmmp-epll: %s: %s\n", model_path, err);
+        goto done;
+    }
+    gmmp_model_patch(model, NULL, NULL, NULL, &remove_mean);
     const size_t H = in.rows, W = in.cols, pixels = H * W;
     if (gmmpio_stack_alloc(&degraded, in.count, H, W) || gmmpio_stack_alloc(&out, in.count, H, W))
         goto done;
@@ -157,7 +168,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    epll_options eo = {sigma, schedule, steps, remove_mean, mmse, grid, threads, seed, mask};
+    epll_options eo = {sigma, schedule, steps, mmse, grid, threads, seed, mask};
     double t0 = now(), flops = 0.0;
     if (epll_restore(model, &eo, degraded.pixels, in.count, H, W, out.pixels, &flops, err,
                      sizeof err)) {

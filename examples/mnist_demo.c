@@ -62,7 +62,7 @@ static void usage(FILE *f)
 static int on_progress(const gmmp_progress *p, void *payload)
 {
     (void)payload;
-    if (p->iteration == 1 || p->iteration % 10 == 0)
+    if (p->phase == GMMP_PHASE_EM && (p->iteration == 1 || p->iteration % 10 == 0))
         fprintf(stderr, "  EM iteration %3d: mean log-likelihood %.4f (change %.2e), %.1f s\n",
                 p->iteration, p->mean_loglik, p->change, p->seconds);
     return 0;
@@ -87,7 +87,7 @@ static gmmp_model *train(const config *c, double *seconds)
     const size_t m = 16, d = m * m;
     gmmp_extractor *ex;
     size_t per;
-    if (gmmp_extractor_create(&ex, m, m, 1) || gmmp_extractor_count(ex, 28, 28, &per)) {
+    if (gmmp_extractor_create(&ex, m, m, 1, 1) || gmmp_extractor_count(ex, 28, 28, &per)) {
         fprintf(stderr, "%s\n", gmmp_last_error());
         exit(1);
     }
@@ -123,14 +123,23 @@ static gmmp_model *train(const config *c, double *seconds)
     gmmp_trainer *t;
     gmmp_model *model;
     gmmp_fit_info info;
+    gmmp_options *opt = restore_threads_options(c->threads);
+    char description[256];
+    snprintf(description, sizeof description,
+             "gmmp-mnist-demo: K = 11, 16x16 patches, %zu random patches of the %zu "
+             "training digits (seed 2011), EM seed 1",
+             n, total / per);
     double t0 = now();
-    if (gmmp_trainer_create(&t, 11) || gmmp_trainer_set_int(t, GMMP_TRAIN_SEED, 1) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_THREADS, c->threads) ||
-        gmmp_trainer_set_progress(t, on_progress, NULL) ||
-        gmmp_trainer_fit(t, X, n, d, &model, &info)) {
+    if (!opt || gmmp_options_set_int(opt, GMMP_OPT_SEED, 1) ||
+        gmmp_options_set_progress(opt, on_progress, NULL) || gmmp_trainer_create(&t, 11, opt) ||
+        gmmp_trainer_fit(t, X, n, d, &model, &info) ||
+        /* The model says what it is a prior for: 16x16 grey patches, means kept. */
+        gmmp_model_set_patch(model, m, m, 1, 0) ||
+        gmmp_model_set_description(model, description)) {
         fprintf(stderr, "training failed: %s\n", gmmp_last_error());
         exit(1);
     }
+    gmmp_options_destroy(opt);
     *seconds = now() - t0;
     printf("  %d EM iterations, %s, mean log-likelihood %.4f, %.1f s\n", info.n_iter,
            info.converged ? "converged" : "not converged", info.mean_loglik, *seconds);
@@ -212,8 +221,12 @@ int main(int argc, char **argv)
 
     double t_train = 0.0;
     gmmp_model *model = NULL;
+    char err[512];
+    /* A cached model is used if it is this demo's: K = 11 and 16x16 patches,
+     * means kept (a version 1 cache, which does not say, gets that). */
     if (!c.retrain && gmmp_model_load(&model, c.cache) == GMMP_OK &&
-        gmmp_model_components(model) == 11 && gmmp_model_dim(model) == 256) {
+        gmmp_model_components(model) == 11 &&
+        restore_model_patch(model, 16, 0, 28, 28, 1, "the MNIST digits", err, sizeof err) == 0) {
         printf("training: skipped, model loaded from %s (delete it or pass --retrain to "
                "train again)\n",
                c.cache);
@@ -232,9 +245,8 @@ int main(int argc, char **argv)
     memcpy(noisy.pixels, clean.pixels, clean.count * 784 * sizeof(double));
     /* Noisy digits are stored as images are, on 0..255: clipped. */
     restore_add_noise(&noisy, c.sigma, 20, 0.0, 255.0);
-    char err[512];
     double t0 = now();
-    restore_options ro = {c.sigma, c.threads, 0};
+    restore_options ro = {c.sigma, c.threads};
     if (restore_denoise(model, &ro, &noisy, &map, &mmse, err, sizeof err)) {
         fprintf(stderr, "denoising failed: %s\n", err);
         return 1;
@@ -244,7 +256,7 @@ int main(int argc, char **argv)
     double p_map = restore_mean_psnr(&map, &clean, 255.0);
     double p_mmse = restore_mean_psnr(&mmse, &clean, 255.0);
     printf("\ndenoising %zu test digits (all %d overlapping 16x16 patches each, MAP and MMSE "
-           "in one pass): %.2f s, %.0f images/s\n\n",
+           "passes, one plan): %.2f s, %.0f images/s\n\n",
            clean.count, 13 * 13, t_denoise, (double)clean.count / t_denoise);
     printf("  %-28s %9s\n", "", "PSNR (dB)");
     printf("  %-28s %9.3f\n", "noisy input", p_noisy);

@@ -126,13 +126,16 @@ int main(int argc, char **argv)
             double *X = NULL;
             size_t n = 0;
             gmmp_trainer *t = NULL;
+            gmmp_options *to = NULL;
             ok = stream_sample(&all, (size_t)init_patches, (uint64_t)seed, &X, &n, err,
                                sizeof err) == 0 &&
-                 gmmp_trainer_create(&t, (size_t)K) == 0 &&
-                 gmmp_trainer_set_int(t, GMMP_TRAIN_SEED, seed) == 0 &&
-                 gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, 1) == 0 &&
+                 gmmp_options_create(&to) == 0 &&
+                 gmmp_options_set_int(to, GMMP_OPT_SEED, seed) == 0 &&
+                 gmmp_options_set_int(to, GMMP_OPT_MAX_ITER, 1) == 0 &&
+                 gmmp_trainer_create(&t, (size_t)K, to) == 0 &&
                  gmmp_trainer_fit(t, X, n, (size_t)(patch * patch), &init, NULL) == 0;
             gmmp_trainer_destroy(t);
+            gmmp_options_destroy(to);
             free(X);
         }
         if (!ok)
@@ -162,7 +165,13 @@ int main(int argc, char **argv)
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     if (rank == 0) {
-        if (gmmp_model_save(model, out)) {
+        /* The model says which patches it is a prior for. */
+        char desc[256];
+        snprintf(desc, sizeof desc,
+                 "gmmp-mpi-train --patch %ld --step %ld --components %zu on %d input(s), %d ranks",
+                 patch, step, Kf, argc - optind, size);
+        if (gmmp_model_set_patch(model, (size_t)patch, (size_t)patch, 1, 0) ||
+            gmmp_model_set_description(model, desc) || gmmp_model_save(model, out)) {
             fprintf(stderr, "gmmp-mpi-train: %s\n", gmmp_last_error());
             MPI_Abort(MPI_COMM_WORLD, 1);
         }

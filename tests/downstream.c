@@ -22,7 +22,7 @@ int main(void)
     gmmp_reconstructor *rc = NULL;
     size_t n = 0;
     double *patches = NULL;
-    int err = gmmp_extractor_create(&ex, P, P, 1);
+    int err = gmmp_extractor_create(&ex, P, P, 1, 1);
     if (!err)
         err = gmmp_extractor_count(ex, H, W, &n);
     if (!err) {

@@ -42,7 +42,7 @@ static void *fail_in_thread(void *arg)
 {
     (void)arg;
     gmmp_extractor *ex;
-    int rc = gmmp_extractor_create(&ex, 3, 3, 0);
+    int rc = gmmp_extractor_create(&ex, 3, 3, 1, 0);
     static char seen[512];
     snprintf(seen, sizeof seen, "%d:%s", rc, gmmp_last_error());
     return seen;
@@ -51,7 +51,7 @@ static void *fail_in_thread(void *arg)
 START_TEST(messages_are_per_thread)
 {
     gmmp_extractor *ex;
-    ck_assert_fails(gmmp_extractor_create(&ex, 0, 3, 1), GMMP_EINVAL);
+    ck_assert_fails(gmmp_extractor_create(&ex, 0, 3, 1, 1), GMMP_EINVAL);
     char mine[512];
     snprintf(mine, sizeof mine, "%s", gmmp_last_error());
     pthread_t t;
@@ -93,7 +93,7 @@ START_TEST(failed_allocations_report_enomem_without_leaks)
         live = 0;
         gmmp_extractor *ex = NULL;
         gmmp_reconstructor *rc = NULL;
-        int r = gmmp_extractor_create(&ex, 4, 4, 1);
+        int r = gmmp_extractor_create(&ex, 4, 4, 1, 1);
         if (r == GMMP_OK)
             r = gmmp_reconstructor_create(&rc, ex, 10, 10);
         if (r == GMMP_OK) {
@@ -116,12 +116,12 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("common");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tu_tcase("core");
     tcase_add_test(tc, version_matches_headers);
     tcase_add_test(tc, every_code_has_its_own_name);
     tcase_add_test(tc, failed_allocations_report_enomem_without_leaks);
     suite_add_tcase(s, tc);
-    TCase *threads = tcase_create("threads");
+    TCase *threads = tu_tcase("threads");
     tcase_set_tags(threads, "threads");
     tcase_add_test(threads, messages_are_per_thread);
     suite_add_tcase(s, threads);

@@ -8,6 +8,9 @@ trap 'rm -rf "$tmp"' EXIT
 "$build/examples/gmmp-mnist-demo" --cache "$tmp/model.gmmp" --figure "$tmp/fig.png" >"$tmp/out"
 cat "$tmp/out"
 [ -s "$tmp/fig.png" ] || { echo "no figure written"; exit 1; }
+# The cached model records what it is (format 2: patch description and text).
+grep -a -q "gmmp-mnist-demo: K = 11, 16x16 patches" "$tmp/model.gmmp" ||
+    { echo "the cached model does not describe itself"; exit 1; }
 # A second run must load the cached model instead of training.
 "$build/examples/gmmp-mnist-demo" --cache "$tmp/model.gmmp" --figure "$tmp/fig.png" >"$tmp/out2"
 grep -q "training: skipped" "$tmp/out2" || { echo "second run did not use the cache"; exit 1; }

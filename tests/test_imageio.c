@@ -151,7 +151,7 @@ int main(void)
     if (!mkdtemp(dir))
         return 1;
     Suite *s = suite_create("imageio");
-    TCase *tc = tcase_create("io");
+    TCase *tc = tu_tcase("io");
     tcase_add_test(tc, idx_round_trips);
     tcase_add_test(tc, pgm_and_png);
     tcase_add_test(tc, bad_files_are_refused);

@@ -258,7 +258,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("model");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tu_tcase("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, create_validates_every_parameter);
     tcase_add_test(tc, parameters_and_factors_round_trip);

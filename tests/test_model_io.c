@@ -51,7 +51,8 @@ START_TEST(round_trips_are_exact)
 {
     gmmp_model *m = blobs_final(), *back;
     size_t size = gmmp_model_serialized_size(m);
-    ck_assert_uint_eq(size, 32 + 8 * (4 + 4 * 16 + 4 * 256) + 4);
+    /* Version 2 adds the patch description to version 1's 8772 bytes. */
+    ck_assert_uint_gt(size, 32 + 8 * (4 + 4 * 16 + 4 * 256) + 4);
     unsigned char *buf = malloc(size);
     ck_assert_ok(gmmp_model_serialize(m, buf, size));
     ck_assert_ok(gmmp_model_deserialize(&back, buf, size));
@@ -67,7 +68,7 @@ START_TEST(round_trips_are_exact)
     ck_assert_uint_eq(fread(file, 1, size + 1, f), size);
     fclose(f);
     ck_assert_mem_eq(file, buf, size);
-    const unsigned char head[] = {0x89, 'G', 'M', 'P', '\r', '\n', 0x1A, '\n', 1, 0, 0, 0,
+    const unsigned char head[] = {0x89, 'G', 'M', 'P', '\r', '\n', 0x1A, '\n', GMMP_MODEL_FORMAT_VERSION, 0, 0, 0,
                                   0,    0,   0,   0,   4,    0,    0,    0,    0, 0, 0, 0,
                                   16,   0,   0,   0,   0,    0,    0,    0};
     ck_assert_mem_eq(file, head, sizeof head);
@@ -123,6 +124,34 @@ static void fix_crc(unsigned char *buf, size_t size)
         buf[size - 4 + i] = (unsigned char)(crc >> (8 * i));
 }
 
+/* A version-1 file of a model, byte by byte as docs/model-format.md's
+ * version-1 layout says, independently of the library's writer. */
+static unsigned char *v1_bytes(const gmmp_model *m, size_t *size_out)
+{
+    size_t K = gmmp_model_components(m), d = gmmp_model_dim(m);
+    size_t count = K + K * d + K * d * d, size = 36 + 8 * count;
+    unsigned char *buf = calloc(size, 1);
+    double *par = malloc(count * sizeof *par);
+    ck_assert_ok(gmmp_model_get(m, par, par + K, par + K + K * d));
+    const unsigned char magic[8] = {0x89, 'G', 'M', 'P', '\r', '\n', 0x1A, '\n'};
+    memcpy(buf, magic, 8);
+    buf[8] = 1; /* version 1, flags 0 */
+    for (int i = 0; i < 8; i++) {
+        buf[16 + i] = (unsigned char)((uint64_t)K >> (8 * i));
+        buf[24 + i] = (unsigned char)((uint64_t)d >> (8 * i));
+    }
+    for (size_t j = 0; j < count; j++) {
+        uint64_t bits;
+        memcpy(&bits, &par[j], 8);
+        for (int i = 0; i < 8; i++)
+            buf[32 + 8 * j + i] = (unsigned char)(bits >> (8 * i));
+    }
+    fix_crc(buf, size);
+    free(par);
+    *size_out = size;
+    return buf;
+}
+
 START_TEST(damaged_data_is_refused)
 {
     gmmp_model *m = blobs_final(), *out = NULL;
@@ -146,10 +175,12 @@ START_TEST(damaged_data_is_refused)
     }
     /* A newer version, with a valid checksum. */
     memcpy(buf, good, size);
-    buf[8] = 2;
+    buf[8] = GMMP_MODEL_FORMAT_VERSION + 1;
     fix_crc(buf, size);
     ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_EVERSION);
-    ck_assert_msg(strstr(gmmp_last_error(), "version 2") != NULL, "%s", gmmp_last_error());
+    char want[32];
+    snprintf(want, sizeof want, "version %d", GMMP_MODEL_FORMAT_VERSION + 1);
+    ck_assert_msg(strstr(gmmp_last_error(), want) != NULL, "%s", gmmp_last_error());
     /* Absurd sizes are refused before any allocation. */
     memcpy(buf, good, size);
     for (int i = 16; i < 24; i++)
@@ -164,7 +195,22 @@ START_TEST(damaged_data_is_refused)
     buf[16] = 5; /* K = 5: the sizes disagree with the data */
     fix_crc(buf, size);
     ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_EFORMAT);
-    /* Intact but invalid: a NaN weight, an indefinite covariance. */
+    /* Intact but invalid: a NaN weight, an indefinite covariance, in a
+     * version-1 file, whose layout docs/model-format.md gives. */
+    free(good);
+    free(buf);
+    good = v1_bytes(m, &size);
+    buf = malloc(size + 16);
+    ck_assert_ok(gmmp_model_deserialize(&out, good, size));
+    gmmp_model_destroy(out);
+    out = NULL;
+    for (size_t i = 0; i < size; i++) { /* and every flipped byte of it */
+        memcpy(buf, good, size);
+        buf[i] ^= 0x40;
+        int rc = gmmp_model_deserialize(&out, buf, size);
+        ck_assert_msg(rc == GMMP_EFORMAT || (rc == GMMP_EVERSION && i >= 8 && i < 12),
+                      "version 1, byte %zu flipped: %d (%s)", i, rc, gmmp_last_error());
+    }
     memcpy(buf, good, size);
     memset(buf + 32, 0xFF, 8); /* weight 0 = NaN */
     fix_crc(buf, size);
@@ -184,6 +230,139 @@ START_TEST(damaged_data_is_refused)
     ck_assert_uint_eq(gmmp_model_serialized_size(NULL), 0);
     free(good);
     free(buf);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
+START_TEST(version_1_files_still_load)
+{
+    /* Built here from the documented version-1 layout. */
+    gmmp_model *m = blobs_final(), *back = NULL;
+    size_t size;
+    unsigned char *v1 = v1_bytes(m, &size);
+    ck_assert_uint_eq(size, 32 + 8 * (4 + 4 * 16 + 4 * 256) + 4);
+    ck_assert_ok(gmmp_model_deserialize(&back, v1, size));
+    assert_same_model(m, back);
+    size_t ph = 77, pw = 77, ch = 77;
+    int rm = 77;
+    ck_assert_fails(gmmp_model_patch(back, &ph, &pw, &ch, &rm), GMMP_EDIM);
+    ck_assert_uint_eq(ph, 77); /* outputs untouched */
+    ck_assert_uint_eq(pw, 77);
+    ck_assert_uint_eq(ch, 77);
+    ck_assert_int_eq(rm, 77);
+    ck_assert_str_eq(gmmp_model_description(back), "");
+    /* Written back, it is the current version. */
+    size_t n2 = gmmp_model_serialized_size(back);
+    unsigned char *v2 = malloc(n2);
+    ck_assert_ok(gmmp_model_serialize(back, v2, n2));
+    ck_assert_uint_eq(v2[8], GMMP_MODEL_FORMAT_VERSION);
+    gmmp_model_destroy(back);
+    free(v2);
+    free(v1);
+    gmmp_model_destroy(m);
+    /* The shipped model, re-saved as version 2 with its description. */
+    ck_assert_ok(gmmp_model_load(&back, tu_path("../data/models/natural-8x8-k50.gmmp")));
+    ck_assert_uint_eq(gmmp_model_components(back), 50);
+    ck_assert_uint_eq(gmmp_model_dim(back), 64);
+    size_t sph, spw, sch;
+    int srm;
+    ck_assert_ok(gmmp_model_patch(back, &sph, &spw, &sch, &srm));
+    ck_assert(sph == 8 && spw == 8 && sch == 1 && srm == 1);
+    ck_assert(strlen(gmmp_model_description(back)) > 0);
+    gmmp_model_destroy(back);
+}
+END_TEST
+
+START_TEST(patch_description_set_get_and_round_trip)
+{
+    gmmp_model *m = blobs_final(), *back = NULL; /* d = 16 */
+    ck_assert_fails(gmmp_model_patch(m, NULL, NULL, NULL, NULL), GMMP_EDIM);
+    ck_assert_str_eq(gmmp_model_description(m), "");
+    ck_assert_str_eq(gmmp_model_description(NULL), "");
+    /* Bad values change nothing. */
+    ck_assert_fails(gmmp_model_set_patch(m, 3, 3, 1, 0), GMMP_EDIM);
+    ck_assert_fails(gmmp_model_set_patch(m, 4, 4, 2, 0), GMMP_EDIM);
+    ck_assert_fails(gmmp_model_set_patch(m, 4, 4, 1, 2), GMMP_EINVAL);
+    ck_assert_fails(gmmp_model_set_patch(m, 0, 4, 1, 0), GMMP_EINVAL);
+    ck_assert_fails(gmmp_model_set_patch(m, 4, 4, 0, 0), GMMP_EINVAL);
+    ck_assert_fails(gmmp_model_set_patch(NULL, 4, 4, 1, 0), GMMP_EINVAL);
+    ck_assert_fails(gmmp_model_patch(NULL, NULL, NULL, NULL, NULL), GMMP_EINVAL);
+    ck_assert_fails(gmmp_model_patch(m, NULL, NULL, NULL, NULL), GMMP_EDIM);
+    /* 2 x 4 pixels of 2 channels, means kept; then 4 x 4 grey, removed. */
+    size_t ph, pw, ch;
+    int rm;
+    ck_assert_ok(gmmp_model_set_patch(m, 2, 4, 2, 0));
+    ck_assert_ok(gmmp_model_patch(m, &ph, &pw, &ch, &rm));
+    ck_assert_uint_eq(ph, 2);
+        ck_assert_uint_eq(pw, 4);
+        ck_assert_uint_eq(ch, 2);
+    ck_assert_int_eq(rm, 0);
+    ck_assert_ok(gmmp_model_set_patch(m, 4, 4, 1, 1));
+    ck_assert_fails(gmmp_model_set_patch(m, 2, 2, 4, 2), GMMP_EINVAL); /* kept 4x4x1, 1 */
+    ck_assert_ok(gmmp_model_patch(m, &ph, NULL, NULL, &rm));
+    ck_assert_uint_eq(ph, 4);
+    ck_assert_int_eq(rm, 1);
+    /* Description: up to the limit; one byte more is refused. */
+    char *text = malloc(GMMP_MODEL_DESCRIPTION_MAX + 2);
+    memset(text, 'x', GMMP_MODEL_DESCRIPTION_MAX + 1);
+    text[GMMP_MODEL_DESCRIPTION_MAX + 1] = '\0';
+    ck_assert_ok(gmmp_model_set_description(m, "short"));
+    ck_assert_fails(gmmp_model_set_description(m, text), GMMP_EINVAL);
+    ck_assert_str_eq(gmmp_model_description(m), "short");
+    text[GMMP_MODEL_DESCRIPTION_MAX] = '\0';
+    ck_assert_ok(gmmp_model_set_description(m, text));
+    ck_assert_str_eq(gmmp_model_description(m), text);
+    ck_assert_ok(gmmp_model_set_description(m, NULL));
+    ck_assert_str_eq(gmmp_model_description(m), "");
+    ck_assert_fails(gmmp_model_set_description(NULL, "x"), GMMP_EINVAL);
+    /* Round trips keep it all: memory and file, long and UTF-8 text. */
+    const char *descs[] = {"MNIST digits, 16x16, gmmp-train -k 11 \xc3\xa9t\xc3\xa9", text, ""};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ok(gmmp_model_set_description(m, descs[i]));
+        size_t size = gmmp_model_serialized_size(m);
+        unsigned char *buf = malloc(size);
+        ck_assert_ok(gmmp_model_serialize(m, buf, size));
+        ck_assert_uint_eq(buf[8], GMMP_MODEL_FORMAT_VERSION);
+        ck_assert_ok(gmmp_model_deserialize(&back, buf, size));
+        assert_same_model(m, back);
+        ck_assert_ok(gmmp_model_patch(back, &ph, &pw, &ch, &rm));
+        ck_assert_uint_eq(ph, 4);
+        ck_assert_uint_eq(pw, 4);
+        ck_assert_uint_eq(ch, 1);
+        ck_assert_int_eq(rm, 1);
+        ck_assert_str_eq(gmmp_model_description(back), descs[i]);
+        gmmp_model_destroy(back);
+        const char *path = tmp_path("described.gmmp");
+        ck_assert_ok(gmmp_model_save(m, path));
+        ck_assert_ok(gmmp_model_load(&back, path));
+        ck_assert_ok(gmmp_model_patch(back, &ph, &pw, &ch, &rm));
+        ck_assert_uint_eq(ph * pw * ch, 16);
+        ck_assert_int_eq(rm, 1);
+        ck_assert_str_eq(gmmp_model_description(back), descs[i]);
+        gmmp_model_destroy(back);
+        /* Every truncation and every flipped byte of a version-2 file. */
+        for (size_t len = 0; len < size; len += 1 + len / 64)
+            ck_assert_fails(gmmp_model_deserialize(&back, buf, len), GMMP_EFORMAT);
+        for (size_t b = 0; b < size && i == 0; b++) {
+            buf[b] ^= 0x40;
+            int rc = gmmp_model_deserialize(&back, buf, size);
+            ck_assert_msg(rc == GMMP_EFORMAT || (rc == GMMP_EVERSION && b >= 8 && b < 12),
+                          "version 2, byte %zu flipped: %d (%s)", b, rc, gmmp_last_error());
+            buf[b] ^= 0x40;
+        }
+        free(buf);
+    }
+    /* A model without patch description also round-trips without one. */
+    gmmp_model *plain = blobs_final();
+    size_t size = gmmp_model_serialized_size(plain);
+    unsigned char *buf = malloc(size);
+    ck_assert_ok(gmmp_model_serialize(plain, buf, size));
+    ck_assert_ok(gmmp_model_deserialize(&back, buf, size));
+    ck_assert_fails(gmmp_model_patch(back, NULL, NULL, NULL, NULL), GMMP_EDIM);
+    gmmp_model_destroy(back);
+    gmmp_model_destroy(plain);
+    free(buf);
+    free(text);
     gmmp_model_destroy(m);
 }
 END_TEST
@@ -222,10 +401,12 @@ int main(void)
     if (!mkdtemp(tmpdir))
         return 1;
     Suite *s = suite_create("model_io");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tu_tcase("core");
     tcase_add_test(tc, round_trips_are_exact);
     tcase_add_test(tc, reads_files_from_the_scikit_learn_converter);
     tcase_add_test(tc, damaged_data_is_refused);
+    tcase_add_test(tc, version_1_files_still_load);
+    tcase_add_test(tc, patch_description_set_get_and_round_trip);
     tcase_add_test(tc, file_errors_are_reported);
     suite_add_tcase(s, tc);
     int rc = tu_run(s);

@@ -54,7 +54,7 @@ START_TEST(count_and_order_match_reference)
                     if (ph > h || pw > w)
                         continue;
                     gmmp_extractor *ex;
-                    ck_assert_ok(gmmp_extractor_create_grid(&ex, ph, pw, step, ro, co));
+                    ck_assert_ok(gmmp_extractor_create_grid(&ex, ph, pw, 1, step, ro, co));
                     ck_assert_uint_eq(gmmp_extractor_dim(ex), ph * pw);
                     size_t rows[256], cols[256];
                     size_t nr = reference_positions(h, ph, step, ro, rows);
@@ -87,7 +87,7 @@ START_TEST(mnist_geometry_counts)
 {
     /* The reference workflow: 16x16 patches of 28x28 digits, step 1. */
     gmmp_extractor *ex;
-    ck_assert_ok(gmmp_extractor_create(&ex, 16, 16, 1));
+    ck_assert_ok(gmmp_extractor_create(&ex, 16, 16, 1, 1));
     size_t n;
     ck_assert_ok(gmmp_extractor_count(ex, 28, 28, &n));
     ck_assert_uint_eq(n, 13 * 13);
@@ -95,7 +95,7 @@ START_TEST(mnist_geometry_counts)
     ck_assert_uint_eq(n, 1);
     gmmp_extractor_destroy(ex);
     /* Step 5 on 28 pixels: 0, 5, 10, then 12 flush with the border. */
-    ck_assert_ok(gmmp_extractor_create(&ex, 16, 16, 5));
+    ck_assert_ok(gmmp_extractor_create(&ex, 16, 16, 1, 5));
     ck_assert_ok(gmmp_extractor_count(ex, 28, 28, &n));
     ck_assert_uint_eq(n, 4 * 4);
     size_t r, c;
@@ -120,7 +120,7 @@ static void check_round_trip(size_t h, size_t w, size_t ph, size_t pw, size_t st
     tu_fill_uniform(&rng, img, h * pitch, 0.0, 255.0);
     gmmp_extractor *ex;
     gmmp_reconstructor *rc;
-    ck_assert_ok(gmmp_extractor_create_grid(&ex, ph, pw, step, offset % step,
+    ck_assert_ok(gmmp_extractor_create_grid(&ex, ph, pw, 1, step, offset % step,
                                             (offset + 1) % step));
     ck_assert_ok(gmmp_reconstructor_create(&rc, ex, h, w));
     size_t n, d = ph * pw;
@@ -183,7 +183,7 @@ START_TEST(weights_give_weighted_mean_and_reset_reuses)
     /* 1x3 image, 1x2 patches: pixel 1 is covered by both patches. */
     gmmp_extractor *ex;
     gmmp_reconstructor *rc;
-    ck_assert_ok(gmmp_extractor_create(&ex, 1, 2, 1));
+    ck_assert_ok(gmmp_extractor_create(&ex, 1, 2, 1, 1));
     ck_assert_ok(gmmp_reconstructor_create(&rc, ex, 1, 3));
     const double patches[] = {10.0, 20.0, 40.0, 50.0};
     const double weights[] = {1.0, 3.0};
@@ -209,18 +209,18 @@ END_TEST
 START_TEST(bad_arguments_are_refused)
 {
     gmmp_extractor *ex = NULL;
-    ck_assert_fails(gmmp_extractor_create(NULL, 4, 4, 1), GMMP_EINVAL);
-    ck_assert_fails(gmmp_extractor_create(&ex, 0, 4, 1), GMMP_EINVAL);
-    ck_assert_fails(gmmp_extractor_create(&ex, 4, 0, 1), GMMP_EINVAL);
-    ck_assert_fails(gmmp_extractor_create(&ex, 4, 4, 0), GMMP_EINVAL);
-    ck_assert_fails(gmmp_extractor_create(&ex, SIZE_MAX / 2, 3, 1), GMMP_EOVERFLOW);
-    ck_assert_fails(gmmp_extractor_create(&ex, SIZE_MAX / 16, 4, 1), GMMP_EOVERFLOW);
-    ck_assert_fails(gmmp_extractor_create_grid(&ex, 4, 4, 3, 3, 0), GMMP_EINVAL);
-    ck_assert_fails(gmmp_extractor_create_grid(&ex, 4, 4, 3, 0, 5), GMMP_EINVAL);
-    ck_assert_fails(gmmp_extractor_create_grid(NULL, 4, 4, 3, 1, 1), GMMP_EINVAL);
+    ck_assert_fails(gmmp_extractor_create(NULL, 4, 4, 1, 1), GMMP_EINVAL);
+    ck_assert_fails(gmmp_extractor_create(&ex, 0, 4, 1, 1), GMMP_EINVAL);
+    ck_assert_fails(gmmp_extractor_create(&ex, 4, 0, 1, 1), GMMP_EINVAL);
+    ck_assert_fails(gmmp_extractor_create(&ex, 4, 4, 1, 0), GMMP_EINVAL);
+    ck_assert_fails(gmmp_extractor_create(&ex, SIZE_MAX / 2, 3, 1, 1), GMMP_EOVERFLOW);
+    ck_assert_fails(gmmp_extractor_create(&ex, SIZE_MAX / 16, 4, 1, 1), GMMP_EOVERFLOW);
+    ck_assert_fails(gmmp_extractor_create_grid(&ex, 4, 4, 1, 3, 3, 0), GMMP_EINVAL);
+    ck_assert_fails(gmmp_extractor_create_grid(&ex, 4, 4, 1, 3, 0, 5), GMMP_EINVAL);
+    ck_assert_fails(gmmp_extractor_create_grid(NULL, 4, 4, 1, 3, 1, 1), GMMP_EINVAL);
     ck_assert_ptr_null(ex);
 
-    ck_assert_ok(gmmp_extractor_create(&ex, 16, 16, 1));
+    ck_assert_ok(gmmp_extractor_create(&ex, 16, 16, 1, 1));
     size_t n = 12345;
     ck_assert_fails(gmmp_extractor_count(ex, 10, 28, &n), GMMP_EDIM);
     ck_assert_str_eq(gmmp_last_error(), "patch 16x16 does not fit a 10x28 image");
@@ -256,7 +256,7 @@ START_TEST(bad_arguments_are_refused)
     ck_assert_fails(gmmp_reconstructor_create(&rc, ex, SIZE_MAX / 4, SIZE_MAX / 4),
                     GMMP_EOVERFLOW);
     gmmp_extractor *sparse;
-    ck_assert_ok(gmmp_extractor_create(&sparse, 4, 6, 5));
+    ck_assert_ok(gmmp_extractor_create(&sparse, 4, 6, 1, 5));
     ck_assert_fails(gmmp_reconstructor_create(&rc, sparse, 28, 28), GMMP_EDIM);
     gmmp_extractor_destroy(sparse);
     ck_assert_ptr_null(rc);
@@ -290,7 +290,7 @@ END_TEST
 Suite *patches_suite(void)
 {
     Suite *s = suite_create("patches");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tu_tcase("core");
     tcase_add_test(tc, count_and_order_match_reference);
     tcase_add_test(tc, mnist_geometry_counts);
     tcase_add_test(tc, round_trip_is_exact);

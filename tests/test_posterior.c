@@ -101,33 +101,33 @@ static void check_plan(const fixture *f, const gmmp_plan *plan, const char *what
 
 /* Exact options: no MMSE skipping, so the fixture comparison is of the
  * formulas alone (the default skip is checked separately). */
-static gmmp_plan_options exact(void)
+static gmmp_options *exact(void)
 {
-    gmmp_plan_options o;
-    gmmp_plan_options_default(&o);
-    o.skip = 0.0;
+    gmmp_options *o = tu_options();
+    ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_SKIP, 0.0));
     return o;
 }
 
 START_TEST(denoise_matches_fixture_on_both_paths)
 {
     fixture f = load_fixture("post_denoise", 64, 200);
-    gmmp_plan_options o = exact();
+    gmmp_options *o = exact();
     /* W = I and sigma = 20: the eigenbasis path, and the general path with
      * W and Sigma_y given explicitly. */
     double var = f.noise[0];
     ck_assert_double_eq_tol(var, 400.0, 1e-9);
     gmmp_plan *plan;
-    ck_assert_ok(gmmp_plan_create(&plan, f.model, 64, NULL, GMMP_NOISE_SCALAR, &var, f.b, &o));
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 64, NULL, GMMP_NOISE_SCALAR, &var, f.b, o));
     check_plan(&f, plan, "denoise, eigenbasis");
     gmmp_plan_destroy(plan);
-    ck_assert_ok(gmmp_plan_create(&plan, f.model, 64, f.W, GMMP_NOISE_FULL, f.noise, f.b, &o));
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 64, f.W, GMMP_NOISE_FULL, f.noise, f.b, o));
     check_plan(&f, plan, "denoise, general");
     gmmp_plan_destroy(plan);
     /* The default skip threshold stays within tolerance too. */
     ck_assert_ok(gmmp_plan_create(&plan, f.model, 64, NULL, GMMP_NOISE_SCALAR, &var, f.b, NULL));
     check_plan(&f, plan, "denoise, default skip");
     gmmp_plan_destroy(plan);
+    gmmp_options_destroy(o);
     free_fixture(&f);
 }
 END_TEST
@@ -135,7 +135,7 @@ END_TEST
 START_TEST(mask_matches_fixture)
 {
     fixture f = load_fixture("post_mask", 40, 150);
-    gmmp_plan_options o = exact();
+    gmmp_options *o = exact();
     double diag[40];
     for (size_t i = 0; i < 40; i++) {
         diag[i] = f.noise[i * 40 + i];
@@ -144,12 +144,13 @@ START_TEST(mask_matches_fixture)
                 ck_assert_double_eq(f.noise[i * 40 + j], 0.0);
     }
     gmmp_plan *plan;
-    ck_assert_ok(gmmp_plan_create(&plan, f.model, 40, f.W, GMMP_NOISE_DIAGONAL, diag, f.b, &o));
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 40, f.W, GMMP_NOISE_DIAGONAL, diag, f.b, o));
     check_plan(&f, plan, "mask, diagonal noise");
     gmmp_plan_destroy(plan);
-    ck_assert_ok(gmmp_plan_create(&plan, f.model, 40, f.W, GMMP_NOISE_FULL, f.noise, f.b, &o));
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 40, f.W, GMMP_NOISE_FULL, f.noise, f.b, o));
     check_plan(&f, plan, "mask, full noise");
     gmmp_plan_destroy(plan);
+    gmmp_options_destroy(o);
     free_fixture(&f);
 }
 END_TEST
@@ -157,11 +158,12 @@ END_TEST
 START_TEST(blur_matches_fixture)
 {
     fixture f = load_fixture("post_blur", 16, 100);
-    gmmp_plan_options o = exact();
+    gmmp_options *o = exact();
     gmmp_plan *plan;
-    ck_assert_ok(gmmp_plan_create(&plan, f.model, 16, f.W, GMMP_NOISE_FULL, f.noise, f.b, &o));
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 16, f.W, GMMP_NOISE_FULL, f.noise, f.b, o));
     check_plan(&f, plan, "blur");
     gmmp_plan_destroy(plan);
+    gmmp_options_destroy(o);
     free_fixture(&f);
 }
 END_TEST
@@ -246,10 +248,11 @@ START_TEST(random_problems_match_slow_reference)
         tu_fill_uniform(&r, Y, n * p, -4, 4);
         gmmp_model *m;
         ck_assert_ok(gmmp_model_create(&m, K, d, w, mu, cov));
-        gmmp_plan_options o = exact();
+        gmmp_options *o = exact();
         gmmp_plan *plan;
         ck_assert_ok(gmmp_plan_create(&plan, m, p, identity ? NULL : W, GMMP_NOISE_FULL, noise,
-                                      b, &o));
+                                      b, o));
+        gmmp_options_destroy(o); /* the plan copied what it read */
         double resp[9 * 4], lev[9], mmse[9 * 6], map[9 * 6], pc[36], pm[9 * 6];
         ck_assert_ok(gmmp_plan_execute(plan, Y, n, resp, lev, map, mmse));
         double ref_cov[4 * 36], ref_mean[4 * 6], ref_resp[4], ref_lev;
@@ -390,12 +393,11 @@ START_TEST(threads_share_one_plan)
         Y[i] += 20.0 * tu_normal(&r);
     double var = 400.0;
     gmmp_plan *plans[2];
-    gmmp_plan_options o;
-    gmmp_plan_options_default(&o);
+    gmmp_options *o = tu_options();
     ck_assert_ok(gmmp_plan_create(&plans[0], f.model, d, NULL, GMMP_NOISE_SCALAR, &var, NULL,
-                                  &o));
+                                  o));
     ck_assert_ok(gmmp_plan_create(&plans[1], f.model, d, f.W, GMMP_NOISE_FULL, f.noise, NULL,
-                                  &o));
+                                  o));
     for (int pi = 0; pi < 2; pi++) {
         double *resp = malloc(N * K * sizeof *resp), *mmse = malloc(N * d * sizeof *mmse);
         double *map = malloc(N * d * sizeof *map);
@@ -418,11 +420,11 @@ START_TEST(threads_share_one_plan)
         }
         /* Internal threads. */
         gmmp_plan *threaded;
-        o.threads = 3;
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_THREADS, 3));
         ck_assert_ok(gmmp_plan_create(&threaded, f.model, d, pi ? f.W : NULL,
                                       pi ? GMMP_NOISE_FULL : GMMP_NOISE_SCALAR,
-                                      pi ? f.noise : &var, NULL, &o));
-        o.threads = 1;
+                                      pi ? f.noise : &var, NULL, o));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_THREADS, 1));
         double *mmse2 = malloc(N * d * sizeof *mmse2);
         ck_assert_ok(gmmp_plan_execute(threaded, Y, N, NULL, NULL, NULL, mmse2));
         ck_assert_double_le(tu_rel_diff(mmse2, mmse, N * d), 1e-13);
@@ -432,6 +434,7 @@ START_TEST(threads_share_one_plan)
     gmmp_plan_destroy(plans[0]);
     gmmp_plan_destroy(plans[1]);
     free(Y);
+    gmmp_options_destroy(o);
     free_fixture(&f);
 }
 END_TEST
@@ -480,7 +483,11 @@ START_TEST(bad_inputs_are_refused)
     noise[5 * p + 5] = -1e6; /* indefinite: S_k fails too */
     ck_assert_fails(gmmp_plan_create(&plan, f.model, p, f.W, GMMP_NOISE_FULL, noise, NULL, NULL),
                     GMMP_ENOTSPD);
-    ck_assert_msg(strstr(gmmp_last_error(), "component") != NULL, "%s", gmmp_last_error());
+    /* The message names what is not positive definite: the noise (checked
+     * first now) or a component. */
+    ck_assert_msg(strstr(gmmp_last_error(), "noise") != NULL ||
+                      strstr(gmmp_last_error(), "component") != NULL,
+                  "%s", gmmp_last_error());
     double *W = malloc(p * d * sizeof *W);
     memcpy(W, f.W, p * d * sizeof *W);
     W[100] = INFINITY;
@@ -490,20 +497,17 @@ START_TEST(bad_inputs_are_refused)
     b[3] = NAN;
     ck_assert_fails(gmmp_plan_create(&plan, f.model, p, f.W, GMMP_NOISE_DIAGONAL, diag, b, NULL),
                     GMMP_ENONFINITE);
-    gmmp_plan_options o;
-    gmmp_plan_options_default(&o);
-    o.threads = 0;
-    ck_assert_fails(gmmp_plan_create(&plan, f.model, p, f.W, GMMP_NOISE_DIAGONAL, diag, NULL, &o),
-                    GMMP_EINVAL);
-    gmmp_plan_options_default(&o);
-    o.skip = 0.5;
-    ck_assert_fails(gmmp_plan_create(&plan, f.model, p, f.W, GMMP_NOISE_DIAGONAL, diag, NULL, &o),
-                    GMMP_EINVAL);
+    /* Bad thread counts and skip thresholds, once plan options, are
+     * refused by the options handle; a plan reads only valid ones. */
+    gmmp_options *o = tu_options();
+    ck_assert_fails(gmmp_options_set_int(o, GMMP_OPT_THREADS, 0), GMMP_EINVAL);
+    ck_assert_fails(gmmp_options_set_real(o, GMMP_OPT_SKIP, 0.5), GMMP_EINVAL);
+    ck_assert_fails(gmmp_options_set_int(o, GMMP_OPT_PLAN_METHOD, 5), GMMP_EINVAL);
+    gmmp_options_destroy(o);
     ck_assert_fails(gmmp_plan_create(&plan, f.model, SIZE_MAX / 4, f.W, GMMP_NOISE_SCALAR, &var,
                                      NULL, NULL),
                     GMMP_EOVERFLOW);
     ck_assert_ptr_null(plan);
-    gmmp_plan_options_default(NULL);
 
     ck_assert_ok(gmmp_plan_create(&plan, f.model, p, f.W, GMMP_NOISE_DIAGONAL, diag, NULL, NULL));
     double *out = malloc(150 * d * sizeof *out), cov[64 * 64];
@@ -577,11 +581,9 @@ START_TEST(masked_posterior_matches_general_plan)
             mask[i * d + j] = i == 0 ? 1 : i == 1 ? 0 : (unsigned char)((src * 2654435761u + j * 40503u) % 97 < 55);
             Y[i * d + j] = mask[i * d + j] ? f.Y[(i % 200) * d + j] : NAN;
         }
-    gmmp_plan_options o;
-    gmmp_plan_options_default(&o);
-    o.skip = 0.0;
+    gmmp_options *o = exact();
     gmmp_plan *plan;
-    ck_assert_ok(gmmp_plan_create(&plan, f.model, d, NULL, GMMP_NOISE_DIAGONAL, noise, b, &o));
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, d, NULL, GMMP_NOISE_DIAGONAL, noise, b, o));
     double *resp = malloc(n * K * sizeof *resp), *lev = malloc(n * sizeof *lev);
     double *map = malloc(n * d * sizeof *map), *mmse = malloc(n * d * sizeof *mmse);
     ck_assert_ok(gmmp_plan_execute_masked(plan, Y, mask, n, resp, lev, map, mmse));
@@ -604,7 +606,7 @@ START_TEST(masked_posterior_matches_general_plan)
             yo[a] = Y[i * d + obs[a]], no[a] = noise[obs[a]], bo[a] = b[obs[a]];
         }
         gmmp_plan *g;
-        ck_assert_ok(gmmp_plan_create(&g, f.model, p, W, GMMP_NOISE_DIAGONAL, no, bo, &o));
+        ck_assert_ok(gmmp_plan_create(&g, f.model, p, W, GMMP_NOISE_DIAGONAL, no, bo, o));
         double gr[6], gl, gm[64], ge[64];
         ck_assert_ok(gmmp_plan_execute(g, yo, 1, gr, &gl, gm, ge));
         ck_assert_double_le(tu_max_abs_diff(resp + i * K, gr, K), 1e-10);
@@ -620,8 +622,8 @@ START_TEST(masked_posterior_matches_general_plan)
     ck_assert_double_le(tu_rel_diff(mmse, full, d), 1e-12);
     /* Internal threads give the same rows. */
     gmmp_plan *threaded;
-    o.threads = 2;
-    ck_assert_ok(gmmp_plan_create(&threaded, f.model, d, NULL, GMMP_NOISE_DIAGONAL, noise, b, &o));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_THREADS, 2));
+    ck_assert_ok(gmmp_plan_create(&threaded, f.model, d, NULL, GMMP_NOISE_DIAGONAL, noise, b, o));
     double *mmse2 = malloc(n * d * sizeof *mmse2);
     ck_assert_ok(gmmp_plan_execute_masked(threaded, Y, mask, n, NULL, NULL, NULL, mmse2));
     ck_assert_double_le(tu_rel_diff(mmse2, mmse, n * d), 1e-14);
@@ -655,10 +657,197 @@ START_TEST(masked_posterior_matches_general_plan)
 }
 END_TEST
 
+
+/* A random orthogonal d x d matrix (Gram-Schmidt on normal columns), rows
+ * as the basis vectors. */
+static void random_orthogonal(tu_rng *r, double *q, size_t d)
+{
+    for (size_t i = 0; i < d; i++) {
+        double *v = q + i * d;
+        for (;;) {
+            for (size_t j = 0; j < d; j++)
+                v[j] = tu_normal(r);
+            for (size_t k = 0; k < i; k++) {
+                double dot = 0.0;
+                for (size_t j = 0; j < d; j++)
+                    dot += v[j] * q[k * d + j];
+                for (size_t j = 0; j < d; j++)
+                    v[j] -= dot * q[k * d + j];
+            }
+            double norm = 0.0;
+            for (size_t j = 0; j < d; j++)
+                norm += v[j] * v[j];
+            if (norm > 1e-6) {
+                for (size_t j = 0; j < d; j++)
+                    v[j] /= sqrt(norm);
+                break;
+            }
+        }
+    }
+}
+
+/* Q^T diag(lambda) Q for rows of Q as eigenvectors. */
+static void from_spectrum(const double *q, const double *lambda, size_t d, double *cov)
+{
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b < d; b++) {
+            double s = 0.0;
+            for (size_t j = 0; j < d; j++)
+                s += q[j * d + a] * lambda[j] * q[j * d + b];
+            cov[a * d + b] = s;
+        }
+}
+
+START_TEST(flat_tail_plan_equals_the_flattened_prior)
+{
+    /* A rank-r plan on a prior must be the exact plan of the prior whose
+     * spectra are flattened beyond their r largest eigenvalues: built
+     * here from known eigenbases, independently of the library's. */
+    enum { K = 4, D = 12, N = 40 };
+    tu_rng r = {2024};
+    double w[K] = {0.1, 0.2, 0.3, 0.4}, mu[K * D], cov[K * D * D], flat[K * D * D];
+    double q[D * D], lambda[D], lflat[D];
+    tu_fill_uniform(&r, mu, K * D, -30, 30);
+    for (size_t rank = 1; rank < D; rank += 4) {
+        for (size_t k = 0; k < K; k++) {
+            random_orthogonal(&r, q, D);
+            for (size_t j = 0; j < D; j++) /* distinct, spread over four decades */
+                lambda[j] = pow(10.0, 4.0 * (double)j / (D - 1)) * (1.0 + 0.1 * (double)k);
+            /* Ascending: the tail is the D - rank smallest. */
+            double tail = 0.0;
+            for (size_t j = 0; j < D - rank; j++)
+                tail += lambda[j] / (double)(D - rank);
+            for (size_t j = 0; j < D; j++)
+                lflat[j] = j < D - rank ? tail : lambda[j];
+            from_spectrum(q, lambda, D, cov + k * D * D);
+            from_spectrum(q, lflat, D, flat + k * D * D);
+        }
+        gmmp_model *m, *mf;
+        ck_assert_ok(gmmp_model_create(&m, K, D, w, mu, cov));
+        ck_assert_ok(gmmp_model_create(&mf, K, D, w, mu, flat));
+        gmmp_options *o = tu_options();
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_RANK, (int64_t)rank));
+        ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_SKIP, 0.0));
+        gmmp_options *exact = tu_options();
+        ck_assert_ok(gmmp_options_set_real(exact, GMMP_OPT_SKIP, 0.0));
+        gmmp_plan *fast, *ref;
+        ck_assert_ok(gmmp_plan_create_denoise(&fast, m, 7.0, o));
+        ck_assert_ok(gmmp_plan_create_denoise(&ref, mf, 7.0, exact));
+        double Y[N * D], a[4][N * D], b[4][N * D];
+        for (size_t i = 0; i < N; i++) /* near a component, so all terms matter */
+            for (size_t j = 0; j < D; j++)
+                Y[i * D + j] = mu[(i % K) * D + j] + 40.0 * tu_normal(&r);
+        ck_assert_ok(gmmp_plan_execute(fast, Y, N, a[0], a[1], a[2], a[3]));
+        ck_assert_ok(gmmp_plan_execute(ref, Y, N, b[0], b[1], b[2], b[3]));
+        const size_t sizes[4] = {N * K, N, N * D, N * D};
+        for (int t = 0; t < 4; t++)
+            ck_assert_msg(tu_rel_diff(a[t], b[t], sizes[t]) < 1e-9,
+                          "rank %zu output %d differs by %g", rank, t,
+                          tu_rel_diff(a[t], b[t], sizes[t]));
+        ck_assert_ok(gmmp_plan_component_means(fast, 2, Y, N, a[0]));
+        ck_assert_ok(gmmp_plan_component_means(ref, 2, Y, N, b[0]));
+        ck_assert(tu_rel_diff(a[0], b[0], N * D) < 1e-9);
+        gmmp_plan_destroy(fast);
+        gmmp_plan_destroy(ref);
+        gmmp_options_destroy(o);
+        gmmp_options_destroy(exact);
+        gmmp_model_destroy(m);
+        gmmp_model_destroy(mf);
+    }
+}
+END_TEST
+
+START_TEST(contract_fixes)
+{
+    enum { K = 2, D = 6 };
+    tu_rng r = {31};
+    double w[K] = {0.4, 0.6}, mu[K * D], cov[K * D * D];
+    tu_fill_uniform(&r, mu, K * D, -3, 3);
+    for (size_t k = 0; k < K; k++)
+        tu_random_spd(&r, cov + k * D * D, D, 2.0, 5.0);
+    gmmp_model *m;
+    ck_assert_ok(gmmp_model_create(&m, K, D, w, mu, cov));
+    /* A full noise covariance with a negative eigenvalue, although
+     * Sigma_k + Sigma_y is positive definite for every k: GMMP_ENOTSPD. */
+    double noise[D * D] = {0}, Wid[D * D] = {0};
+    for (size_t i = 0; i < D; i++)
+        noise[i * D + i] = 1.0, Wid[i * D + i] = 1.0;
+    noise[D * D - 1] = -0.05;
+    gmmp_plan *plan = NULL;
+    ck_assert_fails(gmmp_plan_create(&plan, m, D, NULL, GMMP_NOISE_FULL, noise, NULL, NULL),
+                    GMMP_ENOTSPD);
+    ck_assert_fails(gmmp_plan_create(&plan, m, D, Wid, GMMP_NOISE_FULL, noise, NULL, NULL),
+                    GMMP_ENOTSPD);
+    ck_assert_ptr_null(plan);
+    /* The short denoising plan is the scalar-noise plan. */
+    double var = 2.25, Y[5 * D], a[5 * D], b[5 * D];
+    tu_fill_uniform(&r, Y, 5 * D, -5, 5);
+    gmmp_plan *p1, *p2;
+    ck_assert_ok(gmmp_plan_create(&p1, m, D, NULL, GMMP_NOISE_SCALAR, &var, NULL, NULL));
+    ck_assert_ok(gmmp_plan_create_denoise(&p2, m, 1.5, NULL));
+    ck_assert_ok(gmmp_plan_execute(p1, Y, 5, NULL, NULL, NULL, a));
+    ck_assert_ok(gmmp_plan_execute(p2, Y, 5, NULL, NULL, NULL, b));
+    ck_assert_double_le(tu_rel_diff(b, a, 5 * D), 1e-14);
+    gmmp_plan_destroy(p1);
+    gmmp_plan_destroy(p2);
+    gmmp_model_destroy(m);
+
+    /* A nearly singular Sigma_k (rank 3 of 6, plus 1e-14 on the diagonal):
+     * the posterior covariance is finite and equals the slow
+     * Sigma - Sigma (Sigma + s2 I)^{-1} Sigma. */
+    double B[D * 3], sing[D * D], ws = 1.0, mus[D] = {0};
+    int made = 0;
+    for (int scale = 0; scale < 3; scale++) {
+        double sc = pow(10.0, scale);
+        for (size_t i = 0; i < D * 3; i++)
+            B[i] = sc * tu_normal(&r);
+        for (size_t i = 0; i < D; i++)
+            for (size_t j = 0; j <= i; j++) {
+                double t = 0.0;
+                for (size_t q = 0; q < 3; q++)
+                    t += B[i * 3 + q] * B[j * 3 + q];
+                sing[i * D + j] = sing[j * D + i] = t + (i == j ? 1e-14 : 0.0);
+            }
+        gmmp_model *ms = NULL;
+        if (gmmp_model_create(&ms, 1, D, &ws, mus, sing) != GMMP_OK)
+            continue; /* Cholesky refused it: not this case */
+        made++;
+        for (int method = 0; method < 2; method++) {
+            gmmp_options *o = tu_options();
+            ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PLAN_METHOD, method));
+            gmmp_plan *ps;
+            ck_assert_ok(gmmp_plan_create_denoise(&ps, ms, 2.0, o));
+            gmmp_options_destroy(o);
+            double pc[D * D], sum[D * D], inv[D * D], t1[D * D], want[D * D];
+            ck_assert_ok(gmmp_plan_posterior_cov(ps, 0, pc));
+            for (size_t i = 0; i < D * D; i++)
+                ck_assert_msg(isfinite(pc[i]), "scale %g, method %d: entry %zu is %g", sc,
+                              method, i, pc[i]);
+            for (size_t i = 0; i < D * D; i++)
+                sum[i] = sing[i] + (i / D == i % D ? 4.0 : 0.0);
+            ref_inverse(sum, D, inv);
+            ref_matmul(sing, inv, D, D, D, t1);
+            ref_matmul(t1, sing, D, D, D, want);
+            for (size_t i = 0; i < D * D; i++)
+                want[i] = sing[i] - want[i];
+            ck_assert_double_le(tu_max_abs_diff(pc, want, D * D), 1e-9 * sc * sc);
+            double yy[D], est[D];
+            tu_fill_uniform(&r, yy, D, -3, 3);
+            ck_assert_ok(gmmp_plan_execute(ps, yy, 1, NULL, NULL, NULL, est));
+            for (size_t i = 0; i < D; i++)
+                ck_assert(isfinite(est[i]));
+            gmmp_plan_destroy(ps);
+        }
+        gmmp_model_destroy(ms);
+    }
+    ck_assert_int_ge(made, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("posterior");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tu_tcase("core");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, denoise_matches_fixture_on_both_paths);
     tcase_add_test(tc, mask_matches_fixture);
@@ -668,8 +857,10 @@ int main(void)
     tcase_add_test(tc, bad_inputs_are_refused);
     tcase_add_test(tc, plan_outlives_its_model);
     tcase_add_test(tc, masked_posterior_matches_general_plan);
+    tcase_add_test(tc, contract_fixes);
+    tcase_add_test(tc, flat_tail_plan_equals_the_flattened_prior);
     suite_add_tcase(s, tc);
-    TCase *threads = tcase_create("threads");
+    TCase *threads = tu_tcase("threads");
     tcase_set_tags(threads, "threads");
     tcase_set_timeout(threads, 300);
     tcase_add_test(threads, threads_share_one_plan);

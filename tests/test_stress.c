@@ -39,13 +39,15 @@ static void fit_transformed(double scale, double offset, double *w, double *mu, 
         icov[i] *= scale * scale;
     gmmp_model *init, *m;
     ck_assert_ok(gmmp_model_create(&init, K, D, iw, imu, icov));
-    gmmp_trainer *t;
-    ck_assert_ok(gmmp_trainer_create(&t, K));
-    ck_assert_ok(gmmp_trainer_set_init_model(t, init));
-    ck_assert_ok(gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, 10));
-    ck_assert_ok(gmmp_trainer_set_real(t, GMMP_TRAIN_TOL, 0.0));
+    gmmp_options *o = tu_options();
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_MAX_ITER, 10));
+    ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_TOL, 0.0));
     /* reg_covar is absolute: scale it with the data's variance. */
-    ck_assert_ok(gmmp_trainer_set_real(t, GMMP_TRAIN_REG_COVAR, 1e-6 * scale * scale));
+    ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_REG_COVAR, 1e-6 * scale * scale));
+    gmmp_trainer *t;
+    ck_assert_ok(gmmp_trainer_create(&t, K, o));
+    gmmp_options_destroy(o);
+    ck_assert_ok(gmmp_trainer_set_init_model(t, init));
     ck_assert_ok(gmmp_trainer_fit(t, X, N, D, &m, NULL));
     ck_assert_ok(gmmp_model_get(m, w, mu, cov));
     ck_assert(all_finite(mu, K * D) && all_finite(cov, K * D * D));
@@ -99,8 +101,10 @@ START_TEST(duplicated_points_and_constant_coordinates)
         gmmp_trainer *t;
         gmmp_model *m;
         gmmp_fit_info info;
-        ck_assert_ok(gmmp_trainer_create(&t, 3));
-        ck_assert_ok(gmmp_trainer_set_int(t, GMMP_TRAIN_INIT, init));
+        gmmp_options *o = tu_options();
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_INIT, init));
+        ck_assert_ok(gmmp_trainer_create(&t, 3, o));
+        gmmp_options_destroy(o);
         ck_assert_ok(gmmp_trainer_fit(t, X, M, DD, &m, &info));
         double w[3], mu[3 * DD], cov[3 * DD * DD], lp[M];
         ck_assert_ok(gmmp_model_get(m, w, mu, cov));
@@ -118,7 +122,7 @@ START_TEST(duplicated_points_and_constant_coordinates)
         X[i] = 7.0;
     gmmp_trainer *t;
     gmmp_model *m;
-    ck_assert_ok(gmmp_trainer_create(&t, 2));
+    ck_assert_ok(gmmp_trainer_create(&t, 2, NULL));
     ck_assert_ok(gmmp_trainer_fit(t, X, M, DD, &m, NULL));
     double cov[2 * DD * DD];
     ck_assert_ok(gmmp_model_get(m, NULL, NULL, cov));
@@ -153,12 +157,12 @@ START_TEST(posterior_across_noise_levels)
     for (size_t s = 0; s < sizeof sigmas / sizeof sigmas[0]; s++) {
         double var = sigmas[s] * sigmas[s];
         gmmp_plan *pe, *pc;
-        gmmp_plan_options o;
-        gmmp_plan_options_default(&o);
-        o.skip = 0.0;
-        ck_assert_ok(gmmp_plan_create(&pe, m, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, &o));
-        o.method = GMMP_PLAN_CHOLESKY;
-        ck_assert_ok(gmmp_plan_create(&pc, m, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, &o));
+        gmmp_options *o = tu_options();
+        ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_SKIP, 0.0));
+        ck_assert_ok(gmmp_plan_create(&pe, m, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, o));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PLAN_METHOD, GMMP_PLAN_CHOLESKY));
+        ck_assert_ok(gmmp_plan_create(&pc, m, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, o));
+        gmmp_options_destroy(o);
         ck_assert_ok(gmmp_plan_execute(pe, Y, n, resp, lev, NULL, a));
         ck_assert_ok(gmmp_plan_execute(pc, Y, n, NULL, NULL, NULL, b));
         ck_assert_msg(all_finite(a, n * d) && all_finite(b, n * d) && all_finite(lev, n),
@@ -188,7 +192,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("stress");
-    TCase *tc = tcase_create("stress");
+    TCase *tc = tu_tcase("stress");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, scaled_and_shifted_data_give_the_same_model);
     tcase_add_test(tc, duplicated_points_and_constant_coordinates);

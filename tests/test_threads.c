@@ -83,10 +83,11 @@ START_TEST(model_and_plan_are_shared_safely)
     ck_assert_ok(gmmp_plan_create(&ref2, twin, d, NULL, GMMP_NOISE_SCALAR, &var2, NULL, NULL));
     ck_assert_ok(gmmp_plan_execute(ref2, Y, N, NULL, NULL, NULL, fresh));
     gmmp_plan_destroy(ref2);
-    gmmp_plan_options o;
-    gmmp_plan_options_default(&o);
-    o.method = GMMP_PLAN_CHOLESKY; /* the shared plan does not touch the cache */
-    ck_assert_ok(gmmp_plan_create(&plan, m, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, &o));
+    gmmp_options *o = tu_options();
+    /* the shared plan does not touch the cache */
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PLAN_METHOD, GMMP_PLAN_CHOLESKY));
+    ck_assert_ok(gmmp_plan_create(&plan, m, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, o));
+    gmmp_options_destroy(o);
     ck_assert_ok(gmmp_plan_execute(plan, Y, N, NULL, NULL, NULL, mmse));
 
     shared sh = {m, plan, Y, d, K, lp, mmse, fresh};
@@ -120,12 +121,16 @@ typedef struct fit_task {
 static void *fit(void *arg)
 {
     fit_task *f = arg;
-    gmmp_trainer *t;
-    f->rc = gmmp_trainer_create(&t, 3);
+    gmmp_trainer *t = NULL;
+    gmmp_options *o = NULL;
+    f->rc = gmmp_options_create(&o);
     if (!f->rc)
-        f->rc = gmmp_trainer_set_int(t, GMMP_TRAIN_THREADS, f->threads);
+        f->rc = gmmp_options_set_int(o, GMMP_OPT_THREADS, f->threads);
     if (!f->rc)
-        f->rc = gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, 5);
+        f->rc = gmmp_options_set_int(o, GMMP_OPT_MAX_ITER, 5);
+    if (!f->rc)
+        f->rc = gmmp_trainer_create(&t, 3, o);
+    gmmp_options_destroy(o);
     if (!f->rc)
         f->rc = gmmp_trainer_fit(t, f->X, f->n, f->d, &f->out, NULL);
     gmmp_trainer_destroy(t);
@@ -171,7 +176,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("threads");
-    TCase *tc = tcase_create("threads");
+    TCase *tc = tu_tcase("threads");
     tcase_set_tags(tc, "threads");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, model_and_plan_are_shared_safely);

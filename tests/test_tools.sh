@@ -1,7 +1,9 @@
 #!/bin/sh
 # The command-line tools as a user runs them: help, bad options and
-# values, a small training run with exactly N iterations, and denoising of
-# IDX and PGM files with a PSNR that must improve on the noisy input.
+# values, a small training run with exactly N iterations, models that
+# record their patch geometry (and refuse data it does not fit), and
+# denoising of IDX and PGM files with a PSNR that must improve on the
+# noisy input.
 # usage: test_tools.sh BUILD_DIR SOURCE_DIR
 set -u
 build=$1
@@ -64,8 +66,39 @@ if [ "$lines" -eq 3 ]; then echo "ok: one progress line per iteration"; else
 check "train a usable model" 0 "$train" --patch 8 --components 6 --max-patches 20000 --seed 2 \
     -q -o "$tmp/model.gmmp" "$data/train-images-idx3-ubyte.gz"
 
+# The model records what it was trained on (stored as text in the file).
+if grep -a -q "gmmp-train --patch 8 --components 6 --max-patches 20000 --seed 2 on train-images-idx3-ubyte.gz ([0-9]* images)" "$tmp/model.gmmp"; then
+    echo "ok: the model describes its training"
+else
+    echo "FAIL: no description of the training in the model"; failures=$((failures + 1))
+fi
+
 check "make noisy IDX" 0 "$noisy" "$data/t10k-images-idx3-ubyte.gz" "$tmp/noisy.idx" 20 200 idx
 check "make clean IDX" 0 "$noisy" "$data/t10k-images-idx3-ubyte.gz" "$tmp/clean.idx" 0 200 idx
+
+# The model knows its patches: no --patch or --remove-mean needed; given,
+# they must agree; a patch larger than the images is refused.
+check "denoise without --patch" 0 "$denoise" --model "$tmp/model.gmmp" --sigma 20 "$tmp/noisy.idx" "$tmp/o.idx"
+check "denoise with the model's --patch" 0 "$denoise" --model "$tmp/model.gmmp" --sigma 20 --patch 8 \
+    "$tmp/noisy.idx" "$tmp/o.idx"
+check "denoise with a mismatching --patch" 1 "$denoise" --model "$tmp/model.gmmp" --sigma 20 --patch 6 \
+    "$tmp/noisy.idx" "$tmp/o.idx"
+expect_in "mismatching --patch: the model's geometry is named" "$tmp/err" "8x8 patches"
+check "denoise with a mismatching --remove-mean" 1 "$denoise" --model "$tmp/model.gmmp" --sigma 20 \
+    --remove-mean "$tmp/noisy.idx" "$tmp/o.idx"
+expect_in "mismatching --remove-mean: the model's mean removal is named" "$tmp/err" "means kept"
+{ printf 'P5\n6 6\n255\n'; head -c 36 /dev/zero | tr '\000' '\200'; } >"$tmp/tiny.pgm"
+check "denoise images smaller than the model's patch" 1 "$denoise" --model "$tmp/model.gmmp" --sigma 20 \
+    "$tmp/tiny.pgm" "$tmp/o.pgm"
+expect_in "too small: says the patches do not fit" "$tmp/err" "do not fit"
+expect_in "too small: names both sizes" "$tmp/err" "8x8 patches.*6x6 images"
+# A version 1 file (no patch description): --patch is required.
+v1=$src/fuzz/corpus/model/k1d1.gmmp
+check "version 1 model without --patch" 1 "$denoise" --model "$v1" --sigma 20 "$tmp/noisy.idx" "$tmp/o.idx"
+expect_in "version 1 model: asks for --patch" "$tmp/err" "give --patch"
+check "version 1 model with a wrong --patch" 1 "$denoise" --model "$v1" --sigma 20 --patch 8 \
+    "$tmp/noisy.idx" "$tmp/o.idx"
+check "version 1 model with --patch" 0 "$denoise" --model "$v1" --sigma 20 --patch 1 "$tmp/noisy.idx" "$tmp/o.idx"
 check "denoise bad --sigma" 2 "$denoise" --model "$tmp/model.gmmp" --sigma -1 "$tmp/noisy.idx" "$tmp/o.idx"
 check "denoise bad --estimator" 2 "$denoise" --model "$tmp/model.gmmp" --sigma 20 --estimator best "$tmp/noisy.idx" "$tmp/o.idx"
 check "denoise with a missing model" 1 "$denoise" --model "$tmp/none.gmmp" --sigma 20 "$tmp/noisy.idx" "$tmp/o.idx"
@@ -125,6 +158,12 @@ expect_in "initialised on a sample" "$tmp/err" "initialised on 3000 sampled patc
 epll=$build/examples/gmmp-epll
 check "gmmp-epll --help" 0 "$epll" --help
 check "gmmp-epll without arguments" 2 "$epll"
+check "gmmp-epll with a mismatching --patch" 1 "$epll" --model "$tmp/model.gmmp" --sigma 20 --patch 6 \
+    "$tmp/noisy.pgm" "$tmp/e.pgm"
+expect_in "gmmp-epll: the model's geometry is named" "$tmp/err" "8x8 patches"
+check "gmmp-epll with images smaller than the patch" 1 "$epll" --model "$tmp/model.gmmp" --sigma 20 \
+    "$tmp/tiny.pgm" "$tmp/e.pgm"
+expect_in "gmmp-epll: says the patches do not fit" "$tmp/err" "do not fit"
 check "make noisy sigma 25" 0 "$noisy" "$data/t10k-images-idx3-ubyte.gz" "$tmp/n25.idx" 25 200 idx
 check "one-pass denoising" 0 "$denoise" --model "$tmp/model.gmmp" --sigma 25 --clean "$tmp/clean.idx" \
     "$tmp/n25.idx" "$tmp/one.idx"

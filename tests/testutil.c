@@ -120,6 +120,21 @@ void tu_random_spd(tu_rng *r, double *a, size_t n, double lo, double hi)
     free(q);
 }
 
+struct gmmp_options *tu_options(void)
+{
+    gmmp_options *o = NULL;
+    int rc = gmmp_options_create(&o);
+    ck_assert_msg(rc == 0 && o != NULL, "gmmp_options_create: %s", gmmp_last_error());
+    return o;
+}
+
+TCase *tu_tcase(const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, 0); /* 0: no timer; meson's timeout applies */
+    return tc;
+}
+
 int tu_run(Suite *s)
 {
     SRunner *sr = srunner_create(s);

@@ -33,6 +33,15 @@ double tu_max_abs_diff(const double *a, const double *b, size_t n);
 /* A random symmetric positive definite n x n matrix, eigenvalues in [lo, hi]. */
 void tu_random_spd(tu_rng *r, double *a, size_t n, double lo, double hi);
 
+/* An options handle with every option at its default (fails the test on
+ * error). Free with gmmp_options_destroy(). */
+struct gmmp_options;
+struct gmmp_options *tu_options(void);
+
+/* A test case with no Check timeout of its own (Check's default is 4 s,
+ * too short on a loaded machine): meson's timeout applies instead. */
+TCase *tu_tcase(const char *name);
+
 /* Runs a suite with Check and returns the process exit status. */
 int tu_run(Suite *s);
 

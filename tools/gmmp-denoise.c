@@ -28,11 +28,16 @@ static void usage(FILE *f)
             "  --model MODEL          model file from gmmp-train (required)\n"
             "  --sigma S              noise standard deviation, in pixel units (required)\n"
             "  --estimator mmse|map   posterior mean, or most responsible component (mmse)\n"
-            "  --remove-mean          the model was trained with --remove-mean\n"
+            "  --patch M              M x M patches: only for a model that does not say its\n"
+            "                         patch size (a version 1 file); otherwise must agree\n"
+            "  --remove-mean          the model was trained with --remove-mean: as --patch\n"
             "  --clean REFERENCE      print the mean PSNR against these clean images\n"
             "  --peak P               peak value for PSNR (default 255)\n"
-            "  --threads N            threads (default: all cores)\n"
-            "  -h, --help             this help\n");
+            "  --threads N            threads (default: all cores; with more than one,\n"
+            "                         OpenBLAS is kept single-threaded while they run)\n"
+            "  -h, --help             this help\n"
+            "\n"
+            "The patch size and mean removal come from the model (gmmp-train stores them).\n");
 }
 
 int main(int argc, char **argv)
@@ -40,21 +45,22 @@ int main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     const char *model_path = NULL, *clean_path = NULL;
     double sigma = -1.0, peak = 255.0;
-    int64_t threads = cores > 0 ? cores : 1;
-    int map = 0, remove_mean = 0, bad = 0, c;
-    enum { MODEL = 256, SIGMA, EST, RMEAN, CLEAN, PEAK, THREADS };
+    int64_t threads = cores > 0 ? cores : 1, patch = 0;
+    int map = 0, remove_mean = -1, bad = 0, c;
+    enum { MODEL = 256, SIGMA, EST, RMEAN, CLEAN, PEAK, THREADS, PATCH };
     static const struct option longopts[] = {
         {"model", required_argument, 0, MODEL},     {"sigma", required_argument, 0, SIGMA},
         {"estimator", required_argument, 0, EST},   {"remove-mean", no_argument, 0, RMEAN},
         {"clean", required_argument, 0, CLEAN},     {"peak", required_argument, 0, PEAK},
         {"threads", required_argument, 0, THREADS}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"patch", required_argument, 0, PATCH},     {0, 0, 0, 0}};
     while (!bad && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case MODEL: model_path = optarg; break;
         case SIGMA: bad = cli_real(prog, "sigma", optarg, 1e-300, 1e300, &sigma); break;
         case PEAK: bad = cli_real(prog, "peak", optarg, 1e-300, 1e300, &peak); break;
         case THREADS: bad = cli_int(prog, "threads", optarg, 1, 256, &threads); break;
+        case PATCH: bad = cli_int(prog, "patch", optarg, 1, 4096, &patch); break;
         case CLEAN: clean_path = optarg; break;
         case RMEAN: remove_mean = 1; break;
         case EST:
@@ -94,7 +100,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", prog, err);
         goto done;
     }
-    restore_options ro = {sigma, (unsigned)threads, remove_mean};
+    if (restore_model_patch(model, (size_t)patch, remove_mean, noisy.rows, noisy.cols, 1, in_path,
+                            err, sizeof err)) {
+        fprintf(stderr, "%s: %s: %s\n", prog, model_path, err);
+        goto done;
+    }
+    restore_options ro = {sigma, (unsigned)threads};
     if (restore_denoise(model, &ro, &noisy, map ? &out : NULL, map ? NULL : &out, err,
                         sizeof err)) {
         fprintf(stderr, "%s: %s: %s\n", prog, in_path, err);

@@ -35,7 +35,8 @@ static void usage(FILE *f)
             "  --seed N               seed of the initialisation and subset (default 0)\n"
             "  --max-patches N        train on a random subset of N patches (default: all)\n"
             "  --remove-mean          remove each patch's mean (for natural images)\n"
-            "  --threads N            threads (default: all cores)\n"
+            "  --threads N            threads (default: all cores; with more than one,\n"
+            "                         OpenBLAS is kept single-threaded while they run)\n"
             "  --init-model MODEL     start from this model file (skips --init)\n"
             "  --chunk N              out of core: stream the inputs, N patches in memory at\n"
             "                         a time, one pass over them per EM iteration\n"
@@ -45,7 +46,8 @@ static void usage(FILE *f)
             "  -h, --help             this help\n"
             "\n"
             "Progress goes to stderr, one line per iteration. --tol 0 --max-iter N runs\n"
-            "exactly N iterations.\n");
+            "exactly N iterations. The model file records the patch size, the mean\n"
+            "removal and what the model was trained on, for gmmp-denoise and gmmp-epll.\n");
 }
 
 typedef struct options {
@@ -53,12 +55,36 @@ typedef struct options {
     int64_t patch, step, components, max_iter, n_init, seed, max_patches, threads, chunk,
         init_patches;
     double tol, reg_covar;
-    int init, remove_mean, quiet;
+    int init, remove_mean, quiet, patch_given;
 } options;
+
+/* The library options of the trainer: the tools are applications, so
+ * with several threads of their own they keep OpenBLAS single-threaded
+ * meanwhile (GMMP_OPT_BLAS_SERIAL). NULL on failure. */
+static gmmp_options *trainer_options(const options *o)
+{
+    gmmp_options *to = NULL;
+    if (gmmp_options_create(&to) || gmmp_options_set_int(to, GMMP_OPT_SEED, o->seed) ||
+        gmmp_options_set_int(to, GMMP_OPT_THREADS, o->threads) ||
+        gmmp_options_set_int(to, GMMP_OPT_BLAS_SERIAL, o->threads > 1) ||
+        gmmp_options_set_real(to, GMMP_OPT_REG_COVAR, o->reg_covar)) {
+        gmmp_options_destroy(to);
+        return NULL;
+    }
+    return to;
+}
 
 static int on_progress(const gmmp_progress *p, void *payload)
 {
     (void)payload;
+    if (p->phase == GMMP_PHASE_KMEANS) {
+        /* The initialisation can take minutes: say that it is running. */
+        if (p->iteration == 1 || p->iteration % 10 == 0)
+            fprintf(stderr, "k-means iteration %4d  %8.2f s\n", p->iteration, p->seconds);
+        return 0;
+    }
+    if (p->phase != GMMP_PHASE_EM)
+        return 0;
     fprintf(stderr, "iteration %4d  mean log-likelihood %14.6f  change %11.4e  %8.2f s\n",
             p->iteration, p->mean_loglik, p->change, p->seconds);
     return 0;
@@ -91,18 +117,16 @@ static int sample_init(const options *o, const stream_source *src, gmmp_model **
     double *X = NULL;
     size_t n = 0;
     gmmp_trainer *t = NULL;
+    gmmp_options *to = NULL;
     int status = 1;
     if (stream_sample(src, (size_t)o->init_patches, (uint64_t)o->seed, &X, &n, err,
                       sizeof err)) {
         fprintf(stderr, "%s: %s\n", prog, err);
         goto done;
     }
-    if (gmmp_trainer_create(&t, (size_t)o->components) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_INIT, o->init) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_SEED, o->seed) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_THREADS, o->threads) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, 1) ||
-        gmmp_trainer_set_real(t, GMMP_TRAIN_REG_COVAR, o->reg_covar) ||
+    if (!(to = trainer_options(o)) || gmmp_options_set_int(to, GMMP_OPT_INIT, o->init) ||
+        gmmp_options_set_int(to, GMMP_OPT_MAX_ITER, 1) ||
+        gmmp_trainer_create(&t, (size_t)o->components, to) ||
         gmmp_trainer_fit(t, X, n, (size_t)(o->patch * o->patch), init, NULL)) {
         fprintf(stderr, "%s: initialisation failed: %s\n", prog, gmmp_last_error());
         goto done;
@@ -112,6 +136,7 @@ static int sample_init(const options *o, const stream_source *src, gmmp_model **
     status = 0;
 done:
     gmmp_trainer_destroy(t);
+    gmmp_options_destroy(to);
     free(X);
     return status;
 }
@@ -168,7 +193,7 @@ static int load_patches(const options *o, const char *const *paths, size_t n_inp
         fprintf(stderr, "%s: out of memory\n", prog);
         goto done;
     }
-    if (gmmp_extractor_create(&ex, (size_t)o->patch, (size_t)o->patch, (size_t)o->step)) {
+    if (gmmp_extractor_create(&ex, (size_t)o->patch, (size_t)o->patch, 1, (size_t)o->step)) {
         fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
         goto done;
     }
@@ -245,18 +270,17 @@ static int train_in_memory(const options *o, const char *const *paths, size_t n_
                 n, (long long)o->patch, (long long)o->patch, total, (long long)o->components,
                 (long long)o->threads);
     gmmp_trainer *t = NULL;
+    gmmp_options *to = NULL;
     gmmp_fit_info info;
     int status = 1;
-    if (gmmp_trainer_create(&t, (size_t)o->components) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_MAX_ITER, o->max_iter) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_N_INIT, o->n_init) ||
-        (init ? gmmp_trainer_set_init_model(t, init)
-              : gmmp_trainer_set_int(t, GMMP_TRAIN_INIT, o->init)) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_SEED, o->seed) ||
-        gmmp_trainer_set_int(t, GMMP_TRAIN_THREADS, o->threads) ||
-        gmmp_trainer_set_real(t, GMMP_TRAIN_TOL, o->tol) ||
-        gmmp_trainer_set_real(t, GMMP_TRAIN_REG_COVAR, o->reg_covar) ||
-        (!o->quiet && gmmp_trainer_set_progress(t, on_progress, NULL)) ||
+    if (!(to = trainer_options(o)) ||
+        gmmp_options_set_int(to, GMMP_OPT_MAX_ITER, o->max_iter) ||
+        gmmp_options_set_int(to, GMMP_OPT_N_INIT, o->n_init) ||
+        gmmp_options_set_int(to, GMMP_OPT_INIT, init ? GMMP_INIT_MODEL : o->init) ||
+        gmmp_options_set_real(to, GMMP_OPT_TOL, o->tol) ||
+        (!o->quiet && gmmp_options_set_progress(to, on_progress, NULL)) ||
+        gmmp_trainer_create(&t, (size_t)o->components, to) ||
+        (init && gmmp_trainer_set_init_model(t, init)) ||
         gmmp_trainer_fit(t, X, n, d, out, &info)) {
         fprintf(stderr, "%s: training failed: %s\n", prog, gmmp_last_error());
     } else {
@@ -267,15 +291,67 @@ static int train_in_memory(const options *o, const char *const *paths, size_t n_
                     info.mean_loglik, info.seconds);
     }
     gmmp_trainer_destroy(t);
+    gmmp_options_destroy(to);
     free(X);
     return status;
+}
+
+/* What the model was trained on, for its description: the command's
+ * options that shape the model and the inputs' names and image counts. */
+static void describe(const options *o, const char *const *paths, size_t n_paths, char *buf,
+                     size_t len)
+{
+    size_t images = 0, at = 0;
+    int known = 1;
+    for (size_t i = 0; i < n_paths; i++) {
+        gmmpio_reader *r;
+        char err[256];
+        size_t count, rows, cols;
+        if (gmmpio_reader_open(&r, paths[i], err, sizeof err)) {
+            known = 0;
+            continue;
+        }
+        gmmpio_reader_info(r, &count, &rows, &cols);
+        gmmpio_reader_close(r);
+        images += count;
+    }
+#define ADD(...)                                                                           \
+    do {                                                                                   \
+        int k_ = snprintf(buf + at, len - at, __VA_ARGS__);                                \
+        at = k_ < 0 ? at : (size_t)k_ >= len - at ? len - 1 : at + (size_t)k_;             \
+    } while (0)
+    ADD("gmmp-train --patch %lld", (long long)o->patch);
+    if (o->step != 1)
+        ADD(" --step %lld", (long long)o->step);
+    ADD(" --components %lld", (long long)o->components);
+    if (o->remove_mean)
+        ADD(" --remove-mean");
+    if (o->max_patches > 0)
+        ADD(" --max-patches %lld", (long long)o->max_patches);
+    if (o->seed != 0)
+        ADD(" --seed %lld", (long long)o->seed);
+    if (o->init_model)
+        ADD(" --init-model %s", strrchr(o->init_model, '/') ? strrchr(o->init_model, '/') + 1
+                                                            : o->init_model);
+    ADD(" on");
+    for (size_t i = 0; i < n_paths; i++) {
+        const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
+        if (i == 8 && n_paths > 9) { /* room for the rest of the sentence */
+            ADD(" and %zu more", n_paths - i);
+            break;
+        }
+        ADD("%s %s", i ? "," : "", base);
+    }
+    if (known)
+        ADD(" (%zu image%s)", images, images == 1 ? "" : "s");
+#undef ADD
 }
 
 int main(int argc, char **argv)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     options o = {NULL, NULL, 8, 1, 20, 100, 1, 0, 0, cores > 0 ? cores : 1, 0, 100000,
-                 1e-3, 1e-6, GMMP_INIT_KMEANS, 0, 0};
+                 1e-3, 1e-6, GMMP_INIT_KMEANS, 0, 0, 0};
     enum { PATCH = 256, STEP, COMP, MAXIT, TOL, REG, INIT, NINIT, SEED, MAXP, RMEAN, THREADS,
            INITMODEL, CHUNK, INITP };
     static const struct option longopts[] = {
@@ -293,7 +369,10 @@ int main(int argc, char **argv)
     while (!bad && (c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o.output = optarg; break;
-        case PATCH: bad = cli_int(prog, "patch", optarg, 1, 4096, &o.patch); break;
+        case PATCH:
+            bad = cli_int(prog, "patch", optarg, 1, 4096, &o.patch);
+            o.patch_given = 1;
+            break;
         case STEP: bad = cli_int(prog, "step", optarg, 1, 4096, &o.step); break;
         case COMP: bad = cli_int(prog, "components", optarg, 1, 100000, &o.components); break;
         case MAXIT: bad = cli_int(prog, "max-iter", optarg, 1, 1000000000, &o.max_iter); break;
@@ -341,13 +420,34 @@ int main(int argc, char **argv)
             return 1;
         }
         o.components = (int64_t)gmmp_model_components(init_model);
+        /* A model that says its patches gives them, unless they are asked
+         * for explicitly: then they must agree. */
+        size_t ph, pw, ch;
+        int rm;
+        if (gmmp_model_patch(init_model, &ph, &pw, &ch, &rm) == GMMP_OK) {
+            if (ph != pw || ch != 1 || (o.patch_given && (size_t)o.patch != ph) ||
+                (o.remove_mean && !rm)) {
+                fprintf(stderr, "%s: %s is a prior for %zux%zu patches of %zu channel(s), "
+                                "means %s: it cannot start a model of %lldx%lld patches of 1 "
+                                "channel, means %s\n",
+                        prog, o.init_model, ph, pw, ch, rm ? "removed" : "kept",
+                        (long long)o.patch, (long long)o.patch,
+                        o.remove_mean ? "removed" : "kept");
+                goto done;
+            }
+            o.patch = (int64_t)ph;
+            o.remove_mean = rm;
+        }
     }
     const char *const *paths = (const char *const *)argv + optind;
     size_t n_paths = (size_t)(argc - optind);
     if (o.chunk > 0 ? train_streamed(&o, paths, n_paths, init_model, &model)
                     : train_in_memory(&o, paths, n_paths, init_model, &model))
         goto done;
-    if (gmmp_model_save(model, o.output)) {
+    char description[GMMP_MODEL_DESCRIPTION_MAX];
+    describe(&o, paths, n_paths, description, sizeof description);
+    if (gmmp_model_set_patch(model, (size_t)o.patch, (size_t)o.patch, 1, o.remove_mean) ||
+        gmmp_model_set_description(model, description) || gmmp_model_save(model, o.output)) {
         fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
         goto done;
     }

@@ -15,6 +15,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "epll.h"
+#include "restore.h"
 #include "util.h"
 
 #include <math.h>
@@ -24,187 +25,174 @@
 
 const double epll_default_schedule[5] = {1, 4, 8, 16, 32};
 
-/* Patches per posterior call. */
-#define BATCH 32768
+/* Patches per posterior call in the passes streamed here. */
+#define BATCH 4096
 
-typedef struct pass_buffers {
+/* What a pass streamed here needs: the plan and patch positions of this
+ * step, the model's patch, and batch buffers. */
+typedef struct pass {
+    const gmmp_plan *plan;
+    const gmmp_extractor *ex;
+    size_t ph, pw, d;
+    int remove_mean, mmse;
     double *patches, *means, *est;
     unsigned char *mask;
-} pass_buffers;
+} pass;
 
-/* Patches of image `img` from `first`, `take` of them, into the batch at
- * row `at`: from x, or with a mask from y with their own missing pixels
- * (and a mean, if the prior wants none, over the observed pixels only). */
-static int fill(const epll_options *o, gmmp_extractor *ex, size_t d, size_t m, const double *src,
-                const unsigned char *mask, size_t h, size_t w, size_t first, size_t take,
-                size_t at, pass_buffers *b)
+/* Patches first .. first+take-1 of one image into the batch: from x, or
+ * with a mask from y with their own missing pixels (and a mean, if the
+ * prior wants none, over the observed pixels only). */
+static int fill(const pass *p, const double *src, const unsigned char *mask, size_t h, size_t w,
+                size_t first, size_t take)
 {
-    double *patches = b->patches + at * d, *means = b->means + at;
-    if (gmmp_extractor_extract(ex, src, h, w, w, first, take, patches,
-                               o->remove_mean && !mask ? means : NULL))
+    const size_t d = p->d;
+    if (gmmp_extractor_extract(p->ex, src, h, w, w, first, take, p->patches,
+                               p->remove_mean && !mask ? p->means : NULL))
         return -1;
     if (!mask) {
-        if (!o->remove_mean)
-            memset(means, 0, take * sizeof *means);
+        if (!p->remove_mean)
+            memset(p->means, 0, take * sizeof *p->means);
         return 0;
     }
     for (size_t i = 0; i < take; i++) {
         size_t r0, c0, seen = 0;
-        double sum = 0.0;
-        gmmp_extractor_position(ex, h, w, first + i, &r0, &c0);
-        for (size_t r = 0; r < m; r++)
-            for (size_t c = 0; c < m; c++) {
+        double sum = 0.0, *patch = p->patches + i * d;
+        gmmp_extractor_position(p->ex, h, w, first + i, &r0, &c0);
+        for (size_t r = 0; r < p->ph; r++)
+            for (size_t c = 0; c < p->pw; c++) {
                 unsigned char on = mask[(r0 + r) * w + c0 + c] != 0;
-                b->mask[(at + i) * d + r * m + c] = on;
+                p->mask[i * d + r * p->pw + c] = on;
                 if (on)
-                    sum += patches[i * d + r * m + c], seen++;
+                    sum += patch[r * p->pw + c], seen++;
             }
-        means[i] = o->remove_mean && seen ? sum / (double)seen : 0.0;
+        p->means[i] = p->remove_mean && seen ? sum / (double)seen : 0.0;
         for (size_t j = 0; j < d; j++)
-            patches[i * d + j] -= means[i];
+            patch[j] -= p->means[i];
     }
     return 0;
 }
 
-typedef struct segment {
-    size_t image, first, take;
-} segment;
-
-/* One patch step over every image: estimates of the patches of `src`
- * (x, or y with masks) averaged into avg (count images). */
-static int patch_pass(const gmmp_model *model, const epll_options *o, const gmmp_plan *plan,
-                      gmmp_extractor *ex, const double *src, const unsigned char *mask,
-                      size_t count, size_t h, size_t w, double *avg, pass_buffers *b,
-                      double *flops, char *err, size_t errlen)
+/* What the whole-image call cannot do: the patches of a jittered grid
+ * (offsets), or with a mask every patch of y by the masked posterior.
+ * One image's patch estimates averaged into avg; 0 or -1 (the library's
+ * message in gmmp_last_error()). */
+static int streamed_pass(const pass *p, const double *src, const unsigned char *mask, size_t h,
+                         size_t w, double *avg)
 {
-    const size_t d = gmmp_model_dim(model), K = gmmp_model_components(model), pixels = h * w;
-    const size_t m = (size_t)llround(sqrt((double)d));
     size_t per;
-    segment *segs = malloc(BATCH * sizeof *segs);
-    gmmp_reconstructor **rc = calloc(count, sizeof *rc);
+    gmmp_reconstructor *rc = NULL;
+    double *map = p->mmse ? NULL : p->est, *mmse = p->mmse ? p->est : NULL;
     int status = -1;
-    if (!segs || !rc || gmmp_extractor_count(ex, h, w, &per)) {
-        util_fail(err, errlen, "%s", rc ? gmmp_last_error() : "out of memory");
+    if (gmmp_extractor_count(p->ex, h, w, &per) || gmmp_reconstructor_create(&rc, p->ex, h, w))
         goto done;
-    }
-    size_t image = 0, next = 0;
-    while (image < count) {
-        size_t filled = 0, nseg = 0;
-        while (filled < BATCH && image < count) {
-            size_t take = per - next < BATCH - filled ? per - next : BATCH - filled;
-            if (fill(o, ex, d, m, src + image * pixels, mask ? mask + image * pixels : NULL, h, w,
-                     next, take, filled, b)) {
-                util_fail(err, errlen, "%s", gmmp_last_error());
-                goto done;
-            }
-            segs[nseg++] = (segment){image, next, take};
-            filled += take;
-            next += take;
-            if (next == per)
-                image++, next = 0;
-        }
-        int bad = mask ? gmmp_plan_execute_masked(plan, b->patches, b->mask, filled, NULL, NULL,
-                                                  o->mmse ? NULL : b->est,
-                                                  o->mmse ? b->est : NULL)
-                       : gmmp_plan_execute(plan, b->patches, filled, NULL, NULL,
-                                           o->mmse ? NULL : b->est, o->mmse ? b->est : NULL);
-        if (bad) {
-            util_fail(err, errlen, "%s", gmmp_last_error());
+    for (size_t first = 0; first < per; first += BATCH) {
+        size_t take = per - first < BATCH ? per - first : BATCH;
+        if (fill(p, src, mask, h, w, first, take) ||
+            (mask ? gmmp_plan_execute_masked(p->plan, p->patches, p->mask, take, NULL, NULL, map,
+                                             mmse)
+                  : gmmp_plan_execute(p->plan, p->patches, take, NULL, NULL, map, mmse)) ||
+            gmmp_reconstructor_add(rc, first, take, p->est, p->means, NULL))
             goto done;
-        }
-        for (size_t s = 0, at = 0; s < nseg; at += segs[s].take, s++) {
-            gmmp_reconstructor **r = &rc[segs[s].image];
-            if ((!*r && gmmp_reconstructor_create(r, ex, h, w)) ||
-                gmmp_reconstructor_add(*r, segs[s].first, segs[s].take, b->est + at * d,
-                                       b->means + at, NULL) ||
-                (segs[s].first + segs[s].take == per &&
-                 gmmp_reconstructor_finish(*r, avg + segs[s].image * pixels, w))) {
-                util_fail(err, errlen, "%s", gmmp_last_error());
-                goto done;
-            }
-            if (segs[s].first + segs[s].take == per) {
-                gmmp_reconstructor_destroy(*r);
-                *r = NULL;
-            }
-        }
-        if (flops) /* whitening (triangular) for all K, one mean product each */
-            *flops += (double)filled * ((double)K + 2.0) * (double)d * (double)d;
     }
-    status = 0;
+    status = gmmp_reconstructor_finish(rc, avg, w) ? -1 : 0;
 done:
-    for (size_t i = 0; rc && i < count; i++)
-        gmmp_reconstructor_destroy(rc[i]);
-    free(rc);
-    free(segs);
+    gmmp_reconstructor_destroy(rc);
     return status;
 }
 
 int epll_restore(const gmmp_model *model, const epll_options *o, const double *y, size_t count,
                  size_t h, size_t w, double *x, double *flops, char *err, size_t errlen)
 {
-    const size_t d = gmmp_model_dim(model), m = (size_t)llround(sqrt((double)d));
+    const size_t d = gmmp_model_dim(model), K = gmmp_model_components(model);
     const size_t pixels = h * w;
-    if (m * m != d)
-        return util_fail(err, errlen, "model dimension %zu is not a square patch", d);
+    size_t ph, pw, ch;
+    int remove_mean;
+    if (gmmp_model_patch(model, &ph, &pw, &ch, &remove_mean) || ch != 1)
+        return util_fail(err, errlen, "the model must describe its patches, of one channel");
     if (!(o->sigma > 0.0) || o->steps == 0)
         return util_fail(err, errlen, "sigma must be positive and the schedule non-empty");
-    pass_buffers b = {malloc(BATCH * d * sizeof(double)), malloc(BATCH * sizeof(double)),
-                      malloc(BATCH * d * sizeof(double)),
-                      o->observed ? malloc(BATCH * d) : NULL};
-    double *avg = malloc(count * pixels * sizeof *avg);
+    pass p = {NULL, NULL, ph, pw, d, remove_mean, o->mmse,
+              malloc(BATCH * d * sizeof(double)), malloc(BATCH * sizeof(double)),
+              malloc(BATCH * d * sizeof(double)), o->observed ? malloc(BATCH * d) : NULL};
+    double *avg = malloc(pixels * sizeof *avg);
+    gmmp_options *opt = restore_threads_options(o->threads);
     int status = -1;
-    if (!b.patches || !b.means || !b.est || (o->observed && !b.mask) || !avg) {
+    if (!p.patches || !p.means || !p.est || (o->observed && !p.mask) || !avg || !opt) {
         util_fail(err, errlen, "out of memory");
+        goto done;
+    }
+    /* One noise level per pass over many patches: Cholesky plans. */
+    if (gmmp_options_set_int(opt, GMMP_OPT_PLAN_METHOD, GMMP_PLAN_CHOLESKY) ||
+        gmmp_options_set_int(opt, GMMP_OPT_ESTIMATOR,
+                             o->mmse ? GMMP_ESTIMATOR_MMSE : GMMP_ESTIMATOR_MAP)) {
+        util_fail(err, errlen, "%s", gmmp_last_error());
         goto done;
     }
     /* lambda / C, the data weight per covering patch (see the top). */
     const double lambda = 1.0 / (o->sigma * o->sigma);
     uint64_t rng = o->seed;
-    gmmp_plan_options po;
-    gmmp_plan_options_default(&po);
-    po.threads = o->threads ? o->threads : 1;
-    /* One noise level per pass over many patches: Cholesky plans. */
-    po.method = GMMP_PLAN_CHOLESKY;
     memcpy(x, y, count * pixels * sizeof *x);
     /* Step 0, with a mask only: the first estimate from the observed
      * pixels alone, every patch by its masked posterior. */
     for (size_t s = o->observed ? 0 : 1; s <= o->steps; s++) {
         int masked_start = s == 0;
         double beta = o->schedule[masked_start ? 0 : s - 1] / (o->sigma * o->sigma);
-        double var = masked_start ? o->sigma * o->sigma : 1.0 / beta;
+        double noise = masked_start ? o->sigma : 1.0 / sqrt(beta);
         size_t step = o->grid > 1 && !masked_start ? o->grid : 1;
         size_t ro = step > 1 ? (size_t)(util_next_random(&rng) % step) : 0;
         size_t co = step > 1 ? (size_t)(util_next_random(&rng) % step) : 0;
         gmmp_extractor *ex = NULL;
         gmmp_plan *plan = NULL;
-        if (gmmp_extractor_create_grid(&ex, m, m, step, ro, co) ||
-            gmmp_plan_create(&plan, model, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, &po)) {
+        size_t per = 0;
+        if (gmmp_extractor_create_grid(&ex, ph, pw, 1, step, ro, co) ||
+            gmmp_extractor_count(ex, h, w, &per) ||
+            gmmp_plan_create_denoise(&plan, model, noise, opt)) {
             util_fail(err, errlen, "%s", gmmp_last_error());
             gmmp_extractor_destroy(ex);
             goto done;
         }
-        int bad = patch_pass(model, o, plan, ex, masked_start ? y : x,
-                             masked_start ? o->observed : NULL, count, h, w, avg, &b, flops, err,
-                             errlen);
+        p.plan = plan;
+        p.ex = ex;
+        int bad = 0;
+        for (size_t i = 0; i < count && !bad; i++) {
+            const double *src = (masked_start ? y : x) + i * pixels;
+            double *xi = x + i * pixels;
+            const double *yi = y + i * pixels;
+            const unsigned char *obs = o->observed ? o->observed + i * pixels : NULL;
+            /* Every patch of x: the library's whole-image call. */
+            bad = masked_start || step > 1
+                      ? streamed_pass(&p, src, masked_start ? obs : NULL, h, w, avg)
+                      : gmmp_restore_image(plan, src, h, w, w, avg, w, opt);
+            if (bad) {
+                if (count > 1)
+                    util_fail(err, errlen, "image %zu: %s", i + 1, gmmp_last_error());
+                else
+                    util_fail(err, errlen, "%s", gmmp_last_error());
+                break;
+            }
+            for (size_t j = 0; j < pixels; j++) {
+                if (masked_start) { /* observed pixels kept, the rest estimated */
+                    xi[j] = obs[j] ? yi[j] : avg[j];
+                    continue;
+                }
+                double a = obs ? (obs[j] != 0) : 1.0;
+                xi[j] = (lambda * a * yi[j] + beta * avg[j]) / (lambda * a + beta);
+            }
+        }
         gmmp_plan_destroy(plan);
         gmmp_extractor_destroy(ex);
         if (bad)
             goto done;
-        for (size_t i = 0; i < count * pixels; i++) {
-            if (masked_start) { /* observed pixels kept, the rest estimated */
-                x[i] = o->observed[i] ? y[i] : avg[i];
-                continue;
-            }
-            double a = o->observed ? (o->observed[i] != 0) : 1.0;
-            x[i] = (lambda * a * y[i] + beta * avg[i]) / (lambda * a + beta);
-        }
+        if (flops) /* whitening (triangular) for all K, one mean product each */
+            *flops += (double)(count * per) * ((double)K + 2.0) * (double)d * (double)d;
     }
     status = 0;
 done:
-    free(b.patches);
-    free(b.means);
-    free(b.est);
-    free(b.mask);
+    free(p.patches);
+    free(p.means);
+    free(p.est);
+    free(p.mask);
     free(avg);
+    gmmp_options_destroy(opt);
     return status;
 }

@@ -19,7 +19,6 @@ typedef struct epll_options {
     double sigma;                 /* noise standard deviation of the observation */
     const double *schedule;       /* beta = schedule[i] / sigma^2 */
     size_t steps;
-    int remove_mean;              /* the prior is on zero-mean patches */
     int mmse;                     /* 1: MMSE patch estimates; 0: MAP component */
     size_t grid;                  /* <= 1: every patch; > 1: jittered grid of this step */
     unsigned threads;
@@ -30,11 +29,13 @@ typedef struct epll_options {
 /* The schedule of the paper: 1, 4, 8, 16, 32. */
 extern const double epll_default_schedule[5];
 
-/* Restores `count` images of h x w (y, row-major, one after the other)
- * into x. The patches of all images go through the posterior together, in
- * large batches. With a mask (opt->observed, count*h*w flags), unobserved
- * pixels of y are ignored and the first estimate comes from the masked
- * posterior of every patch. Returns 0, or -1 with a message in err. Adds to
+/* Restores `count` grey images of h x w (y, row-major, one after the
+ * other) into x. The model must describe its patches (one channel; its
+ * mean removal is used): see restore_model_patch(). Passes over every
+ * patch are the library's whole-image call (gmmp_restore_image()); the
+ * jittered grids and, with a mask (opt->observed, count*h*w flags), the
+ * first estimate from the observed pixels alone by the masked posterior
+ * are streamed here. Returns 0, or -1 with a message in err. Adds to
  * *flops (if not NULL) the flops of the patch posteriors, for benchmarks. */
 int epll_restore(const gmmp_model *model, const epll_options *opt, const double *y,
                  size_t count, size_t h, size_t w, double *x, double *flops, char *err,

@@ -1,5 +1,5 @@
 /*
- * The denoiser from the library's parts (see restore.h).
+ * The denoiser on the library's whole-image call (see restore.h).
  * SPDX-License-Identifier: MIT
  */
 #include "restore.h"
@@ -10,116 +10,118 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Patches per posterior call: large batches keep the products BLAS-3 and
- * let the plan's threads share the work. */
-#define BATCH 16384
-
-size_t restore_patch_side(const gmmp_model *model)
+gmmp_options *restore_threads_options(unsigned threads)
 {
-    size_t d = gmmp_model_dim(model), m = (size_t)llround(sqrt((double)d));
-    return m * m == d ? m : 0;
+    gmmp_options *o = NULL;
+    if (gmmp_options_create(&o) ||
+        gmmp_options_set_int(o, GMMP_OPT_THREADS, threads ? threads : 1) ||
+        gmmp_options_set_int(o, GMMP_OPT_BLAS_SERIAL, threads > 1)) {
+        gmmp_options_destroy(o);
+        return NULL;
+    }
+    return o;
 }
 
-/* One contiguous run of one image's patches inside the batch. */
-typedef struct segment {
-    size_t image, first, count;
-} segment;
+/* "8x8 patches of 1 channel, means removed": what a model is a prior for. */
+static void describe(char *buf, size_t len, size_t ph, size_t pw, size_t ch, int rm)
+{
+    snprintf(buf, len, "%zux%zu patches of %zu channel%s, means %s", ph, pw, ch,
+             ch == 1 ? "" : "s", rm ? "removed" : "kept");
+}
+
+int restore_model_patch(gmmp_model *model, size_t patch, int remove_mean, size_t rows,
+                        size_t cols, size_t channels, const char *what, char *err,
+                        size_t errlen)
+{
+    size_t ph, pw, ch, d = gmmp_model_dim(model);
+    int rm;
+    char has[128];
+    if (gmmp_model_patch(model, &ph, &pw, &ch, &rm) == GMMP_OK) {
+        describe(has, sizeof has, ph, pw, ch, rm);
+        if (patch && (patch != ph || patch != pw))
+            return util_fail(err, errlen, "--patch %zu does not match the model: it is a prior "
+                             "for %s (leave --patch out to use the model's)", patch, has);
+        if (remove_mean >= 0 && remove_mean != rm)
+            return util_fail(err, errlen, "--remove-mean does not match the model: it is a "
+                             "prior for %s (leave --remove-mean out to use the model's)", has);
+    } else {
+        /* A version 1 file: the command line says what the patches are. */
+        if (!patch)
+            return util_fail(err, errlen, "the model does not say which patches it is for "
+                             "(a version 1 file, %zu values per patch): give --patch, and "
+                             "--remove-mean if it was trained with it", d);
+        if (patch * patch != d)
+            return util_fail(err, errlen, "--patch %zu does not match the model: %zux%zu "
+                             "patches have %zu values, the model %zu", patch, patch, patch,
+                             patch * patch, d);
+        ph = pw = patch;
+        ch = 1;
+        rm = remove_mean > 0;
+        if (gmmp_model_set_patch(model, ph, pw, ch, rm))
+            return util_fail(err, errlen, "%s", gmmp_last_error());
+        describe(has, sizeof has, ph, pw, ch, rm);
+    }
+    if (ch != channels)
+        return util_fail(err, errlen, "the model is a prior for %s, but %s %s %zu channel%s",
+                         has, what, channels == 1 ? "has" : "have", channels,
+                         channels == 1 ? "" : "s");
+    if (ph > rows || pw > cols)
+        return util_fail(err, errlen, "the model's patches do not fit: it is a prior for %s, "
+                         "larger than the %zux%zu images of %s", has, rows, cols, what);
+    return 0;
+}
 
 int restore_denoise(const gmmp_model *model, const restore_options *ro,
                     const gmmpio_stack *noisy, gmmpio_stack *map_out, gmmpio_stack *mmse_out,
                     char *err, size_t errlen)
 {
-    const double sigma = ro->sigma;
-    const size_t m = restore_patch_side(model), d = gmmp_model_dim(model);
     const size_t H = noisy->rows, W = noisy->cols, N = noisy->count, pixels = H * W;
-    if (m == 0)
-        return util_fail(err, errlen, "model dimension %zu is not a square patch", d);
-    if (!(sigma > 0.0))
-        return util_fail(err, errlen, "sigma must be positive, not %g", sigma);
+    if (!(ro->sigma > 0.0))
+        return util_fail(err, errlen, "sigma must be positive, not %g", ro->sigma);
     gmmpio_stack out[2] = {{0}, {0}};
     gmmpio_stack *dest[2] = {map_out, mmse_out};
-    for (int o = 0; o < 2; o++)
-        if (dest[o] && gmmpio_stack_alloc(&out[o], N, H, W))
-            return util_fail(err, errlen, "out of memory");
-
-    gmmp_extractor *ex = NULL;
+    const int estimator[2] = {GMMP_ESTIMATOR_MAP, GMMP_ESTIMATOR_MMSE};
     gmmp_plan *plan = NULL;
-    /* One reconstructor per output and image in flight. */
-    gmmp_reconstructor **rc = calloc(2 * N, sizeof *rc);
-    double *patches = malloc(BATCH * d * sizeof *patches);
-    /* Patch means, removed before the prior and added back after. */
-    double *means = ro->remove_mean ? malloc(BATCH * sizeof *means) : NULL;
-    double *est[2] = {map_out ? malloc(BATCH * d * sizeof(double)) : NULL,
-                      mmse_out ? malloc(BATCH * d * sizeof(double)) : NULL};
-    segment *segs = malloc(BATCH * sizeof *segs);
-    size_t per = 0;
+    gmmp_options *opt = restore_threads_options(ro->threads);
     int result = -1;
-    gmmp_plan_options opt;
-    gmmp_plan_options_default(&opt);
-    opt.threads = ro->threads ? ro->threads : 1;
-    /* One noise level for the whole run: the Cholesky plan is the faster. */
-    opt.method = GMMP_PLAN_CHOLESKY;
-    double var = sigma * sigma;
-    int rc_ = 0;
-    if (!rc || !patches || !segs || (map_out && !est[0]) || (mmse_out && !est[1]) ||
-        (ro->remove_mean && !means)) {
-        util_fail(err, errlen, "out of memory");
-        goto done;
-    }
-    if ((rc_ = gmmp_extractor_create(&ex, m, m, 1)) ||
-        (rc_ = gmmp_extractor_count(ex, H, W, &per)) ||
-        (rc_ = gmmp_plan_create(&plan, model, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, &opt))) {
+    if (!opt) {
         util_fail(err, errlen, "%s", gmmp_last_error());
         goto done;
     }
-    /* Stream the patches of all images through batches; an image's
-     * reconstructor lives from its first patch to its last. */
-    size_t image = 0, next = 0;
-    while (image < N) {
-        size_t filled = 0, nseg = 0;
-        while (filled < BATCH && image < N) {
-            size_t take = per - next < BATCH - filled ? per - next : BATCH - filled;
-            if ((rc_ = gmmp_extractor_extract(ex, noisy->pixels + image * pixels, H, W, W, next,
-                                              take, patches + filled * d,
-                                              means ? means + filled : NULL))) {
-                util_fail(err, errlen, "%s", gmmp_last_error());
-                goto done;
-            }
-            segs[nseg++] = (segment){image, next, take};
-            filled += take;
-            next += take;
-            if (next == per) {
-                image++;
-                next = 0;
-            }
+    /* One noise level for every image: one plan, and the Cholesky plan is
+     * the faster when it serves many patches. Batches no larger than an
+     * image's patches: small images (digits) then need small buffers. */
+    gmmp_extractor *ex = NULL;
+    size_t per = 0;
+    int bad = gmmp_extractor_create_for_model(&ex, model, 1) ||
+              gmmp_extractor_count(ex, H, W, &per);
+    gmmp_extractor_destroy(ex);
+    if (bad || gmmp_options_set_int(opt, GMMP_OPT_BATCH, per < 4096 ? (int64_t)per : 4096) ||
+        gmmp_options_set_int(opt, GMMP_OPT_PLAN_METHOD, GMMP_PLAN_CHOLESKY) ||
+        gmmp_plan_create_denoise(&plan, model, ro->sigma, opt)) {
+        util_fail(err, errlen, "%s", gmmp_last_error());
+        goto done;
+    }
+    for (int o = 0; o < 2; o++) {
+        if (!dest[o])
+            continue;
+        if (gmmpio_stack_alloc(&out[o], N, H, W)) {
+            util_fail(err, errlen, "out of memory");
+            goto done;
         }
-        if ((rc_ = gmmp_plan_execute(plan, patches, filled, NULL, NULL, est[0], est[1]))) {
+        if (gmmp_options_set_int(opt, GMMP_OPT_ESTIMATOR, estimator[o])) {
             util_fail(err, errlen, "%s", gmmp_last_error());
             goto done;
         }
-        size_t offset = 0;
-        for (size_t s = 0; s < nseg; s++) {
-            const segment *sg = &segs[s];
-            int last = sg->first + sg->count == per;
-            for (int o = 0; o < 2; o++) {
-                if (!est[o])
-                    continue;
-                gmmp_reconstructor **r = &rc[o * N + sg->image];
-                if ((!*r && (rc_ = gmmp_reconstructor_create(r, ex, H, W))) ||
-                    (rc_ = gmmp_reconstructor_add(*r, sg->first, sg->count, est[o] + offset * d,
-                                                  means ? means + offset : NULL, NULL)) ||
-                    (last &&
-                     (rc_ = gmmp_reconstructor_finish(*r, out[o].pixels + sg->image * pixels, W)))) {
+        for (size_t i = 0; i < N; i++)
+            if (gmmp_restore_image(plan, noisy->pixels + i * pixels, H, W, W,
+                                   out[o].pixels + i * pixels, W, opt)) {
+                if (N > 1)
+                    util_fail(err, errlen, "image %zu: %s", i + 1, gmmp_last_error());
+                else
                     util_fail(err, errlen, "%s", gmmp_last_error());
-                    goto done;
-                }
-                if (last) {
-                    gmmp_reconstructor_destroy(*r);
-                    *r = NULL;
-                }
+                goto done;
             }
-            offset += sg->count;
-        }
     }
     result = 0;
     for (int o = 0; o < 2; o++)
@@ -128,16 +130,8 @@ int restore_denoise(const gmmp_model *model, const restore_options *ro,
             out[o] = (gmmpio_stack){0};
         }
 done:
-    for (size_t i = 0; rc && i < 2 * N; i++)
-        gmmp_reconstructor_destroy(rc[i]);
-    free(rc);
-    free(patches);
-    free(means);
-    free(est[0]);
-    free(est[1]);
-    free(segs);
     gmmp_plan_destroy(plan);
-    gmmp_extractor_destroy(ex);
+    gmmp_options_destroy(opt);
     gmmpio_stack_free(&out[0]);
     gmmpio_stack_free(&out[1]);
     return result;

@@ -1,8 +1,9 @@
 /*
- * The denoiser assembled from the library's four parts, as any program
- * using libgmmprior would write it (public headers only): extract every
- * overlapping patch, run the posterior plan on large batches, average the
- * patch estimates back into images. Shared by gmmp-denoise and the demo.
+ * The denoiser of the tools and the demo, on the library's whole-image
+ * call (restore.h of the library: patches, plan, estimates and averaging
+ * in bounded memory), with what a program around it needs: a stack of
+ * images, both estimators, and checking that a model's patches fit the
+ * images. Shared by gmmp-denoise, gmmp-epll and the demo.
  * SPDX-License-Identifier: MIT
  */
 #ifndef GMMP_EXAMPLES_RESTORE_H
@@ -16,13 +17,31 @@
 
 typedef struct restore_options {
     double sigma;     /* noise standard deviation */
-    unsigned threads; /* threads of the posterior plan */
-    int remove_mean;  /* the model was trained on patches with their mean removed */
+    unsigned threads; /* library threads; > 1 also makes OpenBLAS serial meanwhile */
 } restore_options;
 
-/* Denoises every image of `noisy` with the patch prior `model` (d = m*m
- * for m x m patches). Either output may be NULL; each is allocated like
- * `noisy`. Returns 0, or -1 with a message in err. */
+/* Options for the library's calls that run `threads` threads: the tools
+ * are applications, so with several library threads they ask the library
+ * to keep OpenBLAS single-threaded meanwhile (GMMP_OPT_BLAS_SERIAL), so
+ * that two thread pools do not fight over the cores. NULL if out of
+ * memory. Free with gmmp_options_destroy(). */
+gmmp_options *restore_threads_options(unsigned threads);
+
+/* Makes sure `model` describes its patches and that they fit images of
+ * rows x cols with `channels` values per pixel (what = the images' name,
+ * for messages). patch (0: not given) and remove_mean (-1: not given) are
+ * the command line's --patch and --remove-mean: with a model that has a
+ * patch description they must agree with it; a model without one (a
+ * version 1 file) needs patch, and gets it (square patches), with
+ * remove_mean (0 if not given). Returns 0, or -1 with a message in err. */
+int restore_model_patch(gmmp_model *model, size_t patch, int remove_mean, size_t rows,
+                        size_t cols, size_t channels, const char *what, char *err,
+                        size_t errlen);
+
+/* Denoises every image of `noisy` with the patch prior `model`, which
+ * must describe its patches (restore_model_patch()). Either output may be
+ * NULL; each is allocated like `noisy`. One plan serves every image.
+ * Returns 0, or -1 with a message in err. */
 int restore_denoise(const gmmp_model *model, const restore_options *opt,
                     const gmmpio_stack *noisy, gmmpio_stack *map_out, gmmpio_stack *mmse_out,
                     char *err, size_t errlen);
@@ -39,8 +58,5 @@ double restore_psnr(const double *estimate, const double *reference, size_t n, d
 /* Mean PSNR over the images of two stacks of the same size. */
 double restore_mean_psnr(const gmmpio_stack *estimate, const gmmpio_stack *reference,
                          double peak);
-
-/* Side of the square patch of a model, or 0 if d is not a square. */
-size_t restore_patch_side(const gmmp_model *model);
 
 #endif

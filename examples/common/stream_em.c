@@ -23,7 +23,7 @@ int stream_patches(const stream_source *src, int (*fn)(void *payload, const doub
     double *means = src->remove_mean ? malloc(chunk * sizeof *means) : NULL;
     int rc = -1;
     size_t filled = 0, global = 0;
-    if (!X || (src->remove_mean && !means) || gmmp_extractor_create(&ex, m, m, src->step)) {
+    if (!X || (src->remove_mean && !means) || gmmp_extractor_create(&ex, m, m, 1, src->step)) {
         util_fail(err, errlen, "cannot set up patch extraction: %s", gmmp_last_error());
         goto done;
     }
@@ -151,11 +151,13 @@ int stream_fit(const stream_source *src, const gmmp_model *init, const stream_fi
     gmmp_model *model = NULL;
     size_t wsize = gmmp_model_serialized_size(init);
     unsigned char *bytes = malloc(wsize);
+    gmmp_options *so = NULL;
     int rc = -1;
     /* A private copy of the initial model, replaced after every M-step. */
     if ((opt->reduce && !buf) || !bytes || gmmp_model_serialize(init, bytes, wsize) ||
-        gmmp_model_deserialize(&model, bytes, wsize) || gmmp_stats_create(&stats, K, d) ||
-        gmmp_stats_set_skip(stats, opt->skip)) {
+        gmmp_model_deserialize(&model, bytes, wsize) || gmmp_options_create(&so) ||
+        gmmp_options_set_real(so, GMMP_OPT_SKIP, opt->skip) ||
+        gmmp_stats_create(&stats, K, d, so)) {
         util_fail(err, errlen, "%s", gmmp_last_error());
         goto done;
     }
@@ -212,6 +214,7 @@ int stream_fit(const stream_source *src, const gmmp_model *init, const stream_fi
 done:
     gmmp_model_destroy(model);
     gmmp_stats_destroy(stats);
+    gmmp_options_destroy(so);
     free(buf);
     free(bytes);
     return rc;

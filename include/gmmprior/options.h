@@ -54,7 +54,7 @@ typedef enum gmmp_option {
     GMMP_OPT_N_INIT = 11,
     /** int, a #gmmp_init_method, default GMMP_INIT_KMEANS (trainer). */
     GMMP_OPT_INIT = 12,
-    /** int, default 0: seed of the initialisation (trainer). */
+    /** int, any int64 value, default 0: seed of the initialisation (trainer). */
     GMMP_OPT_SEED = 13,
     /** int in [1, 1e9], default 300: k-means iterations at most (trainer). */
     GMMP_OPT_KMEANS_MAX_ITER = 14,
@@ -68,6 +68,15 @@ typedef enum gmmp_option {
     /** int, a #gmmp_plan_method, default GMMP_PLAN_DEFAULT (plans). */
     GMMP_OPT_PLAN_METHOD = 20,
 
+    /** int in [0, 32000], default 0 (exact): denoising plans (W the
+     * identity, scalar noise, no offset, #GMMP_PLAN_DEFAULT) keep each
+     * covariance's `rank` largest eigenpairs and flatten the rest of its
+     * spectrum to their mean, as fast EPLL does (Parameswaran et al.,
+     * 2018): gmmp_plan_execute() then costs about rank/d of the exact
+     * whitening. A rank of 0 or >= d is exact. Masked execution and
+     * gmmp_plan_posterior_cov() stay exact. */
+    GMMP_OPT_RANK = 21,
+
     /** int in [1, 4096], default 1: distance between patch positions in
      * whole-image calls (1: all overlapping patches). At most the patch
      * size, so every pixel gets an estimate. */
@@ -76,14 +85,19 @@ typedef enum gmmp_option {
     GMMP_OPT_ESTIMATOR = 31,
     /** int in [1, 1048576], default 4096: patches per batch in whole-image
      * calls, which bounds their memory. */
-    GMMP_OPT_BATCH = 32
+    GMMP_OPT_BATCH = 32,
+    /** int in [1, 64], default 5: half-quadratic steps of gmmp_epll_image(),
+     * with beta = 1, 4, 8, 16, 32, 64, ... times 1/sigma^2 (Zoran and
+     * Weiss's schedule, doubling past its end). */
+    GMMP_OPT_EPLL_STEPS = 33
 } gmmp_option;
 
 /** How the trainer starts (#GMMP_OPT_INIT), as scikit-learn's `init_params`. */
 typedef enum gmmp_init_method {
     /** k-means (Lloyd, k-means++ seeding), then hard responsibilities. */
     GMMP_INIT_KMEANS = 0,
-    /** Random responsibilities, normalised per sample. */
+    /** K distinct samples drawn at random as the means, every component
+     * with the data's covariance and equal weights. */
     GMMP_INIT_RANDOM = 1,
     /** The model given with gmmp_trainer_set_init_model(). */
     GMMP_INIT_MODEL = 2

@@ -16,7 +16,11 @@
  * so the model must have a patch description.
  *
  * They read #GMMP_OPT_STEP, #GMMP_OPT_ESTIMATOR, #GMMP_OPT_BATCH,
- * #GMMP_OPT_THREADS and #GMMP_OPT_BLAS_SERIAL.
+ * #GMMP_OPT_THREADS, #GMMP_OPT_BLAS_SERIAL and the progress callback
+ * (#GMMP_PHASE_IMAGE after each batch; a non-zero return cancels with
+ * #GMMP_ECANCELED). gmmp_denoise_image() makes its plan with the same
+ * options (#GMMP_OPT_PLAN_METHOD, #GMMP_OPT_SKIP); gmmp_restore_image()
+ * uses the plan as it was made.
  */
 #ifndef GMMPRIOR_RESTORE_H
 #define GMMPRIOR_RESTORE_H
@@ -43,8 +47,9 @@ extern "C" {
  * @param out        output image, h x w x C; may be `noisy` itself.
  * @param out_pitch  elements between row starts of `out`, >= w*C.
  * @param options    NULL for the defaults.
- * @return GMMP_OK; GMMP_EINVAL for NULL pointers, a bad sigma, or a pitch
- *         too small; GMMP_EDIM if the model has no patch description or
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers, a sigma that is not
+ *         positive and finite with a normal square (NaN included), or a
+ *         pitch too small; GMMP_EDIM if the model has no patch description or
  *         its patch does not fit the image, or the step exceeds the patch;
  *         GMMP_ENONFINITE if the image holds NaN or infinity;
  *         GMMP_EOVERFLOW; GMMP_ENOMEM. On failure `out` is untouched.
@@ -76,6 +81,51 @@ GMMP_API int gmmp_denoise_image(const gmmp_model *model, double sigma, const dou
 GMMP_API int gmmp_restore_image(const gmmp_plan *plan, const double *observed, size_t h,
                                 size_t w, size_t pitch, double *out, size_t out_pitch,
                                 const gmmp_options *options);
+
+/**
+ * Restores an image by EPLL, expected patch log-likelihood (Zoran and
+ * Weiss, ICCV 2011): the image x that balances fidelity to the
+ * observation against the prior's likelihood of all its overlapping
+ * patches, found by half-quadratic splitting. Each of #GMMP_OPT_EPLL_STEPS
+ * steps estimates every patch of the current x under the prior with
+ * noise of variance 1/beta (a denoising plan), averages the estimates
+ * into x^, and sets, pixel by pixel,
+ *     x = (a y + beta sigma^2 x^) / (a + beta sigma^2),
+ * with a = 1 where y is observed and 0 where it is missing; beta grows
+ * along the schedule 1, 4, 8, 16, 32 (/ sigma^2).
+ *
+ * With #GMMP_OPT_STEP > 1 each step uses a grid of patches every `step`
+ * pixels at a random offset (#GMMP_OPT_SEED), a different one at every
+ * step: fast EPLL's jittered subsets (Parameswaran et al., 2018), about
+ * step^2 times less work for a small loss.
+ *
+ * With a mask (inpainting), missing pixels' values are never read; the
+ * first estimate comes from every patch's posterior given its observed
+ * pixels alone (gmmp_plan_execute_masked()), then the steps follow.
+ *
+ * @param model      the prior, with a patch description.
+ * @param sigma      standard deviation of the noise on observed pixels
+ *                   (pixel units); for inpainting without noise, a small
+ *                   value such as 1 for 0..255 images.
+ * @param y          h x w image of the model's C channels, row pitch `pitch`.
+ * @param h          image height.
+ * @param w          image width.
+ * @param pitch      elements between row starts of y, >= w*C.
+ * @param observed   NULL (every pixel observed), or h x w flags, row by
+ *                   row without padding: non-zero where the pixel (all
+ *                   its channels) is observed.
+ * @param out        output image; may be y itself.
+ * @param out_pitch  elements between row starts of out, >= w*C.
+ * @param options    NULL for the defaults; reads #GMMP_OPT_EPLL_STEPS,
+ *                   #GMMP_OPT_STEP, #GMMP_OPT_SEED, #GMMP_OPT_ESTIMATOR,
+ *                   #GMMP_OPT_BATCH, #GMMP_OPT_THREADS, #GMMP_OPT_BLAS_SERIAL,
+ *                   #GMMP_OPT_SKIP and the progress callback.
+ * @return as gmmp_denoise_image(); GMMP_ENONFINITE only for observed
+ *         pixels. On failure `out` is untouched.
+ */
+GMMP_API int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size_t h,
+                             size_t w, size_t pitch, const unsigned char *observed, double *out,
+                             size_t out_pitch, const gmmp_options *options);
 
 #ifdef __cplusplus
 }

@@ -41,7 +41,10 @@ int gmmp__tri_inverse(double *l, size_t d)
 {
     /* Row-major lower is column-major upper. */
     lapack_int n = (lapack_int)d;
-    return LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, 'U', 'N', n, l, n) != 0;
+    lapack_int info = LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, 'U', 'N', n, l, n);
+    if (info < 0)
+        return lapack_failure("dtrtri", info);
+    return info > 0 ? (int)info : 0;
 }
 
 double gmmp__chol_logdet(const double *l, size_t d)
@@ -107,8 +110,11 @@ int gmmp__eigh_top(const double *a, size_t d, double *lambda, double *u, double 
     /* Column-major 'U' reads the row-major lower triangle. */
     lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'U', n, scratch, n, 0.0, 0.0,
                                      n, n, 0.0, &found, values, u, n, support);
-    if (info != 0 || found != 1)
+    if (info != 0)
         return eigen_failure("dsyevr", info, what);
+    if (found != 1)
+        return gmmp__fail(GMMP_EINTERNAL, "dsyevr returned %d eigenpairs of %s, not 1",
+                          (int)found, what);
     *lambda = values[0];
     return GMMP_OK;
 }

@@ -24,7 +24,8 @@
 int gmmp__cholesky(double *a, size_t d);
 
 /* In-place inverse of a lower triangular d x d matrix (row-major). Returns
- * 0, or non-zero if a diagonal entry is zero. */
+ * 0, the 1-based index of a zero diagonal entry, or a negative GMMP_E*
+ * code (message set) when LAPACK itself failed. */
 int gmmp__tri_inverse(double *l, size_t d);
 
 /* log det(A) = 2 sum log L_ii, from A's lower Cholesky factor. */

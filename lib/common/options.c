@@ -34,10 +34,12 @@ static const option_spec specs[GMMP__N_OPTIONS] = {
     {GMMP_OPT_REG_COVAR, "reg_covar", true, 0, INFINITY, 1e-6},
     {GMMP_OPT_PLAN_METHOD, "plan_method", false, GMMP_PLAN_DEFAULT, GMMP_PLAN_CHOLESKY,
      GMMP_PLAN_DEFAULT},
+    {GMMP_OPT_RANK, "rank", false, 0, 32000, 0},
     {GMMP_OPT_STEP, "step", false, 1, 4096, 1},
     {GMMP_OPT_ESTIMATOR, "estimator", false, GMMP_ESTIMATOR_MMSE, GMMP_ESTIMATOR_MAP,
      GMMP_ESTIMATOR_MMSE},
     {GMMP_OPT_BATCH, "batch", false, 1, 1048576, 4096},
+    {GMMP_OPT_EPLL_STEPS, "epll_steps", false, 1, 64, 5},
 };
 
 struct gmmp_options {
@@ -199,4 +201,19 @@ const char *gmmp_option_name(gmmp_option key)
 int gmmp__report(const gmmp__option_values *v, const gmmp_progress *p)
 {
     return v->progress ? v->progress(p, v->payload) : 0;
+}
+
+int gmmp__options_from_values(const gmmp__option_values *v, gmmp_options **out)
+{
+    int rc = gmmp_options_create(out);
+    if (rc == GMMP_OK)
+        (*out)->v = *v;
+    return rc;
+}
+
+void gmmp__opt_set_int(gmmp__option_values *v, gmmp_option key, int64_t value)
+{
+    int i = find(key);
+    if (i >= 0)
+        v->integer[i] = value;
 }

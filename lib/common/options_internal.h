@@ -12,7 +12,7 @@
 #include "gmmprior/options.h"
 
 /* Number of keys in the table of options.c. */
-#define GMMP__N_OPTIONS 14
+#define GMMP__N_OPTIONS 16
 
 typedef struct gmmp__option_values {
     int64_t integer[GMMP__N_OPTIONS];
@@ -20,6 +20,14 @@ typedef struct gmmp__option_values {
     gmmp_progress_fn progress; /* gmmp_options_set_progress */
     void *payload;
 } gmmp__option_values;
+
+/* A new handle holding these values, for a call that passes modified
+ * options on to another. */
+int gmmp__options_from_values(const gmmp__option_values *v, gmmp_options **out);
+
+/* Sets a value in place; the key must be of that kind and the value in
+ * range (callers use known keys and values). */
+void gmmp__opt_set_int(gmmp__option_values *v, gmmp_option key, int64_t value);
 
 /* Calls the progress callback, if any; non-zero means stop. */
 int gmmp__report(const gmmp__option_values *v, const gmmp_progress *p);

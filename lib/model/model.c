@@ -114,9 +114,14 @@ int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad)
         /* Scoring multiplies by L_k^{-1} (scikit-learn's precision Cholesky
          * factor): a triangular multiply runs at nearly GEMM speed, a
          * triangular solve at half, and this costs d^3/3 once per model. */
-        if (gmmp__tri_inverse(l, d) != 0)
-            return gmmp__fail(GMMP_EINTERNAL,
-                              "inverting the Cholesky factor of component %zu failed", k);
+        int zero = gmmp__tri_inverse(l, d);
+        if (zero < 0)
+            return zero;
+        if (zero > 0) /* a successful Cholesky factor has no zero on its diagonal */
+            return gmmp__fail(GMMP_ENOTSPD,
+                              "covariance of component %zu is singular (diagonal %d of its "
+                              "factor is 0)%s%s",
+                              k, zero, hint ? ": " : "", hint ? hint : "");
     }
     return GMMP_OK;
 }

@@ -195,6 +195,11 @@ int gmmp_model_deserialize(gmmp_model **out, const void *buf, size_t size)
     const unsigned char *text = p + HEADER + PATCH_SECTION;
     if (len && memchr(text, 0, len))
         return gmmp__fail(GMMP_EFORMAT, "model description holds a NUL byte");
+    for (size_t i = len; version >= 2 && i < pad8(len); i++)
+        if (text[i] != 0)
+            return gmmp__fail(GMMP_EFORMAT, "model description padding is not zero");
+    if (!(pflags & PATCH_KNOWN) && (ph || pw || channels || (pflags & PATCH_REMOVE_MEAN)))
+        return gmmp__fail(GMMP_EFORMAT, "model patch fields are set but marked unknown");
     double *params = gmmp__alloc_array(count, sizeof(double));
     if (!params)
         return gmmp__fail_nomem();
@@ -202,8 +207,9 @@ int gmmp_model_deserialize(gmmp_model **out, const void *buf, size_t size)
     gmmp_model *m = NULL;
     int rc = gmmp_model_create(&m, K, d, params, params + K, params + K + K * d);
     gmmp__free(params);
-    if (rc == GMMP_OK && (pflags & PATCH_KNOWN))
-        rc = gmmp_model_set_patch(m, ph, pw, channels, (pflags & PATCH_REMOVE_MEAN) != 0);
+    if (rc == GMMP_OK && (pflags & PATCH_KNOWN) &&
+        gmmp_model_set_patch(m, ph, pw, channels, (pflags & PATCH_REMOVE_MEAN) != 0) != GMMP_OK)
+        rc = GMMP_EFORMAT; /* the message says which sizes disagree */
     if (rc == GMMP_OK && len) {
         char *copy = gmmp__alloc(len + 1);
         if (!copy) {

@@ -27,6 +27,7 @@ void gmmp_plan_destroy(gmmp_plan *plan)
     gmmp__free(plan->s_chol_inv);
     gmmp__free(plan->gain_t);
     gmmp__free(plan->noise_diag);
+    gmmp__plan_flat_free(plan);
     gmmp__free(plan);
 }
 
@@ -182,8 +183,11 @@ static int plan_general(gmmp_plan *plan, const gmmp_model *m, const double *W,
             break;
         }
         plan->log_norm[k] = -0.5 * ((double)p * GMMP__LOG_2PI + gmmp__chol_logdet(s, p));
-        if (gmmp__tri_inverse(s, p) != 0) {
-            rc = gmmp__fail(GMMP_EINTERNAL, "inverting the factor of component %zu failed", k);
+        int zero = gmmp__tri_inverse(s, p);
+        if (zero != 0) {
+            rc = zero < 0 ? zero
+                          : gmmp__fail(GMMP_ENOTSPD,
+                                       "marginal covariance of component %zu is singular", k);
             break;
         }
         /* G_k = L_S^{-1} (W Sigma_k): a triangular multiply of p x d. */
@@ -272,6 +276,11 @@ int gmmp_plan_create(gmmp_plan **out, const gmmp_model *m, size_t p, const doubl
     bool eigen = !W && kind == GMMP_NOISE_SCALAR &&
                  gmmp__opt_int(&opt, GMMP_OPT_PLAN_METHOD) == GMMP_PLAN_DEFAULT;
     rc = eigen ? plan_eigen(plan, m, noise[0]) : plan_general(plan, m, W, kind, noise);
+    /* Flat tails only where they are what the caller asked for: a
+     * denoising plan without offsets, and a rank below d. */
+    size_t rank = (size_t)gmmp__opt_int(&opt, GMMP_OPT_RANK);
+    if (rc == GMMP_OK && eigen && plan->identity_obs && rank > 0 && rank < d)
+        rc = gmmp__plan_flat(plan, rank);
     if (rc == GMMP_OK && !W && kind != GMMP_NOISE_FULL)
         rc = enable_masks(plan, kind, noise);
     if (rc) {

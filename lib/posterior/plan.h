@@ -33,6 +33,17 @@ struct gmmp_plan {
     double *inv_var;     /* K x d: 1 / (lambda + sigma2) */
     double *gain;        /* K x d: lambda / (lambda + sigma2), the Wiener gains */
 
+    /* Flat-tail denoising (GMMP_OPT_RANK): the eigen path's bases cut to
+     * the r leading eigenvectors, the rest of each spectrum flattened to
+     * its mean (plan_flat.c). */
+    bool flat;
+    size_t rank;         /* r */
+    double *u_all;       /* d x K r: [U_r,1 ... U_r,K], leading eigenvectors as columns */
+    double *proj_mu;     /* K x r: U_r,k^T mu_k */
+    double *mu_norm2;    /* K: ||mu_k||^2 */
+    double *flat_iv;     /* K x (r + 1): 1 / (lambda + sigma2), the tail's last */
+    double *flat_gain;   /* K x (r + 1): lambda / (lambda + sigma2), the tail's last */
+
     /* Any W and noise: whitened residuals z = L_S^{-1}(y - W mu_k - b). */
     double *obs_means;   /* K x p: W mu_k + b */
     double *s_chol_inv;  /* K x p x p: L_S^{-1}, lower, S_k = L_S L_S^T */
@@ -42,6 +53,11 @@ struct gmmp_plan {
      * each patch's pixels, with these noise variances. NULL otherwise. */
     double *noise_diag;  /* d */
 };
+
+/* Turns a denoising plan on the eigen path into a flat-tail plan of
+ * rank r (1 <= r < d). */
+int gmmp__plan_flat(gmmp_plan *plan, size_t rank);
+void gmmp__plan_flat_free(gmmp_plan *plan);
 
 /* Threads of one execution, when they are not the plan's own. */
 typedef struct gmmp__exec_threads {

@@ -14,29 +14,9 @@
 #include "estep.h"
 #include "internal.h"
 #include "plan.h"
+#include "plan_exec.h"
 
-/* What one call asks for. */
-typedef struct request {
-    const double *Y;
-    size_t n;
-    double *resp, *log_evidence, *map, *mmse;
-    size_t only_component; /* < K: just that component's posterior means, into `means` */
-    double *means;
-} request;
-
-/* One worker's buffers, for `rows` rows at a time. */
-typedef struct workspace {
-    size_t rows, width;       /* width: p, or d on the denoising path */
-    double *dev;              /* rows x width residuals (denoising path) */
-    double *z;                /* K x rows x width whitened residuals */
-    double *lp;               /* rows x K */
-    double *lpdf;             /* rows */
-    size_t *top, *sel;        /* rows: most responsible component; selected rows */
-    double *gat;              /* rows x width gathered residuals */
-    double *post;             /* rows x d posterior means */
-} workspace;
-
-static void workspace_free(workspace *w)
+void gmmp__workspace_free(workspace *w)
 {
     gmmp__free(w->dev);
     gmmp__free(w->z);
@@ -48,9 +28,9 @@ static void workspace_free(workspace *w)
     gmmp__free(w->post);
 }
 
-static int workspace_alloc(workspace *w, const gmmp_plan *pl)
+int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl, size_t B)
 {
-    const size_t B = gmmp__plan_block_rows(pl), K = pl->K;
+    const size_t K = pl->K;
     *w = (workspace){.rows = B, .width = pl->eigen_path ? pl->d : pl->p};
     w->dev = gmmp__alloc_array(B * w->width, sizeof(double));
     w->z = gmmp__alloc_array(K * B, w->width * sizeof(double));
@@ -61,7 +41,7 @@ static int workspace_alloc(workspace *w, const gmmp_plan *pl)
     w->gat = gmmp__alloc_array(B * w->width, sizeof(double));
     w->post = gmmp__alloc_array(B * pl->d, sizeof(double));
     if (!w->dev || !w->z || !w->lp || !w->lpdf || !w->top || !w->sel || !w->gat || !w->post) {
-        workspace_free(w);
+        gmmp__workspace_free(w);
         return gmmp__fail_nomem();
     }
     return GMMP_OK;
@@ -127,6 +107,10 @@ static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size
 {
     const size_t K = pl->K, d = pl->d, p = pl->p, width = w->width;
     const double *Y = rq->Y + first * p;
+    if (pl->flat) {
+        gmmp__flat_block(pl, rq, first, n, w);
+        return;
+    }
     if (rq->only_component < K) {
         size_t k = rq->only_component;
         whiten(pl, k, Y, n, w, w->z);
@@ -216,8 +200,10 @@ static void *worker_run(void *arg)
  * failure leaves the outputs untouched. */
 static int execute(const gmmp_plan *pl, const request *rq, gmmp__exec_threads threads)
 {
-    size_t B = gmmp__plan_block_rows(pl);
-    size_t n_blocks = (rq->n + B - 1) / B;
+    /* Blocks no larger than the request: a small batch must not pay for
+     * (and page in) a workspace sized for large ones. */
+    size_t B = gmmp__block_len(rq->n, 0, gmmp__plan_block_rows(pl));
+    size_t n_blocks = B ? (rq->n + B - 1) / B : 0;
     size_t T = threads.count < n_blocks ? threads.count : n_blocks;
     if (T == 0)
         return GMMP_OK;
@@ -227,7 +213,7 @@ static int execute(const gmmp_plan *pl, const request *rq, gmmp__exec_threads th
     size_t ready = 0;
     for (; ready < T; ready++) {
         workers[ready].job = &jb;
-        if ((rc = workspace_alloc(&workers[ready].ws, pl)))
+        if ((rc = gmmp__workspace_alloc(&workers[ready].ws, pl, B)))
             break;
     }
     if (rc == GMMP_OK) {
@@ -236,7 +222,7 @@ static int execute(const gmmp_plan *pl, const request *rq, gmmp__exec_threads th
         gmmp__queue_destroy(&jb.queue);
     }
     for (size_t t = 0; t < ready; t++)
-        workspace_free(&workers[t].ws);
+        gmmp__workspace_free(&workers[t].ws);
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "model.h"
 #include "options_internal.h"
+#include "pass.h"
 #include "plan.h"
 
 int gmmp_extractor_create_for_model(gmmp_extractor **out, const gmmp_model *model, size_t step)
@@ -25,47 +26,6 @@ int gmmp_extractor_create_for_model(gmmp_extractor **out, const gmmp_model *mode
     if (rc)
         return rc;
     return gmmp_extractor_create(out, ph, pw, channels, step);
-}
-
-/* Rejects NaN or infinity anywhere in the image, naming the pixel, before
- * any work is done. */
-static int check_finite_image(const double *image, size_t h, size_t w, size_t C, size_t pitch)
-{
-    for (size_t r = 0; r < h; r++) {
-        size_t bad = gmmp__first_nonfinite(image + r * pitch, w * C);
-        if (bad < w * C)
-            return gmmp__fail(GMMP_ENONFINITE, "pixel (%zu, %zu), channel %zu is %g", r,
-                              bad / C, bad % C, image[r * pitch + bad]);
-    }
-    return GMMP_OK;
-}
-
-/* The buffers of one batch. */
-typedef struct batch {
-    double *patches;   /* B x d */
-    double *means;     /* B x C, or NULL without mean removal */
-    double *estimates; /* B x d */
-} batch;
-
-static void batch_free(batch *b)
-{
-    gmmp__free(b->patches);
-    gmmp__free(b->means);
-    gmmp__free(b->estimates);
-}
-
-static int batch_alloc(batch *b, size_t B, size_t d, size_t C, bool with_means)
-{
-    *b = (batch){0};
-    b->patches = gmmp__alloc_array(B, d * sizeof(double));
-    b->estimates = gmmp__alloc_array(B, d * sizeof(double));
-    if (with_means)
-        b->means = gmmp__alloc_array(B, C * sizeof(double));
-    if (!b->patches || !b->estimates || (with_means && !b->means)) {
-        batch_free(b);
-        return gmmp__fail_nomem();
-    }
-    return GMMP_OK;
 }
 
 int gmmp_restore_image(const gmmp_plan *plan, const double *observed, size_t h, size_t w,
@@ -90,10 +50,6 @@ int gmmp_restore_image(const gmmp_plan *plan, const double *observed, size_t h, 
     gmmp__option_values opt;
     gmmp__options_read(options, &opt);
     const size_t step = (size_t)gmmp__opt_int(&opt, GMMP_OPT_STEP);
-    const size_t B = (size_t)gmmp__opt_int(&opt, GMMP_OPT_BATCH);
-    const bool map = gmmp__opt_int(&opt, GMMP_OPT_ESTIMATOR) == GMMP_ESTIMATOR_MAP;
-    const gmmp__exec_threads threads = {(unsigned)gmmp__opt_int(&opt, GMMP_OPT_THREADS),
-                                        gmmp__opt_int(&opt, GMMP_OPT_BLAS_SERIAL) != 0};
     if (step > ph || step > pw)
         return gmmp__fail(GMMP_EDIM,
                           "step %zu exceeds the model's %zux%zu patch: some pixels would get "
@@ -101,44 +57,27 @@ int gmmp_restore_image(const gmmp_plan *plan, const double *observed, size_t h, 
                           step, ph, pw);
     if ((rc = gmmp__check_image(observed, h, w, C, pitch)) ||
         (rc = gmmp__check_image(out, h, w, C, out_pitch)) ||
-        (rc = check_finite_image(observed, h, w, C, pitch)))
+        (rc = gmmp__check_finite_image(observed, h, w, C, pitch, NULL)))
         return rc;
-
-    gmmp_extractor *ex = NULL;
-    gmmp_reconstructor *rec = NULL;
-    batch bt = {0};
-    if ((rc = gmmp_extractor_create(&ex, ph, pw, C, step)) ||
-        (rc = gmmp_reconstructor_create(&rec, ex, h, w)) ||
-        (rc = batch_alloc(&bt, B, plan->d, C, remove_mean)))
-        goto done;
-    const size_t n = gmmp_reconstructor_count(rec);
-    const double start = gmmp__now();
-    for (size_t first = 0; first < n && rc == GMMP_OK; first += B) {
-        size_t count = gmmp__block_len(n, first, B);
-        if ((rc = gmmp_extractor_extract(ex, observed, h, w, pitch, first, count, bt.patches,
-                                         bt.means)) ||
-            (rc = gmmp__plan_run(plan, bt.patches, count, map ? bt.estimates : NULL,
-                                 map ? NULL : bt.estimates, threads)))
-            break;
-        rc = gmmp_reconstructor_add(rec, first, count, bt.estimates, bt.means, NULL);
-        gmmp_progress p = {.mean_loglik = NAN,
-                           .change = NAN,
-                           .seconds = gmmp__now() - start,
-                           .phase = GMMP_PHASE_IMAGE,
-                           .done = (double)(first + count),
-                           .total = (double)n};
-        if (rc == GMMP_OK && gmmp__report(&opt, &p) != 0)
-            rc = gmmp__fail(GMMP_ECANCELED, "the progress callback stopped the restoration");
-    }
-    /* Written only now, when nothing can fail any more: `out` may be the
-     * input, and stays untouched on failure. */
-    if (rc == GMMP_OK)
-        rc = gmmp_reconstructor_finish(rec, out, out_pitch);
-done:
-    batch_free(&bt);
-    gmmp_reconstructor_destroy(rec);
-    gmmp_extractor_destroy(ex);
-    return rc;
+    gmmp__pass pass = {.plan = plan,
+                       .ph = ph,
+                       .pw = pw,
+                       .C = C,
+                       .remove_mean = remove_mean,
+                       .src = observed,
+                       .h = h,
+                       .w = w,
+                       .pitch = pitch,
+                       .step = step,
+                       .map = gmmp__opt_int(&opt, GMMP_OPT_ESTIMATOR) == GMMP_ESTIMATOR_MAP,
+                       .batch = (size_t)gmmp__opt_int(&opt, GMMP_OPT_BATCH),
+                       .threads = {(unsigned)gmmp__opt_int(&opt, GMMP_OPT_THREADS),
+                                   gmmp__opt_int(&opt, GMMP_OPT_BLAS_SERIAL) != 0},
+                       .options = &opt,
+                       .start = gmmp__now()};
+    if ((rc = gmmp__count_patches(&pass, &pass.total)))
+        return rc;
+    return gmmp__run_pass(&pass, out, out_pitch, NULL);
 }
 
 int gmmp_denoise_image(const gmmp_model *model, double sigma, const double *noisy, size_t h,

@@ -1,0 +1,40 @@
+/*
+ * What plan executions share between the exact paths (plan_exec.c) and
+ * the flat-tail path (plan_flat.c): the request and a worker's buffers.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef GMMP_PLAN_EXEC_H
+#define GMMP_PLAN_EXEC_H
+
+#include "plan.h"
+
+/* What one call asks for. */
+typedef struct request {
+    const double *Y;
+    size_t n;
+    double *resp, *log_evidence, *map, *mmse;
+    size_t only_component; /* < K: just that component's posterior means, into `means` */
+    double *means;
+} request;
+
+/* One worker's buffers, for `rows` rows at a time. */
+typedef struct workspace {
+    size_t rows, width;       /* width: p, or d on the denoising path */
+    double *dev;              /* rows x width residuals (denoising path) */
+    double *z;                /* K x rows x width whitened residuals */
+    double *lp;               /* rows x K */
+    double *lpdf;             /* rows */
+    size_t *top, *sel;        /* rows: most responsible component; selected rows */
+    double *gat;              /* rows x width gathered residuals */
+    double *post;             /* rows x d posterior means */
+} workspace;
+
+/* Buffers for blocks of B rows. */
+int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl, size_t B);
+void gmmp__workspace_free(workspace *w);
+
+/* Rows first .. first+n-1 of a request on a flat-tail plan. */
+void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size_t n,
+                      workspace *w);
+
+#endif /* GMMP_PLAN_EXEC_H */

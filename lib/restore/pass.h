@@ -1,0 +1,48 @@
+/*
+ * One pass over an image's patches: extract a batch, apply a plan, add
+ * the estimates to a reconstructor; at the end, the averaged image. The
+ * whole-image calls and EPLL are made of such passes.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef GMMP_PASS_H
+#define GMMP_PASS_H
+
+#include <stdbool.h>
+
+#include "options_internal.h"
+#include "plan.h"
+
+/* What a pass reads and where it writes. */
+typedef struct gmmp__pass {
+    const gmmp_plan *plan;
+    size_t ph, pw, C;   /* the model's patch */
+    bool remove_mean;   /* the model's */
+    const double *src;  /* h x w x C, row pitch `pitch` */
+    size_t h, w, pitch;
+    /* NULL, or h x w flags (row pitch w): pixels observed in all channels.
+     * Patches then go through the masked posterior, their means (when
+     * removed) taken over observed pixels only. */
+    const unsigned char *observed;
+    size_t step, row_offset, col_offset; /* the patch grid */
+    bool map;                            /* MAP-component estimates, else MMSE */
+    size_t batch;
+    gmmp__exec_threads threads;
+    /* Progress: reports done_before + patches of this pass, of total. */
+    const gmmp__option_values *options;
+    double start, done_before, total;
+} gmmp__pass;
+
+/* Runs the pass and writes the average of the estimates into out (h x w
+ * x C, row pitch out_pitch), which is written only on success and may be
+ * src. *patches receives the number of patches of the pass. */
+int gmmp__run_pass(const gmmp__pass *pass, double *out, size_t out_pitch, size_t *patches);
+
+/* The number of patches of the pass's grid, as a double for progress. */
+int gmmp__count_patches(const gmmp__pass *pass, double *count);
+
+/* Rejects NaN or infinity in an image, naming the pixel; with a mask,
+ * only observed pixels must be finite. */
+int gmmp__check_finite_image(const double *image, size_t h, size_t w, size_t C, size_t pitch,
+                             const unsigned char *observed);
+
+#endif /* GMMP_PASS_H */

@@ -1,0 +1,574 @@
+/*
+ * Multi-channel patches, random patch samples and whole-image restoration,
+ * each against a reference written the slow obvious way here.
+ * SPDX-License-Identifier: MIT
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gmmprior.h"
+#include "testutil.h"
+
+/* Positions along one axis as patches.h describes them (grid offset 0 or
+ * `off`): 0 if off > 0, off + j*step while the patch fits, the border. */
+static size_t ref_positions(size_t size, size_t ps, size_t step, size_t off, size_t *pos)
+{
+    char used[512] = {0};
+    if (off > 0)
+        used[0] = 1;
+    for (size_t p = off; p + ps <= size; p += step)
+        used[p] = 1;
+    used[size - ps] = 1;
+    size_t n = 0;
+    for (size_t p = 0; p + ps <= size; p++)
+        if (used[p])
+            pos[n++] = p;
+    return n;
+}
+
+/* Patch i, naively: value (r*pw + c)*C + ch is image[(r0+r)*pitch + (c0+c)*C + ch],
+ * less the patch's channel mean when means != NULL. */
+static void ref_patch(const double *img, size_t pitch, size_t C, size_t ph, size_t pw,
+                      size_t r0, size_t c0, double *patch, double *means)
+{
+    for (size_t r = 0; r < ph; r++)
+        for (size_t c = 0; c < pw; c++)
+            for (size_t ch = 0; ch < C; ch++)
+                patch[(r * pw + c) * C + ch] = img[(r0 + r) * pitch + (c0 + c) * C + ch];
+    if (!means)
+        return;
+    for (size_t ch = 0; ch < C; ch++) {
+        double s = 0.0;
+        for (size_t j = 0; j < ph * pw; j++)
+            s += patch[j * C + ch];
+        means[ch] = s / (double)(ph * pw);
+        for (size_t j = 0; j < ph * pw; j++)
+            patch[j * C + ch] -= means[ch];
+    }
+}
+
+static double *random_image(size_t h, size_t pitch, uint64_t seed)
+{
+    tu_rng r = {seed};
+    double *img = malloc(h * pitch * sizeof *img);
+    tu_fill_uniform(&r, img, h * pitch, 0.0, 255.0);
+    return img;
+}
+
+START_TEST(multichannel_extraction_matches_naive_enumeration)
+{
+    const size_t shapes[][2] = {{7, 5}, {9, 11}, {13, 6}};
+    const size_t psz[][2] = {{3, 3}, {2, 4}, {5, 1}};
+    const size_t chans[] = {2, 3};
+    for (size_t si = 0; si < 3; si++)
+        for (size_t pi = 0; pi < 3; pi++)
+            for (size_t ci = 0; ci < 2; ci++)
+                for (size_t step = 1; step <= 3; step++)
+                    for (size_t off = 0; off < step; off++)
+                        for (int mean = 0; mean < 2; mean++) {
+                            size_t h = shapes[si][0], w = shapes[si][1], C = chans[ci];
+                            size_t ph = psz[pi][0], pw = psz[pi][1], d = ph * pw * C;
+                            size_t pitch = w * C + 3, ro = off, co = (off + 1) % step;
+                            double *img = random_image(h, pitch, h * 31 + w + C);
+                            gmmp_extractor *ex;
+                            ck_assert_ok(gmmp_extractor_create_grid(&ex, ph, pw, C, step, ro, co));
+                            ck_assert_uint_eq(gmmp_extractor_dim(ex), d);
+                            size_t rows[64], cols[64];
+                            size_t nr = ref_positions(h, ph, step, ro, rows);
+                            size_t nc = ref_positions(w, pw, step, co, cols), n;
+                            ck_assert_ok(gmmp_extractor_count(ex, h, w, &n));
+                            ck_assert_uint_eq(n, nr * nc);
+                            double *got = malloc(n * d * sizeof *got), *want = malloc(d * sizeof *want);
+                            double *gm = malloc(n * C * sizeof *gm), wm[3];
+                            ck_assert_ok(gmmp_extractor_extract(ex, img, h, w, pitch, 0, n, got,
+                                                                mean ? gm : NULL));
+                            for (size_t i = 0; i < n; i++) {
+                                ref_patch(img, pitch, C, ph, pw, rows[i / nc], cols[i % nc], want,
+                                          mean ? wm : NULL);
+                                ck_assert_msg(tu_max_abs_diff(got + i * d, want, d) <= 1e-12,
+                                              "%zux%zu C=%zu patch %zux%zu step %zu patch %zu",
+                                              h, w, C, ph, pw, step, i);
+                                if (mean)
+                                    ck_assert_double_le(tu_max_abs_diff(gm + i * C, wm, C), 1e-12);
+                            }
+                            /* Round trip through the reconstructor, means added back
+                             * (it needs every pixel covered: step <= patch). */
+                            if (step > ph || step > pw) {
+                                free(got), free(want), free(gm), free(img);
+                                gmmp_extractor_destroy(ex);
+                                continue;
+                            }
+                            gmmp_reconstructor *rc;
+                            ck_assert_ok(gmmp_reconstructor_create(&rc, ex, h, w));
+                            ck_assert_ok(gmmp_reconstructor_add(rc, 0, n, got, mean ? gm : NULL, NULL));
+                            double *out = malloc(h * pitch * sizeof *out);
+                            for (size_t i = 0; i < h * pitch; i++)
+                                out[i] = -1.0;
+                            ck_assert_ok(gmmp_reconstructor_finish(rc, out, pitch));
+                            for (size_t r = 0; r < h; r++) {
+                                for (size_t c = 0; c < w * C; c++)
+                                    ck_assert_double_eq_tol(out[r * pitch + c], img[r * pitch + c],
+                                                            1e-12 * 255);
+                                for (size_t c = w * C; c < pitch; c++)
+                                    ck_assert_double_eq(out[r * pitch + c], -1.0);
+                            }
+                            free(out), free(got), free(want), free(gm), free(img);
+                            gmmp_reconstructor_destroy(rc);
+                            gmmp_extractor_destroy(ex);
+                        }
+}
+END_TEST
+
+START_TEST(reconstructor_averages_three_channels)
+{
+    /* 1 x 3 pixels of 3 channels, 1 x 2 patches: the middle pixel is the
+     * mean of its two estimates, channel by channel. */
+    gmmp_extractor *ex;
+    gmmp_reconstructor *rc;
+    ck_assert_ok(gmmp_extractor_create(&ex, 1, 2, 3, 1));
+    ck_assert_ok(gmmp_reconstructor_create(&rc, ex, 1, 3));
+    const double p[12] = {1, 2, 3, 10, 20, 30, 100, 200, 300, 7, 8, 9};
+    const double means[6] = {0.5, 0, -1, 2, 4, 6};
+    double out[9];
+    ck_assert_ok(gmmp_reconstructor_add(rc, 0, 2, p, means, NULL));
+    ck_assert_ok(gmmp_reconstructor_finish(rc, out, 9));
+    const double want[9] = {1.5, 2, 2, (10.5 + 102) / 2.0, (20 + 204) / 2.0, (29 + 306) / 2.0,
+                            9, 12, 15};
+    for (int i = 0; i < 9; i++)
+        ck_assert_double_eq_tol(out[i], want[i], 1e-13);
+    gmmp_reconstructor_destroy(rc);
+    gmmp_extractor_destroy(ex);
+}
+END_TEST
+
+START_TEST(sample_draws_distinct_patches_in_order)
+{
+    const size_t h = 12, w = 10, C = 3, pitch = w * C + 2, ph = 3, pw = 2, d = ph * pw * C;
+    double *img = random_image(h, pitch, 77);
+    gmmp_extractor *ex;
+    ck_assert_ok(gmmp_extractor_create(&ex, ph, pw, C, 1));
+    size_t n;
+    ck_assert_ok(gmmp_extractor_count(ex, h, w, &n));
+    double *all = malloc(n * d * sizeof *all), *allm = malloc(n * C * sizeof *allm);
+    ck_assert_ok(gmmp_extractor_extract(ex, img, h, w, pitch, 0, n, all, allm));
+    double *s = malloc(n * d * sizeof *s), *sm = malloc(n * C * sizeof *sm);
+    double *s2 = malloc(n * d * sizeof *s2);
+    const size_t counts[] = {0, 1, 17, n - 1, n, n + 5};
+    for (size_t ci = 0; ci < 6; ci++) {
+        size_t got = 12345;
+        ck_assert_ok(gmmp_extractor_sample(ex, img, h, w, pitch, counts[ci], 42, s, sm, &got));
+        ck_assert_uint_eq(got, counts[ci] < n ? counts[ci] : n);
+        /* Each sampled patch is one of the image's, in increasing order,
+         * without repeats: match it to its index. */
+        size_t prev = 0;
+        for (size_t i = 0; i < got; i++) {
+            size_t idx = n;
+            for (size_t j = (i ? prev + 1 : 0); j < n; j++)
+                if (memcmp(s + i * d, all + j * d, d * sizeof *s) == 0 &&
+                    memcmp(sm + i * C, allm + j * C, C * sizeof *sm) == 0) {
+                    idx = j;
+                    break;
+                }
+            ck_assert_msg(idx < n, "sample %zu of %zu is no later patch of the image", i, got);
+            prev = idx;
+        }
+        if (got == n) /* all of them: exactly the extraction */
+            ck_assert_mem_eq(s, all, n * d * sizeof *s);
+        /* The same seed gives the same patches; without means, the raw ones. */
+        size_t got2;
+        ck_assert_ok(gmmp_extractor_sample(ex, img, h, w, pitch, counts[ci], 42, s2, NULL, &got2));
+        ck_assert_uint_eq(got2, got);
+        for (size_t i = 0; i < got; i++)
+            for (size_t j = 0; j < d; j++)
+                ck_assert_double_eq_tol(s2[i * d + j], s[i * d + j] + sm[i * C + j % C], 1e-12);
+    }
+    /* Another seed gives another subset (17 of 90 patches). */
+    size_t g1, g2;
+    ck_assert_ok(gmmp_extractor_sample(ex, img, h, w, pitch, 17, 1, s, NULL, &g1));
+    ck_assert_ok(gmmp_extractor_sample(ex, img, h, w, pitch, 17, 2, s2, NULL, &g2));
+    ck_assert(memcmp(s, s2, 17 * d * sizeof *s) != 0);
+    free(all), free(allm), free(s), free(sm), free(s2), free(img);
+    gmmp_extractor_destroy(ex);
+}
+END_TEST
+
+/* A K = 3 model of ph x pw x C patches, with its patch description. */
+static gmmp_model *patch_model(size_t ph, size_t pw, size_t C, int remove_mean)
+{
+    enum { K = 3 };
+    size_t d = ph * pw * C;
+    double w[K] = {0.2, 0.5, 0.3}, *mu = malloc(K * d * sizeof *mu);
+    double *cov = malloc(K * d * d * sizeof *cov);
+    tu_rng r = {d * 7 + (size_t)remove_mean};
+    tu_fill_uniform(&r, mu, K * d, remove_mean ? -20 : 40, remove_mean ? 20 : 200);
+    for (size_t k = 0; k < K; k++)
+        tu_random_spd(&r, cov + k * d * d, d, 5.0, 900.0);
+    gmmp_model *m;
+    ck_assert_ok(gmmp_model_create(&m, K, d, w, mu, cov));
+    ck_assert_ok(gmmp_model_set_patch(m, ph, pw, C, remove_mean));
+    free(mu), free(cov);
+    return m;
+}
+
+/* The four parts by hand: all patches, one execution, the reconstructor. */
+static void ref_restore(const gmmp_plan *plan, const gmmp_model *m, const double *img, size_t h,
+                        size_t w, size_t pitch, size_t step, int map, double *out,
+                        size_t out_pitch)
+{
+    size_t ph, pw, C;
+    int rm;
+    ck_assert_ok(gmmp_model_patch(m, &ph, &pw, &C, &rm));
+    gmmp_extractor *ex;
+    ck_assert_ok(gmmp_extractor_create(&ex, ph, pw, C, step));
+    size_t n, d = ph * pw * C;
+    ck_assert_ok(gmmp_extractor_count(ex, h, w, &n));
+    double *p = malloc(n * d * sizeof *p), *e = malloc(n * d * sizeof *e);
+    double *means = rm ? malloc(n * C * sizeof *means) : NULL;
+    ck_assert_ok(gmmp_extractor_extract(ex, img, h, w, pitch, 0, n, p, means));
+    ck_assert_ok(gmmp_plan_execute(plan, p, n, NULL, NULL, map ? e : NULL, map ? NULL : e));
+    gmmp_reconstructor *rc;
+    ck_assert_ok(gmmp_reconstructor_create(&rc, ex, h, w));
+    ck_assert_ok(gmmp_reconstructor_add(rc, 0, n, e, means, NULL));
+    ck_assert_ok(gmmp_reconstructor_finish(rc, out, out_pitch));
+    gmmp_reconstructor_destroy(rc);
+    gmmp_extractor_destroy(ex);
+    free(p), free(e), free(means);
+}
+
+static double image_diff(const double *a, size_t pa, const double *b, size_t pb, size_t h,
+                         size_t wc)
+{
+    double m = 0.0;
+    for (size_t r = 0; r < h; r++)
+        for (size_t c = 0; c < wc; c++)
+            m = fmax(m, fabs(a[r * pa + c] - b[r * pb + c]));
+    return m;
+}
+
+START_TEST(whole_image_equals_the_four_parts)
+{
+    const size_t chans[] = {1, 3};
+    const int64_t batches[] = {1, 7, 0 /* default */};
+    const size_t h = 11, w = 9;
+    const double sigma = 15.0;
+    for (size_t ci = 0; ci < 2; ci++)
+        for (int rm = 0; rm < 2; rm++) {
+            size_t C = chans[ci], pitch = w * C + 3, op = w * C + 1;
+            gmmp_model *m = patch_model(3, 2, C, rm);
+            gmmp_plan *plan;
+            ck_assert_ok(gmmp_plan_create_denoise(&plan, m, sigma, NULL));
+            double *img = random_image(h, pitch, 5 + C);
+            double *ref = malloc(h * op * sizeof *ref), *got = malloc(h * op * sizeof *got);
+            for (size_t step = 1; step <= 2; step++)
+                for (int map = 0; map < 2; map++) {
+                    ref_restore(plan, m, img, h, w, pitch, step, map, ref, op);
+                    for (size_t bi = 0; bi < 3; bi++) {
+                        gmmp_options *o = tu_options();
+                        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, (int64_t)step));
+                        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR,
+                                                          map ? GMMP_ESTIMATOR_MAP
+                                                              : GMMP_ESTIMATOR_MMSE));
+                        if (batches[bi])
+                            ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_BATCH, batches[bi]));
+                        ck_assert_ok(gmmp_denoise_image(m, sigma, img, h, w, pitch, got, op, o));
+                        double e = image_diff(got, op, ref, op, h, w * C);
+                        ck_assert_msg(e <= 1e-12 * 255, "denoise C=%zu mean %d step %zu map %d "
+                                      "batch %lld: off by %g", C, rm, step, map,
+                                      (long long)batches[bi], e);
+                        memset(got, 0, h * op * sizeof *got);
+                        ck_assert_ok(gmmp_restore_image(plan, img, h, w, pitch, got, op, o));
+                        e = image_diff(got, op, ref, op, h, w * C);
+                        ck_assert_msg(e <= 1e-12 * 255, "restore C=%zu mean %d step %zu map %d "
+                                      "batch %lld: off by %g", C, rm, step, map,
+                                      (long long)batches[bi], e);
+                        gmmp_options_destroy(o);
+                    }
+                }
+            /* In place: out is the input. */
+            ref_restore(plan, m, img, h, w, pitch, 1, 0, ref, op);
+            double *inplace = malloc(h * pitch * sizeof *inplace);
+            memcpy(inplace, img, h * pitch * sizeof *inplace);
+            gmmp_options *o = tu_options();
+            ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_BATCH, 7));
+            ck_assert_ok(gmmp_denoise_image(m, sigma, inplace, h, w, pitch, inplace, pitch, o));
+            ck_assert_double_le(image_diff(inplace, pitch, ref, op, h, w * C), 1e-12 * 255);
+            memcpy(inplace, img, h * pitch * sizeof *inplace);
+            ck_assert_ok(gmmp_restore_image(plan, inplace, h, w, pitch, inplace, pitch, NULL));
+            ck_assert_double_le(image_diff(inplace, pitch, ref, op, h, w * C), 1e-12 * 255);
+            gmmp_options_destroy(o);
+            free(inplace), free(ref), free(got), free(img);
+            gmmp_plan_destroy(plan);
+            gmmp_model_destroy(m);
+        }
+}
+END_TEST
+
+
+/* One EPLL pass by hand: every patch of src (its observed pixels only,
+ * with a mask), a Cholesky plan at variance var, the reconstructor. */
+static void ref_epll_pass(const gmmp_model *m, double var, const double *src, size_t h,
+                          size_t w, size_t pitch, const unsigned char *observed, int map,
+                          double *avg)
+{
+    size_t ph, pw, C;
+    int rm;
+    ck_assert_ok(gmmp_model_patch(m, &ph, &pw, &C, &rm));
+    gmmp_options *o = tu_options();
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PLAN_METHOD, GMMP_PLAN_CHOLESKY));
+    gmmp_plan *plan;
+    size_t d = ph * pw * C;
+    ck_assert_ok(gmmp_plan_create(&plan, m, d, NULL, GMMP_NOISE_SCALAR, &var, NULL, o));
+    gmmp_options_destroy(o);
+    gmmp_extractor *ex;
+    ck_assert_ok(gmmp_extractor_create(&ex, ph, pw, C, 1));
+    size_t n;
+    ck_assert_ok(gmmp_extractor_count(ex, h, w, &n));
+    double *p = malloc(n * d * sizeof *p), *e = malloc(n * d * sizeof *e);
+    double *means = calloc(n * C, sizeof *means);
+    unsigned char *mask = malloc(n * d);
+    ck_assert_ok(gmmp_extractor_extract(ex, src, h, w, pitch, 0, n, p, NULL));
+    for (size_t i = 0; i < n; i++) {
+        size_t r0, c0, seen = 0;
+        ck_assert_ok(gmmp_extractor_position(ex, h, w, i, &r0, &c0));
+        for (size_t j = 0; j < d; j++) {
+            size_t r = j / (pw * C), c = j / C % pw;
+            mask[i * d + j] = !observed || observed[(r0 + r) * w + c0 + c];
+        }
+        for (size_t ch = 0; ch < C; ch++) {
+            double sum = 0.0;
+            seen = 0;
+            for (size_t j = ch; j < d; j += C)
+                if (mask[i * d + j])
+                    sum += p[i * d + j], seen++;
+            means[i * C + ch] = rm && seen ? sum / (double)seen : 0.0;
+            for (size_t j = ch; j < d; j += C)
+                p[i * d + j] = mask[i * d + j] ? p[i * d + j] - means[i * C + ch] : 0.0;
+        }
+    }
+    if (observed)
+        ck_assert_ok(gmmp_plan_execute_masked(plan, p, mask, n, NULL, NULL, map ? e : NULL,
+                                              map ? NULL : e));
+    else
+        ck_assert_ok(gmmp_plan_execute(plan, p, n, NULL, NULL, map ? e : NULL, map ? NULL : e));
+    gmmp_reconstructor *rc;
+    ck_assert_ok(gmmp_reconstructor_create(&rc, ex, h, w));
+    ck_assert_ok(gmmp_reconstructor_add(rc, 0, n, e, means, NULL));
+    ck_assert_ok(gmmp_reconstructor_finish(rc, avg, w * C));
+    gmmp_reconstructor_destroy(rc);
+    gmmp_extractor_destroy(ex);
+    gmmp_plan_destroy(plan);
+    free(p), free(e), free(means), free(mask);
+}
+
+/* EPLL as Zoran and Weiss write it, with the schedule 1, 4, 8, 16, 32. */
+static void ref_epll(const gmmp_model *m, double sigma, const double *y, size_t h, size_t w,
+                     size_t pitch, size_t C, const unsigned char *observed, int map,
+                     size_t steps, double *x)
+{
+    const double sched[] = {1, 4, 8, 16, 32, 64};
+    const size_t row = w * C;
+    double *avg = malloc(h * row * sizeof *avg);
+    for (size_t r = 0; r < h; r++)
+        memcpy(x + r * row, y + r * pitch, row * sizeof *x);
+    if (observed) {
+        ref_epll_pass(m, sigma * sigma, y, h, w, pitch, observed, map, avg);
+        for (size_t i = 0; i < h * row; i++)
+            if (!observed[i / C])
+                x[i] = avg[i];
+    }
+    for (size_t s = 0; s < steps; s++) {
+        double bs2 = sched[s];
+        ref_epll_pass(m, sigma * sigma / bs2, x, h, w, row, NULL, map, avg);
+        for (size_t r = 0; r < h; r++)
+            for (size_t i = 0; i < row; i++) {
+                size_t k = r * row + i;
+                x[k] = !observed || observed[r * w + i / C]
+                           ? (y[r * pitch + i] + bs2 * avg[k]) / (1.0 + bs2)
+                           : avg[k];
+            }
+    }
+    free(avg);
+}
+
+START_TEST(epll_equals_the_paper_by_hand)
+{
+    const size_t h = 12, w = 10;
+    const double sigma = 20.0;
+    for (size_t C = 1; C <= 3; C += 2)
+        for (int rm = 0; rm < 2; rm++)
+            for (int masked = 0; masked < 2; masked++) {
+                size_t pitch = w * C + 2, row = w * C;
+                gmmp_model *m = patch_model(3, 3, C, rm);
+                double *y = random_image(h, pitch, 11 + C);
+                unsigned char *obs = NULL;
+                if (masked) {
+                    obs = malloc(h * w);
+                    tu_rng r = {99};
+                    for (size_t i = 0; i < h * w; i++) {
+                        obs[i] = tu_uniform(&r) < 0.7;
+                        if (!obs[i]) /* missing values must never be read */
+                            for (size_t ch = 0; ch < C; ch++)
+                                y[(i / w) * pitch + (i % w) * C + ch] = NAN;
+                    }
+                }
+                double *ref = malloc(h * row * sizeof *ref), *got = malloc(h * row * sizeof *got);
+                for (int map = 0; map < 2; map++)
+                    for (size_t steps = 1; steps <= 5; steps += 4) {
+                        ref_epll(m, sigma, y, h, w, pitch, C, obs, map, steps, ref);
+                        gmmp_options *o = tu_options();
+                        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, (int64_t)steps));
+                        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR,
+                                                          map ? GMMP_ESTIMATOR_MAP
+                                                              : GMMP_ESTIMATOR_MMSE));
+                        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_BATCH, 5));
+                        ck_assert_ok(gmmp_epll_image(m, sigma, y, h, w, pitch, obs, got, row, o));
+                        double e = image_diff(got, row, ref, row, h, row);
+                        ck_assert_msg(e <= 1e-9 * 255, "EPLL C=%zu mean %d mask %d map %d "
+                                      "steps %zu: off by %g", C, rm, masked, map, steps, e);
+                        gmmp_options_destroy(o);
+                    }
+                free(ref), free(got), free(y), free(obs);
+                gmmp_model_destroy(m);
+            }
+}
+END_TEST
+
+START_TEST(epll_jittered_grids_are_seeded)
+{
+    const size_t h = 16, w = 15, C = 1;
+    gmmp_model *m = patch_model(4, 4, C, 1);
+    double *y = random_image(h, w, 3);
+    double *a = malloc(h * w * sizeof *a), *b = malloc(h * w * sizeof *b);
+    double *c = malloc(h * w * sizeof *c);
+    gmmp_options *o = tu_options();
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, 3));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_SEED, 7));
+    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, a, w, o));
+    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, b, w, o));
+    ck_assert_double_eq(image_diff(a, w, b, w, h, w), 0.0); /* same seed, same result */
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_SEED, 8));
+    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, c, w, o));
+    ck_assert(image_diff(a, w, c, w, h, w) > 0.0); /* other offsets, other result */
+    for (size_t i = 0; i < h * w; i++)
+        ck_assert(isfinite(c[i]));
+    /* A step larger than the patch leaves pixels without estimates. */
+    memcpy(b, a, h * w * sizeof *b);
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, 5));
+    ck_assert_fails(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, b, w, o), GMMP_EDIM);
+    ck_assert_double_eq(image_diff(a, w, b, w, h, w), 0.0); /* untouched */
+    ck_assert_fails(gmmp_epll_image(m, 0.0, y, h, w, w, NULL, b, w, NULL), GMMP_EINVAL);
+    ck_assert_fails(gmmp_epll_image(m, NAN, y, h, w, w, NULL, b, w, NULL), GMMP_EINVAL);
+    y[5] = NAN;
+    ck_assert_fails(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, b, w, NULL), GMMP_ENONFINITE);
+    gmmp_options_destroy(o);
+    free(a), free(b), free(c), free(y);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
+START_TEST(whole_image_errors_leave_out_untouched)
+{
+    const size_t h = 8, w = 7;
+    gmmp_model *m = patch_model(3, 3, 1, 1);
+    double *img = random_image(h, w, 3), out[8 * 7];
+    const double sentinel = -4242.0;
+#define RESET() for (size_t i_ = 0; i_ < h * w; i_++) out[i_] = sentinel
+#define UNTOUCHED()                                                                      \
+    for (size_t i_ = 0; i_ < h * w; i_++)                                                 \
+    ck_assert_msg(out[i_] == sentinel, "out[%zu] written on failure", i_)
+    /* No patch description. */
+    double wk[1] = {1.0}, mu[9] = {0}, cov[81] = {0};
+    for (int i = 0; i < 9; i++)
+        cov[i * 10] = 100.0;
+    gmmp_model *plain;
+    ck_assert_ok(gmmp_model_create(&plain, 1, 9, wk, mu, cov));
+    RESET();
+    ck_assert_fails(gmmp_denoise_image(plain, 10.0, img, h, w, w, out, w, NULL), GMMP_EDIM);
+    UNTOUCHED();
+    gmmp_plan *pp;
+    ck_assert_ok(gmmp_plan_create_denoise(&pp, plain, 10.0, NULL));
+    ck_assert_fails(gmmp_restore_image(pp, img, h, w, w, out, w, NULL), GMMP_EDIM);
+    UNTOUCHED();
+    gmmp_plan_destroy(pp);
+    gmmp_model_destroy(plain);
+    /* Patch larger than the image. */
+    ck_assert_fails(gmmp_denoise_image(m, 10.0, img, 2, w, w, out, w, NULL), GMMP_EDIM);
+    ck_assert_fails(gmmp_denoise_image(m, 10.0, img, h, 2, w, out, w, NULL), GMMP_EDIM);
+    UNTOUCHED();
+    /* Step larger than the patch. */
+    gmmp_options *o = tu_options();
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, 4));
+    ck_assert_fails(gmmp_denoise_image(m, 10.0, img, h, w, w, out, w, o), GMMP_EDIM);
+    UNTOUCHED();
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, 3)); /* = the patch: fine */
+    ck_assert_ok(gmmp_denoise_image(m, 10.0, img, h, w, w, out, w, o));
+    gmmp_options_destroy(o);
+    /* NaN or infinity anywhere, also in place. */
+    RESET();
+    img[5 * w + 6] = NAN;
+    ck_assert_fails(gmmp_denoise_image(m, 10.0, img, h, w, w, out, w, NULL), GMMP_ENONFINITE);
+    UNTOUCHED();
+    img[5 * w + 6] = INFINITY;
+    double copy[8 * 7];
+    memcpy(copy, img, sizeof copy);
+    ck_assert_fails(gmmp_denoise_image(m, 10.0, img, h, w, w, img, w, NULL), GMMP_ENONFINITE);
+    ck_assert_mem_eq(copy, img, sizeof copy);
+    img[5 * w + 6] = 10.0;
+    /* Bad sigma and pitches. */
+    ck_assert_fails(gmmp_denoise_image(m, 0.0, img, h, w, w, out, w, NULL), GMMP_EINVAL);
+    ck_assert_fails(gmmp_denoise_image(m, 10.0, img, h, w, w - 1, out, w, NULL), GMMP_EINVAL);
+    ck_assert_fails(gmmp_denoise_image(m, 10.0, img, h, w, w, out, w - 1, NULL), GMMP_EINVAL);
+    UNTOUCHED();
+    /* A non-finite sigma: the header says EINVAL (out of range) or, as
+     * gmmp_plan_create() for a NaN variance, ENONFINITE. */
+    int rc = gmmp_plan_create_denoise(&pp, m, NAN, NULL);
+    ck_assert_msg(rc == GMMP_EINVAL || rc == GMMP_ENONFINITE, "NaN sigma: %d", rc);
+    rc = gmmp_denoise_image(m, INFINITY, img, h, w, w, out, w, NULL);
+    ck_assert_msg(rc == GMMP_EINVAL || rc == GMMP_ENONFINITE, "infinite sigma: %d", rc);
+    UNTOUCHED();
+#undef RESET
+#undef UNTOUCHED
+    free(img);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
+START_TEST(extractor_for_model_matches_its_description)
+{
+    gmmp_model *m = patch_model(3, 2, 3, 0);
+    gmmp_extractor *a, *b;
+    ck_assert_ok(gmmp_extractor_create_for_model(&a, m, 2));
+    ck_assert_ok(gmmp_extractor_create(&b, 3, 2, 3, 2));
+    ck_assert_uint_eq(gmmp_extractor_dim(a), 18);
+    size_t na, nb;
+    ck_assert_ok(gmmp_extractor_count(a, 9, 8, &na));
+    ck_assert_ok(gmmp_extractor_count(b, 9, 8, &nb));
+    ck_assert_uint_eq(na, nb);
+    double *img = random_image(9, 24, 1), pa[64 * 18], pb[64 * 18];
+    ck_assert_ok(gmmp_extractor_extract(a, img, 9, 8, 24, 0, na, pa, NULL));
+    ck_assert_ok(gmmp_extractor_extract(b, img, 9, 8, 24, 0, nb, pb, NULL));
+    ck_assert_mem_eq(pa, pb, na * 18 * sizeof *pa);
+    free(img);
+    gmmp_extractor_destroy(a);
+    gmmp_extractor_destroy(b);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("restore");
+    TCase *tc = tu_tcase("restore");
+    tcase_add_test(tc, multichannel_extraction_matches_naive_enumeration);
+    tcase_add_test(tc, reconstructor_averages_three_channels);
+    tcase_add_test(tc, sample_draws_distinct_patches_in_order);
+    tcase_add_test(tc, extractor_for_model_matches_its_description);
+    tcase_add_test(tc, whole_image_equals_the_four_parts);
+    tcase_add_test(tc, whole_image_errors_leave_out_untouched);
+    tcase_add_test(tc, epll_equals_the_paper_by_hand);
+    tcase_add_test(tc, epll_jittered_grids_are_seeded);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
