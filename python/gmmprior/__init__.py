@@ -5,7 +5,8 @@
 - GaussianMixture: scikit-learn's GaussianMixture(covariance_type="full"),
   fitted by the C library.
 - Model, Extractor, Reconstructor, Plan: the library's four parts.
-- denoise_image, restore_image, estimate_noise: whole images in one call.
+- denoise_image, restore_image, epll_image, estimate_noise: whole images
+  in one call.
 - Error and its subclasses: the library's error codes as exceptions.
 """
 from ._core import (
@@ -25,20 +26,16 @@ from ._core import (
     Reconstructor,
     __version__,
     denoise_image,
+    epll_image,
     estimate_noise,
     fit,
     restore_image,
 )
 from ._mixture import GaussianMixture
 
-# TODO(EPLL): the C library has no EPLL restorer yet (examples/epll.c
-# assembles one from the parts). When one lands in include/gmmprior/
-# (restore.h), bind it in _core.pyx next to restore_image() as
-# epll_image(model, image, sigma, ...) and export it here.
-
 __all__ = [
     "ArgumentError", "CanceledError", "Error", "Extractor", "FileError", "FitInfo",
     "GaussianMixture", "InternalError", "Model", "Options", "OutOfMemoryError", "Plan",
     "Posterior", "Progress", "Reconstructor", "__version__", "denoise_image",
-    "estimate_noise", "fit", "restore_image",
+    "epll_image", "estimate_noise", "fit", "restore_image",
 ]

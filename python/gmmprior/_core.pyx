@@ -177,6 +177,9 @@ cdef extern from "gmmprior.h" nogil:
     int gmmp_restore_image(const gmmp_plan *plan, const double *observed, size_t h, size_t w,
                            size_t pitch, double *out, size_t out_pitch,
                            const gmmp_options *options)
+    int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size_t h,
+                        size_t w, size_t pitch, const unsigned char *observed, double *out,
+                        size_t out_pitch, const gmmp_options *options)
     int gmmp_estimate_noise(const double *image, size_t h, size_t w, size_t channels,
                             size_t pitch, double *sigma)
 
@@ -262,7 +265,7 @@ cdef inline int check(int rc) except -1:
 
 OPTION_KEYS = {}
 """Option names (as the library's messages spell them) -> gmmp_option keys."""
-for _key in (1, 2, 3, 10, 11, 12, 13, 14, 15, 16, 20, 30, 31, 32):
+for _key in range(1, 128):  # every key this library knows, by its own names
     if gmmp_option_name(_key) != NULL:
         OPTION_KEYS[gmmp_option_name(_key).decode()] = _key
 
@@ -869,11 +872,11 @@ outputs not asked for are None."""
 _PLAN_METHODS = {"default": 0, "cholesky": 1}
 
 
-def _plan_options(method, threads, skip):
+def _plan_options(method, threads, skip, rank=None):
     if method not in _PLAN_METHODS:
         raise ArgumentError("method must be 'default' or 'cholesky', not %r" % (method,),
                             GMMP_EINVAL)
-    return Options(plan_method=_PLAN_METHODS[method], threads=threads, skip=skip)
+    return Options(plan_method=_PLAN_METHODS[method], threads=threads, skip=skip, rank=rank)
 
 
 cdef class Plan:
@@ -928,9 +931,12 @@ cdef class Plan:
 
     @classmethod
     def create_denoise(cls, Model model, double sigma, method="default", threads=1,
-                       skip=None):
-        """The denoising plan: W the identity, Sigma_y = sigma^2 I."""
-        cdef Options opts = _plan_options(method, threads, skip)
+                       skip=None, rank=None):
+        """The denoising plan: W the identity, Sigma_y = sigma^2 I. With
+        ``rank`` (GMMP_OPT_RANK), each covariance keeps its `rank` largest
+        eigenpairs and the rest of its spectrum is flattened, as fast EPLL
+        does: execute() then costs about rank/d of the exact plan."""
+        cdef Options opts = _plan_options(method, threads, skip, rank)
         cdef Plan self = Plan.__new__(Plan)
         cdef int rc
         with nogil:
@@ -1087,6 +1093,45 @@ def restore_image(Plan plan, image, step=1, estimator="mmse", batch=4096, thread
     cdef int rc
     with nogil:
         rc = gmmp_restore_image(plan.ptr, pa, ch, cw, cpitch, po, opitch, opts.ptr)
+    if rc < 0:
+        err = error_for(rc)
+        opts.callback.reraise()
+        raise err
+    return out
+
+
+def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1, seed=0,
+               estimator="mmse", batch=4096, threads=1, progress=None):
+    """Restores an image by EPLL (Zoran and Weiss 2011; gmmp_epll_image):
+    `steps` half-quadratic steps (GMMP_OPT_EPLL_STEPS); with step > 1, fast
+    EPLL's jittered patch grids (seeded by `seed`). ``observed`` (h x w,
+    true where a pixel is observed) makes it inpaint: missing pixels are
+    never read. sigma is the noise on observed pixels (pixel units; a small
+    value such as 1 for noiseless inpainting of 0..255 images)."""
+    p = model.patch
+    if p is None:
+        raise ArgumentError("the model has no patch description: set it with "
+                            "Model.set_patch(h, w, channels, remove_mean)", GMMP_EDIM)
+    a, h, w, pitch = _image(image, p[2])
+    out = _new_image(h, w, p[2])
+    mask = None
+    if observed is not None:
+        mask = np.ascontiguousarray(observed, dtype=np.uint8)
+        if mask.shape != (h, w):
+            raise ArgumentError("observed has shape %s, expected (%d, %d)" % (mask.shape, h, w),
+                                GMMP_EDIM)
+    cdef Options opts = _image_options(step, estimator, batch, threads, progress)
+    opts.set("epll_steps", steps)
+    opts.set("seed", seed)
+    cdef const double *pa = _ptr(a)
+    cdef const unsigned char *pk = NULL
+    if mask is not None:
+        pk = <const unsigned char *><uintptr_t>mask.__array_interface__["data"][0]
+    cdef double *po = _ptr(out)
+    cdef size_t ch = h, cw = w, cpitch = pitch, opitch = w * p[2]
+    cdef int rc
+    with nogil:
+        rc = gmmp_epll_image(model.ptr, sigma, pa, ch, cw, cpitch, pk, po, opitch, opts.ptr)
     if rc < 0:
         err = error_for(rc)
         opts.callback.reraise()

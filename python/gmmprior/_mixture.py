@@ -80,7 +80,11 @@ except ImportError:  # pragma: no cover - exercised by test_without_sklearn
             raise NotImplementedError
 
 
-_INIT_IN_C = {"kmeans": 0, "random": 1}  # GMMP_INIT_KMEANS, GMMP_INIT_RANDOM
+# init_params the library computes itself: "kmeans" (GMMP_INIT_KMEANS).
+# The library's GMMP_INIT_RANDOM (K samples as means, the data's
+# covariance, equal weights) is not scikit-learn's "random" (uniform random
+# responsibilities), so "random" is computed here as scikit-learn does.
+_INIT_IN_C = {"kmeans": 0}
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -91,13 +95,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     scikit-learn 1.2's; see its documentation. Differences:
 
     - covariance_type other than "full" raises ValueError at fit().
-    - init_params "kmeans" and "random" run in the library (k-means++
-      seeded Lloyd, random responsibilities) with a seed drawn from
-      random_state, so their initial parameters differ from scikit-learn's
-      for the same random_state (from the same initial parameters, given
-      by weights_init/means_init/precisions_init, the fits agree to 1e-8);
+    - init_params "kmeans" runs in the library (k-means++ seeded Lloyd)
+      with a seed drawn from random_state, so its initial parameters differ
+      from scikit-learn's for the same random_state; "random",
       "k-means++" and "random_from_data" are computed as scikit-learn
-      computes them (needs scikit-learn for "k-means++").
+      computes them (same random_state, same start; "k-means++" needs
+      scikit-learn). From the same initial parameters the fits agree to
+      1e-8.
     - X is converted once to C-contiguous float64 unless it already is
       (float32 data is fitted in float64).
     - ``skip`` (attribute, default 0.0): the library's GMMP_OPT_SKIP.
@@ -233,7 +237,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 raise ValueError("init_params='kmeans' with only some of weights_init, "
                                  "means_init, precisions_init (or max_iter=0) needs "
                                  "scikit-learn's KMeans; give all three, or use "
-                                 "init_params='random'")
+                                 "init_params='random' or 'random_from_data'")
             from sklearn.cluster import KMeans
             labels = KMeans(n_clusters=K, n_init=1, random_state=rs).fit(X).labels_
             resp = np.zeros((n, K))
@@ -247,7 +251,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         else:  # k-means++
             if not HAVE_SKLEARN:
                 raise ValueError("init_params='k-means++' needs scikit-learn's "
-                                 "kmeans_plusplus; use 'kmeans' or 'random'")
+                                 "kmeans_plusplus; use 'kmeans', 'random' or "
+                                 "'random_from_data'")
             from sklearn.cluster import kmeans_plusplus
             _, idx = kmeans_plusplus(X, K, random_state=rs)
             resp = np.zeros((n, K))

@@ -101,8 +101,10 @@ def test_init_methods(init, blobs):
     np.testing.assert_array_equal(again.means_, gm.means_)
 
 
-def test_k_means_pp_same_start_as_sklearn(blobs):
-    kw = dict(n_components=4, init_params="k-means++", random_state=7, max_iter=3, tol=0.0)
+@pytest.mark.parametrize("init", ["random", "k-means++", "random_from_data"])
+def test_same_start_as_sklearn(init, blobs):
+    """The init_params computed in Python start where scikit-learn starts."""
+    kw = dict(n_components=4, init_params=init, random_state=7, max_iter=3, tol=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ours = gmmprior.GaussianMixture(**kw).fit(blobs)
