@@ -373,14 +373,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             if max_iter == 0:
                 best = (-np.inf, model, None)
             else:
-                if self.verbose:
-                    print("Initialization 0")
                 first = model.score(X)
                 if abs(first - self.lower_bound_) < self.tol:
                     max_iter = 1
                 model, info = self._train(X, model, max_iter=max_iter, n_init=1)
-                converged = info.converged or max_iter == 1 and self.max_iter >= 1 and \
-                    abs(first - self.lower_bound_) < self.tol
+                converged = info.converged or abs(first - self.lower_bound_) < self.tol
                 best = (info.mean_loglik, model, info)
         elif (all(v is not None for v in inits) and max_iter > 0):
             w, m, p = inits
