@@ -10,9 +10,11 @@ Usage: PYTHONPATH=build/python /usr/bin/python3 python/examples/mnist_denoise.py
                             build/gmmp-mnist-k11-p16.gmmp) instead of fitting
            [--save FILE]    save the fitted model
 
-The random draws (patch subset, noise) are numpy's, not the C demo's, so
-the figures agree with its RESULT line to about 0.05 dB, not exactly.
-Training takes minutes (about 100 EM iterations on 40,000 x 256).
+The random draws (the training subset: a seeded LCG permutation; the
+noise: splitmix64 and Box-Muller) are the C demo's, ported to numpy, and
+the fit is the same trainer with the same seed (gmmprior.fit, the
+library's default options), so the RESULT line is the C demo's. Training
+takes minutes (about 50 EM iterations on 40,000 x 256).
 """
 import argparse
 import gzip
@@ -48,16 +50,21 @@ if args.model:
 else:
     train = digits("train-images-idx3-ubyte.gz")
     per = ex.count((28, 28))
-    rng = np.random.default_rng(2011)
-    pick = np.sort(rng.choice(len(train) * per, size=args.train_patches, replace=False))
-    X = np.empty((len(pick), 256))
-    for j, (img, idx) in enumerate(zip(pick // per, pick % per)):
-        X[j] = ex.extract(train[img], first=int(idx), count=1)[0]
+    total = len(train) * per
+    n = min(args.train_patches, total)
+    # the C demo's draw: the prefix of a random permutation (64-bit LCG, seed 2011)
+    order = np.arange(total)
+    s, mask = 2011, (1 << 64) - 1
+    for i in range(n):
+        s = (s * 6364136223846793005 + 1442695040888963407) & mask
+        j = i + (s >> 33) % (total - i)
+        order[i], order[j] = order[j], order[i]
+    win = np.lib.stride_tricks.sliding_window_view(train, (16, 16), axis=(1, 2))
+    X = np.ascontiguousarray(win.reshape(total, 256)[order[:n]])
     t0 = time.perf_counter()
-    gm = gmmprior.GaussianMixture(11, random_state=1, verbose=1, verbose_interval=10).fit(X)
+    model, info = gmmprior.fit(X, 11, seed=1)  # the C demo's trainer and options
     print("fit: %d EM iterations, converged %s, lower bound %.4f, %.1f s"
-          % (gm.n_iter_, gm.converged_, gm.lower_bound_, time.perf_counter() - t0))
-    model = gm.gmmp_model()
+          % (info.n_iter, info.converged, info.mean_loglik, time.perf_counter() - t0))
     model.set_patch(16, 16, 1, remove_mean=False)
     model.description = "mnist_denoise.py: K = 11, 16x16, %d random training patches" % len(X)
     if args.save:
@@ -66,7 +73,26 @@ if model.patch is None:
     model.set_patch(16, 16, 1, remove_mean=False)
 
 clean = digits("t10k-images-idx3-ubyte.gz")[:1000]
-noisy = np.clip(clean + np.random.default_rng(20).normal(0, args.sigma, clean.shape), 0, 255)
+
+
+def c_demo_noise(shape, sigma, seed):
+    """The C demo's noise: Box-Muller pairs from a splitmix64 stream."""
+    n = int(np.prod(shape))
+    m = (n + 1) // 2 * 2
+    with np.errstate(over="ignore"):
+        z = np.uint64(seed) + np.arange(1, m + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    u1 = ((z[0::2] >> np.uint64(11)).astype(float) + 0.5) * 2.0 ** -53
+    u2 = (z[1::2] >> np.uint64(11)).astype(float) * 2.0 ** -53
+    r = sigma * np.sqrt(-2.0 * np.log(u1))
+    out = np.empty(m)
+    out[0::2], out[1::2] = r * np.cos(6.283185307179586 * u2), r * np.sin(6.283185307179586 * u2)
+    return out[:n].reshape(shape)
+
+
+noisy = np.clip(clean + c_demo_noise(clean.shape, args.sigma, 20), 0, 255)
 plan = gmmprior.Plan.create_denoise(model, args.sigma)
 t0 = time.perf_counter()
 scores = {"noisy": [], "map": [], "mmse": []}
