@@ -48,6 +48,7 @@ def test_parity_with_fixtures(name, stage_name, max_iter, tol, blobs, mnist8):
     X = blobs if name == "em_blobs" else mnist8
     mt, K, d, stage = problem(name, X)
     gm = gmmprior.GaussianMixture(K, max_iter=max_iter, tol=tol, **init_kwargs(stage))
+    gm.skip = 0.0  # scikit-learn's exact sums (the default skips r <= 1e-12)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gm.fit(X)
@@ -65,13 +66,29 @@ def test_parity_with_fixtures(name, stage_name, max_iter, tol, blobs, mnist8):
         close(gm.aic(X), mt["final_aic"], 1e-10)
 
 
+@pytest.mark.parametrize("name", ["em_blobs", "em_mnist8"])
+def test_default_skip_within_1e8_of_scale(name, blobs, mnist8):
+    """With the library's default skip (1e-12), parameters still agree with
+    scikit-learn's to 1e-8 of each array's scale."""
+    X = blobs if name == "em_blobs" else mnist8
+    mt, K, d, stage = problem(name, X)
+    gm = gmmprior.GaussianMixture(K, max_iter=10, tol=0.0, **init_kwargs(stage))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm.fit(X)
+    for got, want in zip((gm.weights_, gm.means_, gm.covariances_), stage("after10")):
+        assert np.max(np.abs(got - want)) <= 1e-8 * np.max(np.abs(want))
+
+
 def test_parity_with_sklearn_live(blobs):
     """Same initial parameters -> same fit, all attributes and methods."""
     mt, K, d, stage = problem("em_blobs", blobs)
     kw = dict(n_components=K, max_iter=5, tol=0.0, random_state=3, **init_kwargs(stage))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ours = gmmprior.GaussianMixture(**kw).fit(blobs)
+        ours = gmmprior.GaussianMixture(**kw)
+        ours.skip = 0.0
+        ours.fit(blobs)
         ref = SkGM(**kw).fit(blobs)
     for attr in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
                  "lower_bound_"):
