@@ -31,7 +31,7 @@ echo "| noisy input | | $noisy |"
 for args in "--estimator map" "--estimator mmse" "--estimator map --grid 3"; do
     # shellcheck disable=SC2086
     line=$("$build/examples/gmmp-epll" --model "$tmp/p8k30.gmmp" --sigma 25 \
-        --schedule 1,2,4,8,16,32,64 $args --clean "$tmp/clean.idx" "$tmp/noisy.idx" "$tmp/out.idx")
+        --steps 7 $args --clean "$tmp/clean.idx" "$tmp/noisy.idx" "$tmp/out.idx")
     p=$(echo "$line" | awk '/restored/ { print $(NF-5) }')
     s=$(echo "$line" | awk '/^EPLL/ { for (i = 1; i <= NF; i++) if ($i == "s,") print $(i-1) }')
     echo "| EPLL ($args), $s s | 8x8, K = 30 | $p |"

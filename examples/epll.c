@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "epll.h"
 #include "imageio.h"
 #include "restore.h"
@@ -29,7 +30,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: gmmp-epll --model MODEL --sigma S [options] INPUT OUTPUT\n"
-            "  --schedule a,b,...     beta = a/sigma^2, b/sigma^2, ... (default 1,4,8,16,32)\n"
+            "  --steps N              half-quadratic steps, beta = 1, 4, 8, 16, 32, 64, ...\n"
+            "                         times 1/sigma^2 (default 5, the paper's schedule)\n"
             "  --estimator map|mmse   patch estimate (default map, as EPLL)\n"
             "  --patch M              M x M patches: only for a model that does not say its\n"
             "                         patch size (a version 1 file); otherwise must agree\n"
@@ -45,7 +47,11 @@ static void usage(FILE *f)
             "  --clip                 with --simulate: clip the noisy values to 0..peak\n"
             "  --degraded FILE        with --simulate: also write the degraded input\n"
             "  --clean REFERENCE      without --simulate: print PSNR against these images\n"
-            "The patch size and mean removal come from the model (gmmp-train stores them).\n");
+            "  --max-elements N       refuse inputs of more pixels than N (default 2^27)\n"
+            "The patch size and mean removal come from the model (gmmp-train stores them).\n"
+            "Inputs: IDX (3-dimensional), PGM (8 or 16-bit; outputs keep the maxval, the\n"
+            "default --peak is that maxval) or 8-bit grayscale PNG; pixel values finite\n"
+            "and within +-1e30. Outputs are replaced atomically. Usage errors exit 2.\n");
 }
 
 static double now(void)
@@ -75,85 +81,152 @@ static void scratch_mask(unsigned char *mask, size_t h, size_t w, uint64_t *rng)
 
 int main(int argc, char **argv)
 {
+    static const char *prog = "gmmp-epll";
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     const char *model_path = NULL, *degraded_path = NULL, *clean_path = NULL;
-    double sigma = -1.0, missing = 0.0, peak = 255.0, schedule[32];
+    double sigma = -1.0, missing = 0.0, peak = 255.0;
     size_t steps = 5, grid = 1, patch = 0;
-    int mmse = 0, remove_mean = -1, simulate = 0, scratches = 0, clip = 0;
-    unsigned threads = cores > 0 ? (unsigned)cores : 1;
+    int mmse = 0, remove_mean = -1, simulate = 0, scratches = 0, clip = 0, peak_given = 0;
+    int64_t threads = cores > 0 ? cores : 1, v = 0, max_elements = (int64_t)GMMPIO_DEFAULT_MAX_ELEMENTS;
     uint64_t seed = 1;
-    memcpy(schedule, epll_default_schedule, sizeof epll_default_schedule);
+    static const char *const estimators[] = {"map", "mmse", NULL};
     enum { MODEL = 256, SIGMA, SCHED, EST, RMEAN, GRID, THREADS, SIM, MISS, SCR, SEED, PEAK, DEG,
-           CLIP, CLEAN, PATCH };
+           CLIP, CLEAN, PATCH, MAXEL };
     static const struct option opts[] = {
-        {"model", 1, 0, MODEL}, {"sigma", 1, 0, SIGMA}, {"schedule", 1, 0, SCHED},
+        {"model", 1, 0, MODEL}, {"sigma", 1, 0, SIGMA}, {"steps", 1, 0, SCHED},
         {"estimator", 1, 0, EST}, {"remove-mean", 0, 0, RMEAN}, {"grid", 1, 0, GRID},
         {"threads", 1, 0, THREADS}, {"simulate", 0, 0, SIM}, {"missing", 1, 0, MISS},
         {"scratches", 0, 0, SCR}, {"seed", 1, 0, SEED}, {"peak", 1, 0, PEAK},
         {"degraded", 1, 0, DEG}, {"clip", 0, 0, CLIP}, {"clean", 1, 0, CLEAN},
-        {"patch", 1, 0, PATCH}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        char *end = NULL;
+        {"patch", 1, 0, PATCH}, {"max-elements", 1, 0, MAXEL}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c, bad = 0;
+    while (!bad && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case MODEL: model_path = optarg; break;
-        case SIGMA: sigma = strtod(optarg, &end); break;
-        case SCHED:
-            steps = 0;
-            for (char *p = optarg; *p && steps < 32; p = *end ? end + 1 : end)
-                schedule[steps++] = strtod(p, &end);
+        case SIGMA:
+            bad = cli_real(prog, "sigma", optarg, CLI_SIGMA_MIN, CLI_SIGMA_MAX, &sigma);
             break;
-        case EST: mmse = strcmp(optarg, "mmse") == 0; break;
+        case SCHED:
+            bad = cli_int(prog, "steps", optarg, 1, 64, &v);
+            steps = (size_t)v;
+            break;
+        case EST: bad = cli_choice(prog, "estimator", optarg, estimators, &mmse); break;
         case RMEAN: remove_mean = 1; break;
-        case GRID: grid = (size_t)strtoul(optarg, &end, 10); break;
-        case PATCH: patch = (size_t)strtoul(optarg, &end, 10); break;
-        case THREADS: threads = (unsigned)strtoul(optarg, &end, 10); break;
+        case GRID:
+            bad = cli_int(prog, "grid", optarg, 1, 1024, &v);
+            grid = (size_t)v;
+            break;
+        case PATCH:
+            bad = cli_int(prog, "patch", optarg, 1, 4096, &v);
+            patch = (size_t)v;
+            break;
+        case THREADS: bad = cli_int(prog, "threads", optarg, 1, 256, &threads); break;
         case SIM: simulate = 1; break;
-        case MISS: missing = strtod(optarg, &end); break;
+        case MISS: bad = cli_real(prog, "missing", optarg, 0.0, 0.99, &missing); break;
         case SCR: scratches = 1; break;
-        case SEED: seed = strtoull(optarg, &end, 10); break;
-        case PEAK: peak = strtod(optarg, &end); break;
+        case SEED:
+            bad = cli_int(prog, "seed", optarg, 0, INT64_MAX, &v);
+            seed = (uint64_t)v;
+            break;
+        case PEAK:
+            bad = cli_real(prog, "peak", optarg, CLI_PEAK_MIN, CLI_PEAK_MAX, &peak);
+            peak_given = 1;
+            break;
         case DEG: degraded_path = optarg; break;
         case CLIP: clip = 1; break;
         case CLEAN: clean_path = optarg; break;
+        case MAXEL:
+            bad = cli_int(prog, "max-elements", optarg, 1, GMMPIO_MAX_ELEMENTS, &max_elements);
+            break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: usage(stderr); return CLI_USAGE;
         }
     }
-    if (!model_path || !(sigma > 0) || argc - optind != 2 || steps == 0 || threads < 1 ||
-        missing < 0 || missing >= 1 || ((missing > 0 || scratches) && !simulate)) {
+    if (bad)
+        return CLI_USAGE;
+    if (!model_path || !(sigma > 0) || argc - optind != 2) {
+        fprintf(stderr, "%s: %s\n", prog,
+                !model_path ? "--model is required"
+                : !(sigma > 0) ? "--sigma is required"
+                               : "expected INPUT and OUTPUT");
         usage(stderr);
-        return 2;
+        return CLI_USAGE;
     }
+    if ((missing > 0 || scratches || clip || degraded_path) && !simulate)
+        return cli_usage_error(prog, "--missing, --scratches, --clip and --degraded need "
+                                     "--simulate");
+    if (clean_path && simulate)
+        return cli_usage_error(prog, "--clean does not apply with --simulate (INPUT is the "
+                                     "clean reference)");
+    const char *in_path = argv[optind], *out_path = argv[optind + 1];
+    if (clean_path && cli_same_file(clean_path, out_path))
+        return cli_usage_error(prog, "--clean %s is the output file: it would be compared with "
+                                     "itself",
+                               clean_path);
+    if (degraded_path && cli_same_file(degraded_path, out_path))
+        return cli_usage_error(prog, "--degraded and OUTPUT name the same file");
+    if (simulate && (cli_same_file(in_path, out_path) ||
+                     (degraded_path && cli_same_file(in_path, degraded_path))))
+        return cli_usage_error(prog, "with --simulate INPUT is the clean reference: OUTPUT and "
+                                     "--degraded must not replace it");
+    if (cli_same_file(model_path, out_path))
+        return cli_usage_error(prog, "the output %s is the model file: it would be replaced by "
+                                     "images",
+                               out_path);
+    gmmpio_set_max_elements((size_t)max_elements);
     gmmp_model *model = NULL;
-    gmmpio_stack in = {0}, degraded = {0}, out = {0};
+    gmmpio_stack in = {0}, degraded = {0}, out = {0}, clean = {0};
     unsigned char *mask = NULL;
-    char err[512];
+    char err[600];
     int status = 1;
     enum gmmpio_kind kind;
+    if (gmmpio_atomic_check(out_path, err, sizeof err) ||
+        (degraded_path && gmmpio_atomic_check(degraded_path, err, sizeof err))) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        goto done;
+    }
     if (gmmp_model_load(&model, model_path)) {
-        fprintf(stderr, "gmmp-epll: %s\n", gmmp_last_error());
+        fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
         goto done;
     }
-    if (gmmpio_read_images(argv[optind], &in, &kind, err, sizeof err)) {
-        fprintf(stderr, "gmmp-epll: %s\n", err);
+    if (gmmpio_read_images(in_path, &in, &kind, err, sizeof err) ||
+        gmmpio_check_values(&in, CLI_VALUE_LIMIT, in_path, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
         goto done;
     }
-    if (restore_model_patch(model, patch, remove_mean, in.rows, in.cols, 1, argv[optind], err,
+    if (restore_model_patch(model, patch, remove_mean, in.rows, in.cols, 1, in_path, err,
                             sizeof err)) {
-        fprintf(stderr, "gmmp-epll: %s: %s\n", model_path, err);
+        fprintf(stderr, "%s: %s: %s\n", prog, model_path, err);
         goto done;
     }
     gmmp_model_patch(model, NULL, NULL, NULL, &remove_mean);
+    if (clean_path) {
+        if (gmmpio_read_images(clean_path, &clean, NULL, err, sizeof err)) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            goto done;
+        }
+        if (clean.count != in.count || clean.rows != in.rows || clean.cols != in.cols) {
+            fprintf(stderr, "%s: %s holds %zu images of %zux%zu, the input %zu of %zux%zu\n",
+                    prog, clean_path, clean.count, clean.rows, clean.cols, in.count, in.rows,
+                    in.cols);
+            goto done;
+        }
+    }
+    if (!peak_given && in.maxval)
+        peak = in.maxval; /* a PGM's own scale */
     const size_t H = in.rows, W = in.cols, pixels = H * W;
-    if (gmmpio_stack_alloc(&degraded, in.count, H, W) || gmmpio_stack_alloc(&out, in.count, H, W))
+    if (gmmpio_stack_alloc(&degraded, in.count, H, W) || gmmpio_stack_alloc(&out, in.count, H, W) ||
+        (simulate && (missing > 0 || scratches) && !(mask = malloc(in.count * pixels)))) {
+        fprintf(stderr, "%s: out of memory for %zu images of %zux%zu\n", prog, in.count, H, W);
         goto done;
+    }
+    degraded.maxval = out.maxval = in.maxval; /* a 16-bit PGM stays 16-bit */
     memcpy(degraded.pixels, in.pixels, in.count * pixels * sizeof(double));
     uint64_t rng = seed * 0x2545F4914F6CDD1Dull + 7;
     if (simulate) {
         restore_add_noise(&degraded, sigma, seed, 0.0, clip ? peak : -1.0);
         if (missing > 0 || scratches) {
-            mask = malloc(in.count * pixels);
             memset(mask, 1, in.count * pixels);
             for (size_t i = 0; i < in.count; i++) {
                 unsigned char *mk = mask + i * pixels;
@@ -168,47 +241,38 @@ int main(int argc, char **argv)
             }
         }
     }
-    epll_options eo = {sigma, schedule, steps, mmse, grid, threads, seed, mask};
-    double t0 = now(), flops = 0.0;
-    if (epll_restore(model, &eo, degraded.pixels, in.count, H, W, out.pixels, &flops, err,
+    epll_options eo = {sigma, steps, mmse, grid, (unsigned)threads, seed, mask};
+    double t0 = now();
+    if (epll_restore(model, &eo, degraded.pixels, in.count, H, W, out.pixels, err,
                      sizeof err)) {
-        fprintf(stderr, "gmmp-epll: %s\n", err);
+        fprintf(stderr, "%s: %s: %s\n", prog, in_path, err);
         goto done;
     }
     double secs = now() - t0;
-    if (gmmpio_write_images(argv[optind + 1], &out, kind, err, sizeof err) ||
+    if (gmmpio_check_values(&out, CLI_VALUE_LIMIT * 1e3, out_path, err, sizeof err) ||
+        gmmpio_write_images(out_path, &out, kind, err, sizeof err) ||
         (degraded_path &&
          gmmpio_write_images(degraded_path, &degraded, kind, err, sizeof err))) {
-        fprintf(stderr, "gmmp-epll: %s\n", err);
+        fprintf(stderr, "%s: %s\n", prog, err);
         goto done;
     }
-    printf("EPLL: %zu image(s) of %zux%zu, %zu steps, %s%s, grid %zu: %.2f s, %.1f GFLOP/s in "
-           "the patch posteriors\n",
-           in.count, H, W, steps, mmse ? "MMSE" : "MAP", remove_mean ? ", means removed" : "",
-           grid, secs, flops / secs * 1e-9);
+    printf("EPLL: %zu image(s) of %zux%zu, %zu steps, %s%s, grid %zu: %.2f s\n", in.count, H,
+           W, steps, mmse ? "MMSE" : "MAP", remove_mean ? ", means removed" : "", grid, secs);
     if (simulate)
         printf("PSNR: degraded %.3f dB, restored %.3f dB (mean over %zu image(s))\n",
                restore_mean_psnr(&degraded, &in, peak), restore_mean_psnr(&out, &in, peak),
                in.count);
-    if (clean_path) {
-        gmmpio_stack clean;
-        if (gmmpio_read_images(clean_path, &clean, NULL, err, sizeof err) ||
-            clean.count != in.count || clean.rows != H || clean.cols != W) {
-            fprintf(stderr, "gmmp-epll: %s does not match the input\n", clean_path);
-            gmmpio_stack_free(&clean);
-            goto done;
-        }
+    if (clean_path)
         printf("PSNR: input %.3f dB, restored %.3f dB (mean over %zu image(s))\n",
                restore_mean_psnr(&in, &clean, peak), restore_mean_psnr(&out, &clean, peak),
                in.count);
-        gmmpio_stack_free(&clean);
-    }
-    status = 0;
+    status = cli_flush_stdout(prog) ? 1 : 0;
 done:
     gmmp_model_destroy(model);
     gmmpio_stack_free(&in);
     gmmpio_stack_free(&degraded);
     gmmpio_stack_free(&out);
+    gmmpio_stack_free(&clean);
     free(mask);
     return status;
 }

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "gmmprior.h"
 #include "imageio.h"
 #include "restore.h"
@@ -68,13 +69,25 @@ static int on_progress(const gmmp_progress *p, void *payload)
     return 0;
 }
 
+/* Digits of any size of at least 16x16 (16x16 patches), finite values. */
 static gmmpio_stack load_digits(const config *c, const char *name)
 {
-    char path[1024], err[512];
-    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte.gz", c->data, name);
+    char path[1024], err[600];
+    if (snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte.gz", c->data, name) >=
+        (int)sizeof path) {
+        fprintf(stderr, "gmmp-mnist-demo: --data %s: name too long\n", c->data);
+        exit(1);
+    }
     gmmpio_stack s;
-    if (gmmpio_idx_read(path, &s, err, sizeof err)) {
-        fprintf(stderr, "%s\n", err);
+    if (gmmpio_read_images(path, &s, NULL, err, sizeof err) ||
+        gmmpio_check_values(&s, CLI_VALUE_LIMIT, path, err, sizeof err)) {
+        fprintf(stderr, "gmmp-mnist-demo: %s\n", err);
+        exit(1);
+    }
+    if (s.rows < 16 || s.cols < 16) {
+        fprintf(stderr, "gmmp-mnist-demo: %s: images of %zux%zu are smaller than the 16x16 "
+                        "patches\n",
+                path, s.rows, s.cols);
         exit(1);
     }
     return s;
@@ -87,19 +100,24 @@ static gmmp_model *train(const config *c, double *seconds)
     const size_t m = 16, d = m * m;
     gmmp_extractor *ex;
     size_t per;
-    if (gmmp_extractor_create(&ex, m, m, 1, 1) || gmmp_extractor_count(ex, 28, 28, &per)) {
+    const size_t rows = digits.rows, cols = digits.cols;
+    if (gmmp_extractor_create(&ex, m, m, 1, 1) || gmmp_extractor_count(ex, rows, cols, &per)) {
         fprintf(stderr, "%s\n", gmmp_last_error());
         exit(1);
     }
     size_t total = digits.count * per, n = c->train_patches < total ? c->train_patches : total;
+    if (n < 11) {
+        fprintf(stderr, "gmmp-mnist-demo: %zu training patches cannot train 11 components\n", n);
+        exit(1);
+    }
     double *X = malloc(n * d * sizeof *X);
-    if (!X) {
+    size_t *order = malloc(total * sizeof *order);
+    if (!X || !order) {
         fprintf(stderr, "out of memory for %zu training patches\n", n);
         exit(1);
     }
     /* Every patch is equally likely (a Floyd-free draw with replacement
      * would repeat some; this walks a random permutation's prefix). */
-    size_t *order = malloc(total * sizeof *order);
     uint64_t s = 2011;
     for (size_t i = 0; i < total; i++)
         order[i] = i;
@@ -110,8 +128,8 @@ static gmmp_model *train(const config *c, double *seconds)
         order[i] = order[j];
         order[j] = t;
         size_t img = order[i] / per, idx = order[i] % per;
-        gmmp_extractor_extract(ex, digits.pixels + img * 784, 28, 28, 28, idx, 1, X + i * d,
-                               NULL);
+        gmmp_extractor_extract(ex, digits.pixels + img * rows * cols, rows, cols, cols, idx, 1,
+                               X + i * d, NULL);
     }
     free(order);
     gmmpio_stack_free(&digits);
@@ -148,33 +166,43 @@ static gmmp_model *train(const config *c, double *seconds)
     return model;
 }
 
-/* Five digits: original, noisy, MAP and MMSE side by side, 4x enlarged. */
-static void write_figure(const char *path, const gmmpio_stack *cols[4])
+/* Up to five digits: original, noisy, MAP and MMSE side by side, 4x
+ * enlarged. Returns 0, or -1 after saying why. */
+static int write_figure(const char *path, const gmmpio_stack *cols[4])
 {
-    const size_t picks[5] = {0, 1, 2, 3, 4}, zoom = 4, gap = 8, cell = 28 * zoom;
-    size_t W = 4 * cell + 3 * gap, H = 5 * cell + 4 * gap;
+    const size_t shown = cols[0]->count < 5 ? cols[0]->count : 5, zoom = 4, gap = 8;
+    const size_t ih = cols[0]->rows, iw = cols[0]->cols, ch = ih * zoom, cw = iw * zoom;
+    size_t W = 4 * cw + 3 * gap, H = shown * ch + (shown - 1) * gap;
     double *fig = malloc(W * H * sizeof *fig);
+    if (!fig) {
+        fprintf(stderr, "gmmp-mnist-demo: figure %s: out of memory\n", path);
+        return -1;
+    }
     for (size_t i = 0; i < W * H; i++)
         fig[i] = 255.0;
-    for (size_t r = 0; r < 5; r++)
+    for (size_t r = 0; r < shown; r++)
         for (size_t c = 0; c < 4; c++) {
-            const double *src = cols[c]->pixels + picks[r] * 784;
-            for (size_t y = 0; y < cell; y++)
-                for (size_t x = 0; x < cell; x++)
-                    fig[(r * (cell + gap) + y) * W + c * (cell + gap) + x] =
-                        255.0 - src[(y / zoom) * 28 + x / zoom]; /* dark digits on white */
+            const double *src = cols[c]->pixels + r * ih * iw;
+            for (size_t y = 0; y < ch; y++)
+                for (size_t x = 0; x < cw; x++)
+                    fig[(r * (ch + gap) + y) * W + c * (cw + gap) + x] =
+                        255.0 - src[(y / zoom) * iw + x / zoom]; /* dark digits on white */
         }
-    char err[512];
-    if (gmmpio_png_write(path, fig, H, W, err, sizeof err))
-        fprintf(stderr, "figure: %s\n", err);
+    char err[600];
+    int rc = gmmpio_png_write(path, fig, H, W, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "gmmp-mnist-demo: figure: %s\n", err);
     else
-        printf("figure: %s (rows: 5 test digits; columns: original, noisy, MAP, MMSE)\n", path);
+        printf("figure: %s (rows: %zu test digits; columns: original, noisy, MAP, MMSE)\n", path,
+               shown);
     free(fig);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    static const char *prog = "gmmp-mnist-demo";
     config c = {GMMP_DATA_DIR "/mnist", "gmmp-mnist-k11-p16.gmmp", "mnist-denoise.png",
                 40000, cores > 0 ? (unsigned)cores : 1, 20.0, 0};
     static const struct option opts[] = {{"data", required_argument, 0, 'd'},
@@ -185,64 +213,95 @@ int main(int argc, char **argv)
                                           {"figure", required_argument, 0, 'f'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        char *end = NULL;
+    int opt, bad = 0;
+    int64_t v = 0;
+    while (!bad && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case 'd': c.data = optarg; break;
         case 'c': c.cache = optarg; break;
         case 'r': c.retrain = 1; break;
         case 'f': c.figure = optarg; break;
         case 'n':
-        case 't': {
-            long v = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || v < 1 || (opt == 't' && v > 256) ||
-                (opt == 'n' && v < 11)) {
-                fprintf(stderr, "gmmp-mnist-demo: bad value '%s' for --%s\n", optarg,
-                        opt == 'n' ? "train-patches" : "threads");
-                return 2;
-            }
-            if (opt == 'n')
-                c.train_patches = (size_t)v;
-            else
-                c.threads = (unsigned)v;
+            bad = cli_int(prog, "train-patches", optarg, 11, 100000000, &v);
+            c.train_patches = (size_t)v;
             break;
-        }
+        case 't':
+            bad = cli_int(prog, "threads", optarg, 1, 256, &v);
+            c.threads = (unsigned)v;
+            break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: usage(stderr); return CLI_USAGE;
         }
     }
+    if (bad)
+        return CLI_USAGE;
     if (optind != argc) {
         usage(stderr);
-        return 2;
+        return CLI_USAGE;
+    }
+    if (cli_same_file(c.cache, c.figure))
+        return cli_usage_error(prog, "--cache and --figure name the same file");
+    /* Outputs writable, and a cache that is not ours left alone: checked
+     * before the long work. */
+    char err[600];
+    if (gmmpio_atomic_check(c.figure, err, sizeof err) ||
+        gmmpio_atomic_check(c.cache, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 1;
+    }
+    gmmp_model *model = NULL;
+    int cached = 0;
+    if (access(c.cache, F_OK) == 0) {
+        if (gmmp_model_load(&model, c.cache) != GMMP_OK) {
+            fprintf(stderr, "%s: --cache %s exists but is not a model (%s); not overwriting it: "
+                            "remove it or choose another --cache\n",
+                    prog, c.cache, gmmp_last_error());
+            return 1;
+        }
+        if (gmmp_model_components(model) != 11 || gmmp_model_dim(model) != 256) {
+            fprintf(stderr, "%s: --cache %s holds another model (K = %zu, d = %zu, not K = 11, "
+                            "d = 256); not overwriting it: remove it or choose another --cache\n",
+                    prog, c.cache, gmmp_model_components(model), gmmp_model_dim(model));
+            gmmp_model_destroy(model);
+            return 1;
+        }
+        /* It must be this demo's prior: 16x16 patches of one channel, means
+         * kept (a version 1 cache, which does not say, is given that). */
+        if (restore_model_patch(model, 16, 0, 16, 16, 1, "the MNIST digits", err, sizeof err)) {
+            fprintf(stderr, "%s: --cache %s holds another model (%s); not overwriting it: "
+                            "remove it or choose another --cache\n",
+                    prog, c.cache, err);
+            gmmp_model_destroy(model);
+            return 1;
+        }
+        cached = !c.retrain;
     }
     printf("libgmmprior %s: MNIST denoising demo (K = 11, 16x16 patches, sigma = %g)\n",
            gmmp_version_string(), c.sigma);
 
     double t_train = 0.0;
-    gmmp_model *model = NULL;
-    char err[512];
-    /* A cached model is used if it is this demo's: K = 11 and 16x16 patches,
-     * means kept (a version 1 cache, which does not say, gets that). */
-    if (!c.retrain && gmmp_model_load(&model, c.cache) == GMMP_OK &&
-        gmmp_model_components(model) == 11 &&
-        restore_model_patch(model, 16, 0, 28, 28, 1, "the MNIST digits", err, sizeof err) == 0) {
+    if (cached) {
         printf("training: skipped, model loaded from %s (delete it or pass --retrain to "
                "train again)\n",
                c.cache);
     } else {
         gmmp_model_destroy(model);
         model = train(&c, &t_train);
-        if (gmmp_model_save(model, c.cache) == GMMP_OK)
+        if (gmmp_model_save(model, c.cache) == GMMP_OK) {
             printf("  model cached in %s: the next run skips training\n", c.cache);
-        else
-            fprintf(stderr, "  could not cache the model: %s\n", gmmp_last_error());
+        } else {
+            fprintf(stderr, "%s: could not cache the model: %s\n", prog, gmmp_last_error());
+            return 1;
+        }
     }
 
     gmmpio_stack clean = load_digits(&c, "t10k"), noisy, map, mmse;
-    if (gmmpio_stack_alloc(&noisy, clean.count, 28, 28))
+    const size_t pixels = clean.rows * clean.cols;
+    if (gmmpio_stack_alloc(&noisy, clean.count, clean.rows, clean.cols)) {
+        fprintf(stderr, "%s: out of memory\n", prog);
         return 1;
-    memcpy(noisy.pixels, clean.pixels, clean.count * 784 * sizeof(double));
+    }
+    memcpy(noisy.pixels, clean.pixels, clean.count * pixels * sizeof(double));
     /* Noisy digits are stored as images are, on 0..255: clipped. */
     restore_add_noise(&noisy, c.sigma, 20, 0.0, 255.0);
     double t0 = now();
@@ -255,9 +314,10 @@ int main(int argc, char **argv)
     double p_noisy = restore_mean_psnr(&noisy, &clean, 255.0);
     double p_map = restore_mean_psnr(&map, &clean, 255.0);
     double p_mmse = restore_mean_psnr(&mmse, &clean, 255.0);
-    printf("\ndenoising %zu test digits (all %d overlapping 16x16 patches each, MAP and MMSE "
+    printf("\ndenoising %zu test digits (all %zu overlapping 16x16 patches each, MAP and MMSE "
            "passes, one plan): %.2f s, %.0f images/s\n\n",
-           clean.count, 13 * 13, t_denoise, (double)clean.count / t_denoise);
+           clean.count, (clean.rows - 15) * (clean.cols - 15), t_denoise,
+           (double)clean.count / t_denoise);
     printf("  %-28s %9s\n", "", "PSNR (dB)");
     printf("  %-28s %9.3f\n", "noisy input", p_noisy);
     printf("  %-28s %9.3f\n", "MAP (most responsible comp.)", p_map);
@@ -265,7 +325,8 @@ int main(int argc, char **argv)
     printf("\n  time: training %.1f s%s, denoising %.2f s\n", t_train,
            t_train == 0.0 ? " (cached)" : "", t_denoise);
     const gmmpio_stack *cols[4] = {&clean, &noisy, &map, &mmse};
-    write_figure(c.figure, cols);
+    if (write_figure(c.figure, cols))
+        return 1;
     printf("RESULT noisy_psnr=%.2f map_psnr=%.2f mmse_psnr=%.2f images=%zu\n", p_noisy, p_map,
            p_mmse, clean.count);
     gmmpio_stack_free(&clean);
@@ -273,5 +334,5 @@ int main(int argc, char **argv)
     gmmpio_stack_free(&map);
     gmmpio_stack_free(&mmse);
     gmmp_model_destroy(model);
-    return 0;
+    return cli_flush_stdout(prog) ? 1 : 0;
 }

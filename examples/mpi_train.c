@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "gmmprior.h"
+#include "imageio.h"
 #include "stream_em.h"
 
 static int allreduce(double *buf, size_t count, void *payload)
@@ -70,56 +72,100 @@ int main(int argc, char **argv)
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    static const char *prog = "gmmp-mpi-train";
     const char *out = NULL, *init_path = NULL;
-    long patch = 8, step = 1, K = 20, init_patches = 100000, chunk = 65536, max_iter = 100,
-         seed = 0;
+    int64_t patch = 8, step = 1, K = 20, init_patches = 100000, chunk = 65536, max_iter = 100,
+            seed = 0;
     double tol = 1e-3;
+    int components_given = 0;
     static const struct option opts[] = {
         {"patch", 1, 0, 'p'},      {"step", 1, 0, 's'},    {"components", 1, 0, 'k'},
         {"init-model", 1, 0, 'i'}, {"init-patches", 1, 0, 'n'}, {"chunk", 1, 0, 'c'},
         {"max-iter", 1, 0, 'm'},   {"tol", 1, 0, 't'},     {"seed", 1, 0, 'r'},
         {"output", 1, 0, 'o'},     {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+    int c, bad = 0;
+    /* Every rank parses; only rank 0 speaks. */
+    cli_set_silent(rank != 0);
+    while (!bad && (c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'p': patch = atol(optarg); break;
-        case 's': step = atol(optarg); break;
-        case 'k': K = atol(optarg); break;
+        case 'p': bad = cli_int(prog, "patch", optarg, 1, 4096, &patch); break;
+        case 's': bad = cli_int(prog, "step", optarg, 1, 4096, &step); break;
+        case 'k':
+            bad = cli_int(prog, "components", optarg, 1, 100000, &K);
+            components_given = 1;
+            break;
         case 'i': init_path = optarg; break;
-        case 'n': init_patches = atol(optarg); break;
-        case 'c': chunk = atol(optarg); break;
-        case 'm': max_iter = atol(optarg); break;
-        case 't': tol = atof(optarg); break;
-        case 'r': seed = atol(optarg); break;
+        case 'n':
+            bad = cli_int(prog, "init-patches", optarg, 1, INT64_MAX / 65536, &init_patches);
+            break;
+        case 'c': bad = cli_int(prog, "chunk", optarg, 1, INT64_MAX / 65536, &chunk); break;
+        case 'm': bad = cli_int(prog, "max-iter", optarg, 1, 1000000000, &max_iter); break;
+        case 't': bad = cli_real(prog, "tol", optarg, 0.0, 1e300, &tol); break;
+        case 'r': bad = cli_int(prog, "seed", optarg, 0, INT64_MAX, &seed); break;
         case 'o': out = optarg; break;
         case 'h':
             if (rank == 0)
                 usage(stdout);
             MPI_Finalize();
             return 0;
-        default:
-            if (rank == 0)
-                usage(stderr);
-            MPI_Finalize();
-            return 2;
+        default: bad = 1; break;
         }
     }
-    if (!out || optind >= argc || patch < 1 || step < 1 || K < 1 || chunk < 1 ||
-        max_iter < 1 || init_patches < 1) {
+    const double dd = (double)patch * (double)patch;
+    if (!bad && (!out || optind >= argc)) {
+        cli_usage_error(prog, "%s", !out ? "no output model (-o MODEL)" : "no input");
         if (rank == 0)
             usage(stderr);
+        bad = 1;
+    } else if (!bad && ((double)chunk * dd * 8.0 > 0x1p40 || (double)init_patches * dd * 8.0 > 0x1p40)) {
+        cli_usage_error(prog, "--chunk or --init-patches of %lldx%lld patches needs more than "
+                              "the 1 TiB this tool allows",
+                        (long long)patch, (long long)patch);
+        bad = 1;
+    } else if (!bad && init_path && components_given) {
+        cli_usage_error(prog, "--components does not apply with --init-model (K is the model's)");
+        bad = 1;
+    }
+    for (int i = optind; !bad && i < argc; i++)
+        if (cli_same_file(out, argv[i])) {
+            cli_usage_error(prog, "the output %s is also an input: it would be replaced by the "
+                                  "model",
+                            out);
+            bad = 1;
+        }
+    if (bad) {
         MPI_Finalize();
-        return 2;
+        return CLI_USAGE;
+    }
+    char early[600];
+    int writable = rank != 0 || gmmpio_atomic_check(out, early, sizeof early) == 0;
+    if (!writable)
+        fprintf(stderr, "%s: %s\n", prog, early);
+    MPI_Bcast(&writable, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!writable) {
+        MPI_Finalize();
+        return 1;
     }
     stream_source src = {(const char *const *)argv + optind, (size_t)(argc - optind),
                          (size_t)patch, (size_t)step, 0, (size_t)chunk, (unsigned)rank,
                          (unsigned)size};
-    char err[512];
+    char err[512] = "";
     gmmp_model *init = NULL;
     int ok = 1;
     if (rank == 0) {
         if (init_path) {
             ok = gmmp_model_load(&init, init_path) == GMMP_OK;
+            if (!ok)
+                snprintf(err, sizeof err, "%s", gmmp_last_error());
+            if (ok && gmmp_model_dim(init) != (size_t)(patch * patch)) {
+                snprintf(err, sizeof err, "--init-model %s is on patches of %zu pixels, --patch "
+                                          "%lld gives %lld",
+                         init_path, gmmp_model_dim(init), (long long)patch,
+                         (long long)(patch * patch));
+                gmmp_model_destroy(init);
+                init = NULL;
+                ok = 0;
+            }
         } else {
             stream_source all = src;
             all.share = 0, all.shares = 1;
@@ -139,7 +185,8 @@ int main(int argc, char **argv)
             free(X);
         }
         if (!ok)
-            fprintf(stderr, "gmmp-mpi-train: initialisation failed: %s\n", gmmp_last_error());
+            fprintf(stderr, "%s: initialisation failed: %s\n", prog,
+                    err[0] ? err : gmmp_last_error());
     }
     MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (!ok) {

@@ -86,7 +86,7 @@ CC=clang CXX=clang++ configure "$root/fuzz" -Dfuzz=true -Db_sanitize=address,und
     -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link -Ddefault_library=static \
     -Dexamples=false -Ddocs=disabled
 build "$root/fuzz"
-for target in model idx pgm; do
+for target in model idx pgm png cli; do
     work="$root/fuzz-$target"
     rm -rf "$work"
     mkdir -p "$work/corpus" "$work/artifacts"

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <zlib.h>
 
 #include "imageio.h"
 #include "testutil.h"
@@ -16,7 +19,7 @@ static char dir[64];
 
 static const char *path(const char *name)
 {
-    static char buf[128];
+    static char buf[512];
     snprintf(buf, sizeof buf, "%s/%s", dir, name);
     return buf;
 }
@@ -127,7 +130,11 @@ START_TEST(bad_files_are_refused)
         {"short.pgm", "P5\n4 4\n255\n\1\2\3", 14, "truncated"},
         {"maxval.pgm", "P5\n1 1\n70000\n\0\0", 15, "maxval"},
         {"plain.pgm", "P2\n2 2\n9\n1 2 3 12\n", 18, "above maxval"},
-        {"size.pgm", "P2\n40000 40000\n255\n0 1 2", 24, "truncated"},
+        {"size.pgm", "P2\n4000 4000\n255\n0 1 2", 22, "truncated"},
+        /* Issue 16, item 11: trailing data is refused. */
+        {"trail5.pgm", "P5\n1 1\n255\n\1\2\3", 14, "trailing data"},
+        {"trail2.pgm", "P2\n1 1\n255\n7\n8\n", 14, "trailing data"},
+        {"big.pgm", "P2\n40000 40000\n255\n0 1 2", 24, "limit"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         write_bytes(cases[c].name, cases[c].data, cases[c].size);
@@ -145,6 +152,170 @@ START_TEST(bad_files_are_refused)
 }
 END_TEST
 
+static size_t count_entries(void)
+{
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.' || (e->d_name[1] && strcmp(e->d_name, "..") != 0);
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Issue 16, items 10, 13, 14, 15, 19, 20: hostile inputs to the readers. */
+START_TEST(hostile_inputs)
+{
+    gmmpio_stack s = {0};
+    char err[512];
+    gmmpio_reader *r = NULL;
+    /* A FIFO is refused at once (it used to block in fopen), once opened. */
+    ck_assert_int_eq(mkfifo(path("fifo"), 0600), 0);
+    ck_assert_int_eq(gmmpio_read_images(path("fifo"), &s, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "FIFO") && strstr(err, "fifo"), "%s", err);
+    ck_assert_int_eq(gmmpio_reader_open(&r, path("fifo"), err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "FIFO"), "%s", err);
+    ck_assert_int_eq(gmmpio_idx_read(path("fifo"), &s, err, sizeof err), -1);
+    ck_assert_int_eq(gmmpio_pgm_read(path("fifo"), &s, err, sizeof err), -1);
+    /* A directory says so. */
+    ck_assert_int_eq(gmmpio_read_images(dir, &s, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "directory"), "%s", err);
+    /* A missing file gives the system's reason. */
+    ck_assert_int_eq(gmmpio_read_images(path("none.idx"), &s, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "none.idx") && strstr(err, "No such file"), "%s", err);
+    /* IDX header errors name the file. */
+    write_bytes("type.idx", "\0\0\x42\x03\0\0\0\1\0\0\0\1\0\0\0\1\7", 17);
+    ck_assert_int_eq(gmmpio_read_images(path("type.idx"), &s, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "type.idx") && strstr(err, "element type"), "%s", err);
+    /* 1-dimensional IDX (labels) is no image, in memory as streamed. */
+    write_bytes("labels.idx", "\0\0\x08\x01\0\0\0\3\1\2\3", 11);
+    ck_assert_int_eq(gmmpio_read_images(path("labels.idx"), &s, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "labels"), "%s", err);
+    ck_assert_int_eq(gmmpio_reader_open(&r, path("labels.idx"), err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "labels"), "%s", err);
+    /* A gzip with a bad CRC is called corrupt, not short. */
+    unsigned char raw[16 + 4] = {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4};
+    ck_assert_int_eq(gmmpio_stack_alloc(&s, 1, 2, 2), 0);
+    gzFile gz = gzopen(path("crc.idx.gz"), "wb");
+    ck_assert_int_eq(gzwrite(gz, raw, sizeof raw), (int)sizeof raw);
+    gzclose(gz);
+    gmmpio_stack_free(&s);
+    FILE *f = fopen(path("crc.idx.gz"), "r+b");
+    fseek(f, -8, SEEK_END); /* the CRC-32 of the gzip trailer */
+    fputc(0x55, f);
+    fclose(f);
+    ck_assert_int_eq(gmmpio_read_images(path("crc.idx.gz"), &s, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "crc.idx.gz") && strstr(err, "corrupt"), "%s", err);
+    /* A gzip bomb: 16 MiB of zeros in a few KiB, refused from its header
+     * under a lower limit, whatever the data. */
+    size_t big = (size_t)1 << 24;
+    unsigned char *zeros = calloc(big + 16, 1);
+    memcpy(zeros, "\0\0\x08\x03\0\0\0\1\0\0\x10\0\0\0\x10\0", 16);
+    gz = gzopen(path("bomb.idx.gz"), "wb9");
+    ck_assert_int_eq(gzwrite(gz, zeros, (unsigned)(big + 16)), (int)(big + 16));
+    gzclose(gz);
+    free(zeros);
+    gmmpio_set_max_elements(1000000);
+    ck_assert_uint_eq(gmmpio_max_elements(), 1000000);
+    ck_assert_int_eq(gmmpio_read_images(path("bomb.idx.gz"), &s, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "limit") && strstr(err, "--max-elements"), "%s", err);
+    ck_assert_int_eq(gmmpio_reader_open(&r, path("bomb.idx.gz"), err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "too large"), "%s", err);
+    gmmpio_set_max_elements(GMMPIO_DEFAULT_MAX_ELEMENTS);
+    ck_assert_int_eq(gmmpio_read_images(path("bomb.idx.gz"), &s, NULL, err, sizeof err), 0);
+    gmmpio_stack_free(&s);
+    /* The streaming reader caps one image's size ("too large", not "no memory"). */
+    write_bytes("wide.idx", "\0\0\x08\x03\0\0\0\1\0\x0f\x42\x40\0\x0f\x42\x40", 16);
+    ck_assert_int_eq(gmmpio_reader_open(&r, path("wide.idx"), err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "wide.idx") && strstr(err, "too large"), "%s", err);
+    /* A PGM larger than any image it could hold is refused by its size,
+     * before it is read (a sparse file: no disk used). */
+    write_bytes("huge.pgm", "P5 1 1 255\n\0", 12);
+    ck_assert_int_eq(truncate(path("huge.pgm"), (off_t)5 << 30), 0);
+    ck_assert_int_eq(gmmpio_read_images(path("huge.pgm"), &s, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "limit"), "%s", err);
+    unlink(path("huge.pgm"));
+    /* 16-bit PGM keeps its depth through a write. */
+    const char sixteen[] = "P5\n2 1\n1000\n\x01\x02\x03\xe8";
+    write_bytes("d.pgm", sixteen, sizeof sixteen - 1);
+    enum gmmpio_kind kind;
+    ck_assert_int_eq(gmmpio_read_images(path("d.pgm"), &s, &kind, err, sizeof err), 0);
+    ck_assert_uint_eq(s.maxval, 1000);
+    ck_assert_int_eq(gmmpio_write_images(path("e.pgm"), &s, kind, err, sizeof err), 0);
+    gmmpio_stack_free(&s);
+    f = fopen(path("e.pgm"), "rb");
+    char back[64] = {0};
+    size_t got = fread(back, 1, sizeof back, f);
+    fclose(f);
+    ck_assert_uint_eq(got, 12 + 4);
+    ck_assert_mem_eq(back, "P5\n2 1\n1000\n\x01\x02\x03\xe8", 16);
+    /* PNG input: grayscale read back; PNG as an output kind. */
+    ck_assert_int_eq(gmmpio_stack_alloc(&s, 1, 2, 3), 0);
+    for (size_t i = 0; i < 6; i++)
+        s.pixels[i] = (double)(40 * i);
+    ck_assert_int_eq(gmmpio_write_images(path("g.png"), &s, GMMPIO_KIND_PNG, err, sizeof err), 0);
+    gmmpio_stack_free(&s);
+    ck_assert_msg(gmmpio_read_images(path("g.png"), &s, &kind, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(kind, GMMPIO_KIND_PNG);
+    ck_assert_uint_eq(s.rows, 2);
+    ck_assert_uint_eq(s.cols, 3);
+    ck_assert_double_eq(s.pixels[5], 200.0);
+    gmmpio_stack_free(&s);
+    /* Values: finite and bounded. */
+    ck_assert_int_eq(gmmpio_stack_alloc(&s, 1, 1, 2), 0);
+    s.pixels[1] = 1e200;
+    ck_assert_int_eq(gmmpio_check_values(&s, 1e100, "v.idx", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "v.idx") && strstr(err, "1e+200"), "%s", err);
+    gmmpio_stack_free(&s);
+    unlink(path("fifo"));
+}
+END_TEST
+
+/* Issue 16, items 5 to 9: every output goes through one atomic write. */
+START_TEST(outputs_are_atomic)
+{
+    gmmpio_stack s = {0};
+    char err[512];
+    ck_assert_int_eq(gmmpio_stack_alloc(&s, 2, 2, 2), 0);
+    size_t before = count_entries();
+    /* A FIFO or a directory as output is refused, and left alone. */
+    ck_assert_int_eq(mkfifo(path("out-fifo"), 0600), 0);
+    ck_assert_int_eq(gmmpio_write_images(path("out-fifo"), &s, GMMPIO_KIND_IDX, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "FIFO"), "%s", err);
+    ck_assert_int_eq(gmmpio_atomic_check(path("out-fifo"), err, sizeof err), -1);
+    ck_assert_int_eq(gmmpio_atomic_check("/dev/null", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "character device"), "%s", err);
+    ck_assert_int_eq(gmmpio_atomic_check(path("no/dir/x.idx"), err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "No such file"), "%s", err);
+    ck_assert_int_eq(gmmpio_atomic_check(path("fine.idx"), err, sizeof err), 0);
+    /* A symlink is written through; the link stays. */
+    write_bytes("target.idx", "old", 3);
+    ck_assert_int_eq(symlink("target.idx", path("link.idx")), 0);
+    ck_assert_int_eq(gmmpio_write_images(path("link.idx"), &s, GMMPIO_KIND_IDX, err, sizeof err), 0);
+    struct stat st;
+    ck_assert_int_eq(lstat(path("link.idx"), &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(stat(path("target.idx"), &st), 0);
+    ck_assert_int_eq(st.st_size, 16 + 8 * 8);
+    /* A write that fails leaves the old file whole and no temporary. */
+    ck_assert_int_eq(gmmpio_write_images(path("target.idx"), &s, GMMPIO_KIND_PGM, err, sizeof err), -1);
+    ck_assert_int_eq(stat(path("target.idx"), &st), 0);
+    ck_assert_int_eq(st.st_size, 16 + 8 * 8);
+    ck_assert_uint_eq(count_entries(), before + 3);
+    /* Names of 255 bytes. */
+    char name[256];
+    memset(name, 'x', 255);
+    name[255] = '\0';
+    s.count = 1;
+    ck_assert_msg(gmmpio_write_images(path(name), &s, GMMPIO_KIND_PGM, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(unlink(path(name)), 0);
+    gmmpio_stack_free(&s);
+    unlink(path("out-fifo"));
+    unlink(path("link.idx"));
+    unlink(path("target.idx"));
+}
+END_TEST
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/gmmp-io-XXXXXX");
@@ -155,6 +326,8 @@ int main(void)
     tcase_add_test(tc, idx_round_trips);
     tcase_add_test(tc, pgm_and_png);
     tcase_add_test(tc, bad_files_are_refused);
+    tcase_add_test(tc, hostile_inputs);
+    tcase_add_test(tc, outputs_are_atomic);
     suite_add_tcase(s, tc);
     int rc = tu_run(s);
     char cmd[128];

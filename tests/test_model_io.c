@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include "gmmprior.h"
 #include "testutil.h"
@@ -395,6 +398,154 @@ START_TEST(file_errors_are_reported)
 }
 END_TEST
 
+/* Number of entries in the temporary directory (leftover temporaries). */
+static int entries_in_tmpdir(void)
+{
+    DIR *d = opendir(tmpdir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    char *buf = calloc(1, 1 << 20);
+    *len = fread(buf, 1, (1 << 20) - 1, f);
+    fclose(f);
+    return buf;
+}
+
+/* Issue 16, items 5, 6 and 9: the save replaces only what it should. */
+START_TEST(save_is_atomic_and_safe)
+{
+    gmmp_model *m = blobs_final(), *back = NULL;
+    char path[512], victim[512], link[600];
+    const int at_start = entries_in_tmpdir();
+    /* A symlink at the old fixed temporary name is never followed. */
+    snprintf(victim, sizeof victim, "%s", tmp_path("victim.txt"));
+    FILE *f = fopen(victim, "w");
+    fputs("precious\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s", tmp_path("out.gmmp"));
+    snprintf(link, sizeof link, "%s.tmp", path);
+    ck_assert_int_eq(symlink(victim, link), 0);
+    ck_assert_ok(gmmp_model_save(m, path));
+    size_t len;
+    char *text = slurp(victim, &len);
+    ck_assert_str_eq(text, "precious\n");
+    free(text);
+    ck_assert_int_eq(unlink(link), 0);
+    /* A mode-600 file stays 600. */
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    ck_assert_ok(gmmp_model_save(m, path));
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 07777, 0600);
+    /* A symlink is written through: the link stays, its target changes. */
+    snprintf(link, sizeof link, "%s", tmp_path("link.gmmp"));
+    ck_assert_int_eq(symlink(victim, link), 0);
+    ck_assert_ok(gmmp_model_save(m, link));
+    ck_assert_int_eq(lstat(link, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_ok(gmmp_model_load(&back, victim));
+    gmmp_model_destroy(back);
+    back = NULL;
+    /* Non-regular targets are refused, and left as they were. */
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s", tmp_path("fifo"));
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_fails(gmmp_model_save(m, fifo), GMMP_EIO);
+    ck_assert_msg(strstr(gmmp_last_error(), "FIFO") != NULL, "%s", gmmp_last_error());
+    ck_assert_int_eq(lstat(fifo, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+    ck_assert_fails(gmmp_model_save(m, tmpdir), GMMP_EIO);
+    ck_assert_msg(strstr(gmmp_last_error(), "directory") != NULL, "%s", gmmp_last_error());
+    /* A FIFO as a model to load is refused at once instead of blocking. */
+    ck_assert_fails(gmmp_model_load(&back, fifo), GMMP_EIO);
+    ck_assert_msg(strstr(gmmp_last_error(), "FIFO") != NULL, "%s", gmmp_last_error());
+    /* Names of 252 to 255 bytes (the old ".tmp" suffix made them fail). */
+    for (int n = 252; n <= 255; n++) {
+        char name[256];
+        memset(name, 'n', (size_t)n);
+        name[n] = '\0';
+        ck_assert_ok(gmmp_model_save(m, tmp_path(name)));
+        ck_assert_ok(gmmp_model_load(&back, tmp_path(name)));
+        gmmp_model_destroy(back);
+        back = NULL;
+        ck_assert_int_eq(unlink(tmp_path(name)), 0);
+    }
+    /* A failed save (no such directory) leaves nothing behind. */
+    int before = entries_in_tmpdir();
+    ck_assert_fails(gmmp_model_save(m, tmp_path("no/such/dir/m.gmmp")), GMMP_EIO);
+    ck_assert_msg(strstr(gmmp_last_error(), "No such file") != NULL, "%s", gmmp_last_error());
+    ck_assert_int_eq(entries_in_tmpdir(), before);
+    /* Every save above left only its targets: no temporaries. */
+    ck_assert_int_eq(entries_in_tmpdir(), at_start + 4); /* victim.txt, out.gmmp, link.gmmp, fifo */
+    unlink(fifo);
+    unlink(link);
+    unlink(victim);
+    unlink(path);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
+static size_t largest_request;
+
+static void *counting_alloc(size_t size, void *payload)
+{
+    (void)payload;
+    if (size > largest_request)
+        largest_request = size;
+    return malloc(size);
+}
+
+static void counting_release(void *p, void *payload)
+{
+    (void)payload;
+    free(p);
+}
+
+/* Issue 16, item 12: impossible sizes are refused from the header alone,
+ * before a multi-gigabyte file is read (a sparse file: no disk used). */
+START_TEST(impossible_sizes_are_refused_before_reading)
+{
+    const char *path = tmp_path("huge.gmmp");
+    unsigned char head[32] = {0x89, 'G', 'M', 'P', '\r', '\n', 0x1A, '\n', 1};
+    const struct { uint64_t K, d; const char *why; } cases[] = {
+        {0, 16, "impossible sizes"},
+        {UINT64_C(1) << 40, UINT64_C(1) << 40, "impossible sizes"},
+        {2, 2, "need"},
+    };
+    gmmp_allocator counting = {counting_alloc, counting_release, NULL};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int b = 0; b < 8; b++) {
+            head[16 + b] = (unsigned char)(cases[i].K >> (8 * b));
+            head[24 + b] = (unsigned char)(cases[i].d >> (8 * b));
+        }
+        FILE *f = fopen(path, "wb");
+        ck_assert_uint_eq(fwrite(head, 1, sizeof head, f), sizeof head);
+        fclose(f);
+        ck_assert_int_eq(truncate(path, (off_t)3 << 30), 0); /* 3 GiB, sparse */
+        largest_request = 0;
+        ck_assert_ok(gmmp_set_allocator(&counting));
+        gmmp_model *out = NULL;
+        int rc = gmmp_model_load(&out, path);
+        ck_assert_ok(gmmp_set_allocator(NULL));
+        ck_assert_int_eq(rc, GMMP_EFORMAT);
+        ck_assert_msg(strstr(gmmp_last_error(), cases[i].why) != NULL &&
+                          strstr(gmmp_last_error(), "huge.gmmp") != NULL,
+                      "%s", gmmp_last_error());
+        ck_assert_msg(largest_request < (1u << 20), "allocated %zu bytes", largest_request);
+        unlink(path);
+    }
+}
+END_TEST
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/gmmp-test-XXXXXX");
@@ -408,6 +559,8 @@ int main(void)
     tcase_add_test(tc, version_1_files_still_load);
     tcase_add_test(tc, patch_description_set_get_and_round_trip);
     tcase_add_test(tc, file_errors_are_reported);
+    tcase_add_test(tc, save_is_atomic_and_safe);
+    tcase_add_test(tc, impossible_sizes_are_refused_before_reading);
     suite_add_tcase(s, tc);
     int rc = tu_run(s);
     char cmd[300];

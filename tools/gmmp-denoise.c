@@ -35,9 +35,14 @@ static void usage(FILE *f)
             "  --peak P               peak value for PSNR (default 255)\n"
             "  --threads N            threads (default: all cores; with more than one,\n"
             "                         OpenBLAS is kept single-threaded while they run)\n"
+            "  --max-elements N       refuse inputs of more pixels than N (default 2^27)\n"
             "  -h, --help             this help\n"
             "\n"
-            "The patch size and mean removal come from the model (gmmp-train stores them).\n");
+            "The patch size and mean removal come from the model (gmmp-train stores them).\n"
+            "Inputs: IDX (3-dimensional), PGM (8 or 16-bit; the output keeps the input's\n"
+            "maxval, the default --peak is that maxval) or 8-bit grayscale PNG. Pixel\n"
+            "values must be finite and within +-1e30. OUTPUT is replaced atomically.\n"
+            "Usage errors exit with status 2.\n");
 }
 
 int main(int argc, char **argv)
@@ -46,73 +51,80 @@ int main(int argc, char **argv)
     const char *model_path = NULL, *clean_path = NULL;
     double sigma = -1.0, peak = 255.0;
     int64_t threads = cores > 0 ? cores : 1, patch = 0;
-    int map = 0, remove_mean = -1, bad = 0, c;
-    enum { MODEL = 256, SIGMA, EST, RMEAN, CLEAN, PEAK, THREADS, PATCH };
+    int64_t max_elements = (int64_t)GMMPIO_DEFAULT_MAX_ELEMENTS;
+    int map = 0, remove_mean = -1, bad = 0, peak_given = 0, c;
+    static const char *const estimators[] = {"mmse", "map", NULL};
+    enum { MODEL = 256, SIGMA, EST, RMEAN, CLEAN, PEAK, THREADS, PATCH, MAXEL };
     static const struct option longopts[] = {
         {"model", required_argument, 0, MODEL},     {"sigma", required_argument, 0, SIGMA},
         {"estimator", required_argument, 0, EST},   {"remove-mean", no_argument, 0, RMEAN},
         {"clean", required_argument, 0, CLEAN},     {"peak", required_argument, 0, PEAK},
-        {"threads", required_argument, 0, THREADS}, {"help", no_argument, 0, 'h'},
-        {"patch", required_argument, 0, PATCH},     {0, 0, 0, 0}};
+        {"threads", required_argument, 0, THREADS}, {"max-elements", required_argument, 0, MAXEL},
+        {"patch", required_argument, 0, PATCH},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     while (!bad && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case MODEL: model_path = optarg; break;
-        case SIGMA: bad = cli_real(prog, "sigma", optarg, 1e-300, 1e300, &sigma); break;
-        case PEAK: bad = cli_real(prog, "peak", optarg, 1e-300, 1e300, &peak); break;
+        case SIGMA:
+            bad = cli_real(prog, "sigma", optarg, CLI_SIGMA_MIN, CLI_SIGMA_MAX, &sigma);
+            break;
+        case PEAK:
+            bad = cli_real(prog, "peak", optarg, CLI_PEAK_MIN, CLI_PEAK_MAX, &peak);
+            peak_given = 1;
+            break;
         case THREADS: bad = cli_int(prog, "threads", optarg, 1, 256, &threads); break;
         case PATCH: bad = cli_int(prog, "patch", optarg, 1, 4096, &patch); break;
+        case MAXEL:
+            bad = cli_int(prog, "max-elements", optarg, 1, GMMPIO_MAX_ELEMENTS, &max_elements);
+            break;
         case CLEAN: clean_path = optarg; break;
         case RMEAN: remove_mean = 1; break;
-        case EST:
-            if (strcmp(optarg, "mmse") == 0 || strcmp(optarg, "map") == 0) {
-                map = strcmp(optarg, "map") == 0;
-            } else {
-                fprintf(stderr, "%s: bad value '%s' for --estimator: expected mmse or map\n",
-                        prog, optarg);
-                bad = 1;
-            }
-            break;
+        case EST: bad = cli_choice(prog, "estimator", optarg, estimators, &map); break;
         case 'h': usage(stdout); return 0;
         default: bad = 1; break;
         }
     }
     if (bad)
-        return 2;
+        return CLI_USAGE;
     if (!model_path || sigma <= 0.0 || argc - optind != 2) {
         fprintf(stderr, "%s: %s\n", prog,
                 !model_path ? "--model is required"
                 : sigma <= 0.0 ? "--sigma is required"
                                : "expected INPUT and OUTPUT");
         usage(stderr);
-        return 2;
+        return CLI_USAGE;
     }
     const char *in_path = argv[optind], *out_path = argv[optind + 1];
+    if (clean_path && cli_same_file(clean_path, out_path))
+        return cli_usage_error(prog, "--clean %s is the output file: it would be compared with "
+                                     "itself",
+                               clean_path);
+    if (cli_same_file(model_path, out_path))
+        return cli_usage_error(prog, "the output %s is the model file: it would be replaced by "
+                                     "images",
+                               out_path);
+    gmmpio_set_max_elements((size_t)max_elements);
     gmmp_model *model = NULL;
-    char err[512];
+    char err[600];
     gmmpio_stack noisy = {0}, clean = {0}, out = {0};
     enum gmmpio_kind kind;
     int status = 1;
+    if (gmmpio_atomic_check(out_path, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        goto done;
+    }
     if (gmmp_model_load(&model, model_path)) {
         fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
         goto done;
     }
-    if (gmmpio_read_images(in_path, &noisy, &kind, err, sizeof err)) {
+    if (gmmpio_read_images(in_path, &noisy, &kind, err, sizeof err) ||
+        gmmpio_check_values(&noisy, CLI_VALUE_LIMIT, in_path, err, sizeof err)) {
         fprintf(stderr, "%s: %s\n", prog, err);
         goto done;
     }
     if (restore_model_patch(model, (size_t)patch, remove_mean, noisy.rows, noisy.cols, 1, in_path,
                             err, sizeof err)) {
         fprintf(stderr, "%s: %s: %s\n", prog, model_path, err);
-        goto done;
-    }
-    restore_options ro = {sigma, (unsigned)threads};
-    if (restore_denoise(model, &ro, &noisy, map ? &out : NULL, map ? NULL : &out, err,
-                        sizeof err)) {
-        fprintf(stderr, "%s: %s: %s\n", prog, in_path, err);
-        goto done;
-    }
-    if (gmmpio_write_images(out_path, &out, kind, err, sizeof err)) {
-        fprintf(stderr, "%s: %s\n", prog, err);
         goto done;
     }
     if (clean_path) {
@@ -126,11 +138,26 @@ int main(int argc, char **argv)
                     noisy.rows, noisy.cols);
             goto done;
         }
+    }
+    if (!peak_given && noisy.maxval)
+        peak = noisy.maxval; /* a PGM's own scale */
+    restore_options ro = {sigma, (unsigned)threads};
+    if (restore_denoise(model, &ro, &noisy, map ? &out : NULL, map ? NULL : &out, err,
+                        sizeof err)) {
+        fprintf(stderr, "%s: %s: %s\n", prog, in_path, err);
+        goto done;
+    }
+    out.maxval = noisy.maxval; /* a 16-bit PGM stays 16-bit */
+    if (gmmpio_check_values(&out, CLI_VALUE_LIMIT * 1e3, out_path, err, sizeof err) ||
+        gmmpio_write_images(out_path, &out, kind, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        goto done;
+    }
+    if (clean_path)
         printf("mean PSNR over %zu images: noisy %.3f dB, denoised (%s) %.3f dB\n", clean.count,
                restore_mean_psnr(&noisy, &clean, peak), map ? "MAP" : "MMSE",
                restore_mean_psnr(&out, &clean, peak));
-    }
-    status = 0;
+    status = cli_flush_stdout(prog) ? 1 : 0;
 done:
     gmmpio_stack_free(&clean);
     gmmpio_stack_free(&noisy);

@@ -42,12 +42,16 @@ static void usage(FILE *f)
             "                         a time, one pass over them per EM iteration\n"
             "  --init-patches N       with --chunk: k-means (or random) initialisation on a\n"
             "                         random sample of N patches (default 100000)\n"
+            "  --max-elements N       refuse inputs of more pixels than N (default 2^27)\n"
             "  -q, --quiet            no progress lines\n"
             "  -h, --help             this help\n"
             "\n"
             "Progress goes to stderr, one line per iteration. --tol 0 --max-iter N runs\n"
             "exactly N iterations. The model file records the patch size, the mean\n"
-            "removal and what the model was trained on, for gmmp-denoise and gmmp-epll.\n");
+            "removal and what the model was trained on, for gmmp-denoise and gmmp-epll.\n"
+            "--max-patches and --n-init do not apply with --chunk; with --init-model, K\n"
+            "is the model's (--components must agree). Pixel values must be finite and\n"
+            "within +-1e30. Usage errors exit with status 2.\n");
 }
 
 typedef struct options {
@@ -55,7 +59,7 @@ typedef struct options {
     int64_t patch, step, components, max_iter, n_init, seed, max_patches, threads, chunk,
         init_patches;
     double tol, reg_covar;
-    int init, remove_mean, quiet, patch_given;
+    int init, remove_mean, quiet, patch_given, components_given;
 } options;
 
 /* The library options of the trainer: the tools are applications, so
@@ -198,7 +202,8 @@ static int load_patches(const options *o, const char *const *paths, size_t n_inp
         goto done;
     }
     for (size_t i = 0; i < n_inputs; i++) {
-        if (gmmpio_read_images(paths[i], &inputs[i], NULL, err, sizeof err)) {
+        if (gmmpio_read_images(paths[i], &inputs[i], NULL, err, sizeof err) ||
+            gmmpio_check_values(&inputs[i], CLI_VALUE_LIMIT, paths[i], err, sizeof err)) {
             fprintf(stderr, "%s: %s\n", prog, err);
             goto done;
         }
@@ -216,7 +221,14 @@ static int load_patches(const options *o, const char *const *paths, size_t n_inp
                 (long long)o->components);
         goto done;
     }
-    X = malloc(n * d * sizeof *X);
+    size_t bytes;
+    if (__builtin_mul_overflow(n, d, &bytes) || __builtin_mul_overflow(bytes, sizeof *X, &bytes)) {
+        fprintf(stderr, "%s: %zu patches of %zu pixels do not fit in memory (use --chunk or "
+                        "--max-patches)\n",
+                prog, n, d);
+        goto done;
+    }
+    X = malloc(bytes);
     means = o->remove_mean ? malloc(n * sizeof *means) : NULL;
     pick = n < total ? choose(total, n, (uint64_t)o->seed) : NULL;
     if (!X || (o->remove_mean && !means) || (n < total && !pick)) {
@@ -351,9 +363,11 @@ int main(int argc, char **argv)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     options o = {NULL, NULL, 8, 1, 20, 100, 1, 0, 0, cores > 0 ? cores : 1, 0, 100000,
-                 1e-3, 1e-6, GMMP_INIT_KMEANS, 0, 0, 0};
+                 1e-3, 1e-6, GMMP_INIT_KMEANS, 0, 0, 0, 0};
+    int64_t max_elements = (int64_t)GMMPIO_DEFAULT_MAX_ELEMENTS;
+    int n_init_given = 0;
     enum { PATCH = 256, STEP, COMP, MAXIT, TOL, REG, INIT, NINIT, SEED, MAXP, RMEAN, THREADS,
-           INITMODEL, CHUNK, INITP };
+           INITMODEL, CHUNK, INITP, MAXEL };
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'},     {"patch", required_argument, 0, PATCH},
         {"step", required_argument, 0, STEP},      {"components", required_argument, 0, COMP},
@@ -364,6 +378,7 @@ int main(int argc, char **argv)
         {"threads", required_argument, 0, THREADS}, {"quiet", no_argument, 0, 'q'},
         {"init-model", required_argument, 0, INITMODEL}, {"chunk", required_argument, 0, CHUNK},
         {"init-patches", required_argument, 0, INITP},
+        {"max-elements", required_argument, 0, MAXEL},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     int c, bad = 0;
     while (!bad && (c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
@@ -374,11 +389,17 @@ int main(int argc, char **argv)
             o.patch_given = 1;
             break;
         case STEP: bad = cli_int(prog, "step", optarg, 1, 4096, &o.step); break;
-        case COMP: bad = cli_int(prog, "components", optarg, 1, 100000, &o.components); break;
+        case COMP:
+            bad = cli_int(prog, "components", optarg, 1, 100000, &o.components);
+            o.components_given = 1;
+            break;
         case MAXIT: bad = cli_int(prog, "max-iter", optarg, 1, 1000000000, &o.max_iter); break;
         case TOL: bad = cli_real(prog, "tol", optarg, 0.0, 1e300, &o.tol); break;
         case REG: bad = cli_real(prog, "reg-covar", optarg, 0.0, 1e300, &o.reg_covar); break;
-        case NINIT: bad = cli_int(prog, "n-init", optarg, 1, 1000000, &o.n_init); break;
+        case NINIT:
+            bad = cli_int(prog, "n-init", optarg, 1, 1000000, &o.n_init);
+            n_init_given = 1;
+            break;
         case SEED: bad = cli_int(prog, "seed", optarg, 0, INT64_MAX, &o.seed); break;
         case MAXP: bad = cli_int(prog, "max-patches", optarg, 1, INT64_MAX, &o.max_patches); break;
         case THREADS: bad = cli_int(prog, "threads", optarg, 1, 256, &o.threads); break;
@@ -388,28 +409,61 @@ int main(int argc, char **argv)
         case INITP:
             bad = cli_int(prog, "init-patches", optarg, 1, INT64_MAX / 65536, &o.init_patches);
             break;
-        case 'q': o.quiet = 1; break;
-        case INIT:
-            if (strcmp(optarg, "kmeans") == 0)
-                o.init = GMMP_INIT_KMEANS;
-            else if (strcmp(optarg, "random") == 0)
-                o.init = GMMP_INIT_RANDOM;
-            else {
-                fprintf(stderr, "%s: bad value '%s' for --init: expected kmeans or random\n",
-                        prog, optarg);
-                bad = 1;
-            }
+        case MAXEL:
+            bad = cli_int(prog, "max-elements", optarg, 1, GMMPIO_MAX_ELEMENTS, &max_elements);
             break;
+        case 'q': o.quiet = 1; break;
+        case INIT: {
+            static const char *const inits[] = {"kmeans", "random", NULL};
+            int which = 0;
+            bad = cli_choice(prog, "init", optarg, inits, &which);
+            o.init = which == 0 ? GMMP_INIT_KMEANS : GMMP_INIT_RANDOM;
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: bad = 1; break;
         }
     }
     if (bad)
-        return 2;
+        return CLI_USAGE;
     if (!o.output || optind >= argc) {
         fprintf(stderr, "%s: %s\n", prog, !o.output ? "no output model (-o MODEL)" : "no input");
         usage(stderr);
-        return 2;
+        return CLI_USAGE;
+    }
+    /* Options that would be silently ignored are refused. */
+    if (o.chunk > 0 && o.max_patches > 0)
+        return cli_usage_error(prog, "--max-patches does not apply with --chunk (which trains "
+                                     "on every patch; --init-patches sizes the initial sample)");
+    if (o.chunk > 0 && n_init_given && o.n_init != 1)
+        return cli_usage_error(prog, "--n-init does not apply with --chunk (one initialisation "
+                                     "on a sample)");
+    /* Memory the chunk or sample would need, before anything is read. */
+    const double d = (double)o.patch * (double)o.patch;
+    if (o.chunk > 0 && ((double)o.chunk * d * 8.0 > 0x1p40 ||
+                        (double)o.init_patches * d * 8.0 > 0x1p40))
+        return cli_usage_error(prog, "--%s %lld of %lldx%lld patches needs %.3g bytes: above "
+                                     "the 1 TiB this tool allows",
+                               (double)o.chunk * d > (double)o.init_patches * d ? "chunk"
+                                                                                : "init-patches",
+                               (long long)((double)o.chunk * d > (double)o.init_patches * d
+                                               ? o.chunk
+                                               : o.init_patches),
+                               (long long)o.patch, (long long)o.patch,
+                               8.0 * d * (double)(o.chunk > o.init_patches ? o.chunk
+                                                                           : o.init_patches));
+    for (int i = optind; i < argc; i++)
+        if (cli_same_file(o.output, argv[i]))
+            return cli_usage_error(prog, "the output %s is also an input: it would be replaced "
+                                         "by the model",
+                                   o.output);
+    /* (-o equal to --init-model is allowed: the result replaces the start.) */
+    gmmpio_set_max_elements((size_t)max_elements);
+    /* The output must be writable: find out now, not after training. */
+    char err[600];
+    if (gmmpio_atomic_check(o.output, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 1;
     }
 
     gmmp_model *init_model = NULL, *model = NULL;
@@ -419,7 +473,14 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
             return 1;
         }
-        o.components = (int64_t)gmmp_model_components(init_model);
+        size_t K = gmmp_model_components(init_model);
+        if (o.components_given && (size_t)o.components != K) {
+            gmmp_model_destroy(init_model);
+            return cli_usage_error(prog, "--components %lld disagrees with --init-model %s, "
+                                         "which has %zu components",
+                                   (long long)o.components, o.init_model, K);
+        }
+        o.components = (int64_t)K;
         /* A model that says its patches gives them, unless they are asked
          * for explicitly: then they must agree. */
         size_t ph, pw, ch;
@@ -437,6 +498,14 @@ int main(int argc, char **argv)
             }
             o.patch = (int64_t)ph;
             o.remove_mean = rm;
+        }
+        size_t dim = gmmp_model_dim(init_model);
+        if (dim != (size_t)(o.patch * o.patch)) {
+            gmmp_model_destroy(init_model);
+            return cli_usage_error(prog, "--init-model %s is on patches of %zu pixels, --patch "
+                                         "%lld gives %lld",
+                                   o.init_model, dim, (long long)o.patch,
+                                   (long long)(o.patch * o.patch));
         }
     }
     const char *const *paths = (const char *const *)argv + optind;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "imageio.h"
 #include "util.h"
 
@@ -19,11 +20,22 @@ int stream_patches(const stream_source *src, int (*fn)(void *payload, const doub
     const size_t m = src->patch, d = m * m, chunk = src->chunk;
     const unsigned shares = src->shares ? src->shares : 1;
     gmmp_extractor *ex = NULL;
-    double *X = malloc(chunk * d * sizeof *X), *img = NULL;
+    size_t bytes;
+    if (chunk == 0 || __builtin_mul_overflow(chunk, d, &bytes) ||
+        __builtin_mul_overflow(bytes, sizeof(double), &bytes))
+        return util_fail(err, errlen, "a chunk of %zu patches of %zu pixels is too large for "
+                                      "this machine's address space",
+                         chunk, d);
+    double *X = malloc(bytes), *img = NULL;
     double *means = src->remove_mean ? malloc(chunk * sizeof *means) : NULL;
     int rc = -1;
     size_t filled = 0, global = 0;
-    if (!X || (src->remove_mean && !means) || gmmp_extractor_create(&ex, m, m, 1, src->step)) {
+    if (!X || (src->remove_mean && !means)) {
+        util_fail(err, errlen, "out of memory for a chunk of %zu patches of %zu pixels (%zu bytes)",
+                  chunk, d, bytes);
+        goto done;
+    }
+    if (gmmp_extractor_create(&ex, m, m, 1, src->step)) {
         util_fail(err, errlen, "cannot set up patch extraction: %s", gmmp_last_error());
         goto done;
     }
@@ -34,15 +46,23 @@ int stream_patches(const stream_source *src, int (*fn)(void *payload, const doub
         size_t count, rows, cols, per;
         gmmpio_reader_info(r, &count, &rows, &cols);
         double *grown = realloc(img, rows * cols * sizeof *img);
-        if (!grown || gmmp_extractor_count(ex, rows, cols, &per)) {
-            util_fail(err, errlen, "%s: %s", src->paths[f], grown ? gmmp_last_error() : "no memory");
+        if (!grown) {
+            util_fail(err, errlen, "%s: out of memory for an image of %zu x %zu", src->paths[f],
+                      rows, cols);
             gmmpio_reader_close(r);
             goto done;
         }
         img = grown;
+        if (gmmp_extractor_count(ex, rows, cols, &per)) {
+            util_fail(err, errlen, "%s: %s", src->paths[f], gmmp_last_error());
+            gmmpio_reader_close(r);
+            goto done;
+        }
         for (size_t i = 0; i < count; i++, global++) {
             /* Every process decodes every image, keeps its share. */
-            if (gmmpio_reader_next(r, img, 1, err, errlen) != 1) {
+            gmmpio_stack one = {1, rows, cols, img, 0};
+            if (gmmpio_reader_next(r, img, 1, err, errlen) != 1 ||
+                gmmpio_check_values(&one, CLI_VALUE_LIMIT, src->paths[f], err, errlen)) {
                 gmmpio_reader_close(r);
                 goto done;
             }
@@ -102,10 +122,16 @@ static int keep_some(void *payload, const double *X, size_t n)
 int stream_sample(const stream_source *src, size_t n, uint64_t seed, double **X, size_t *got,
                   char *err, size_t errlen)
 {
-    reservoir res = {malloc(n * src->patch * src->patch * sizeof(double)), n, 0,
-                     src->patch * src->patch, seed};
+    size_t bytes;
+    if (n == 0 || __builtin_mul_overflow(n, src->patch * src->patch, &bytes) ||
+        __builtin_mul_overflow(bytes, sizeof(double), &bytes))
+        return util_fail(err, errlen, "a sample of %zu patches of %zu pixels is too large for "
+                                      "this machine's address space",
+                         n, src->patch * src->patch);
+    reservoir res = {malloc(bytes), n, 0, src->patch * src->patch, seed};
     if (!res.X)
-        return util_fail(err, errlen, "out of memory for %zu sample patches", n);
+        return util_fail(err, errlen, "out of memory for a sample of %zu patches (%zu bytes)", n,
+                         bytes);
     if (stream_patches(src, keep_some, &res, err, errlen)) {
         free(res.X);
         return -1;

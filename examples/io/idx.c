@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "imageio.h"
@@ -115,6 +116,9 @@ int gmmpio_idx_parse(const unsigned char *data, size_t size, gmmpio_stack *out, 
     if (parse_dims(data + 4, ndims, &h, err, errlen))
         return -1;
     size_t n = h.count * h.rows * h.cols;
+    if (n > gmmpio_max_elements())
+        return gmmpio__fail(err, errlen, "IDX header declares %zu elements, above the limit of %zu",
+                            n, gmmpio_max_elements());
     if (size - header != n * h.element_size)
         return gmmpio__fail(err, errlen, "IDX data is %zu bytes, the header implies %zu",
                             size - header, n * h.element_size);
@@ -126,33 +130,77 @@ int gmmpio_idx_parse(const unsigned char *data, size_t size, gmmpio_stack *out, 
     return 0;
 }
 
-int gmmpio_idx_read(const char *path, gmmpio_stack *out, char *err, size_t errlen)
+int gmmpio__idx_read_fd(int fd, long long file_size, const char *path, int images_only,
+                        gmmpio_stack *out, char *err, size_t errlen)
 {
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        return gmmpio__fail(err, errlen, "cannot open %s", path);
+    gzFile f = gzdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return gmmpio__fail(err, errlen, "%s: out of memory", path);
+    }
     unsigned char head[16];
     idx_header h;
     unsigned char *raw = NULL;
-    int rc = -1;
+    int rc = -1, errnum = 0;
+    const char *zmsg;
     if (gzread(f, head, 4) != 4) {
-        gmmpio__fail(err, errlen, "%s: too short for an IDX header", path);
+        zmsg = gzerror(f, &errnum);
+        if (errnum < 0)
+            gmmpio__fail(err, errlen, "%s: corrupt gzip data (%s)", path, zmsg);
+        else
+            gmmpio__fail(err, errlen, "%s: too short for an IDX header", path);
         goto done;
     }
     int ndims = parse_magic(head, &h, err, errlen);
-    if (ndims < 0)
-        goto done;
-    if (gzread(f, head + 4, 4u * (unsigned)ndims) != 4 * ndims) {
-        gmmpio__fail(err, errlen, "%s: IDX header truncated", path);
+    if (ndims < 0) {
+        gmmpio__prefix(err, errlen, path);
         goto done;
     }
-    if (parse_dims(head + 4, ndims, &h, err, errlen))
+    if (images_only && ndims != 3) {
+        gmmpio__fail(err, errlen, "%s: holds %d-dimensional IDX data (labels?), not images", path,
+                     ndims);
         goto done;
+    }
+    if (gzread(f, head + 4, 4u * (unsigned)ndims) != 4 * ndims) {
+        zmsg = gzerror(f, &errnum);
+        gmmpio__fail(err, errlen, "%s: IDX header truncated%s%s", path,
+                     errnum < 0 ? ": corrupt gzip data: " : "", errnum < 0 ? zmsg : "");
+        goto done;
+    }
+    if (parse_dims(head + 4, ndims, &h, err, errlen)) {
+        gmmpio__prefix(err, errlen, path);
+        goto done;
+    }
     size_t n = h.count * h.rows * h.cols, bytes = n * h.element_size;
+    size_t header = 4 + 4 * (size_t)ndims;
+    if (n > gmmpio_max_elements()) {
+        gmmpio__fail(err, errlen, "%s: IDX header declares %zu elements (%zu x %zu x %zu), above "
+                                  "the limit of %zu (raise it with --max-elements)",
+                     path, n, h.count, h.rows, h.cols, gmmpio_max_elements());
+        goto done;
+    }
+    /* Before reading: a plain file must be exactly as long as declared; a
+     * gzip file cannot expand more than 1032:1. */
+    if (gzdirect(f) && (unsigned long long)file_size != header + bytes) {
+        if ((unsigned long long)file_size < header + bytes)
+            gmmpio__fail(err, errlen, "%s: truncated: IDX file is %lld bytes, its header implies "
+                                      "%zu", path, file_size, header + bytes);
+        else
+            gmmpio__fail(err, errlen, "%s: data continues past the %zu bytes the header implies "
+                                      "(the file is %lld bytes)", path, header + bytes, file_size);
+        goto done;
+    }
+    if (!gzdirect(f) && bytes / 1032 > (unsigned long long)file_size) {
+        gmmpio__fail(err, errlen, "%s: truncated: %lld compressed bytes cannot hold the %zu "
+                                  "bytes the IDX header declares",
+                     path, file_size, bytes);
+        goto done;
+    }
     /* Grow the buffer as data arrives: a short file that claims a huge
-     * size fails as truncated without allocating what it claims. */
+     * size fails as truncated without allocating what it claims; no more
+     * than the declared size is ever decompressed. */
     size_t cap = bytes < ((size_t)1 << 20) ? bytes : (size_t)1 << 20, got = 0;
-    raw = malloc(cap);
+    raw = malloc(cap ? cap : 1);
     while (raw && got < bytes) {
         if (got == cap) {
             size_t bigger = cap * 2 < bytes ? cap * 2 : bytes;
@@ -172,8 +220,7 @@ int gmmpio_idx_read(const char *path, gmmpio_stack *out, char *err, size_t errle
         gmmpio__fail(err, errlen, "%s: out of memory for %zu elements", path, n);
         goto done;
     }
-    int errnum = 0;
-    const char *zmsg = gzerror(f, &errnum);
+    zmsg = gzerror(f, &errnum);
     if (got < bytes || errnum < 0) {
         gmmpio__fail(err, errlen, "%s: truncated or corrupt: %zu of %zu data bytes (%s)", path,
                      got, bytes, errnum < 0 ? zmsg : "end of file");
@@ -182,6 +229,11 @@ int gmmpio_idx_read(const char *path, gmmpio_stack *out, char *err, size_t errle
     if (gzgetc(f) != -1) {
         gmmpio__fail(err, errlen, "%s: data continues past the %zu bytes the header implies",
                      path, bytes);
+        goto done;
+    }
+    zmsg = gzerror(f, &errnum);
+    if (errnum < 0) {
+        gmmpio__fail(err, errlen, "%s: corrupt gzip data (%s)", path, zmsg);
         goto done;
     }
     gmmpio_stack img;
@@ -196,6 +248,15 @@ done:
     free(raw);
     gzclose(f);
     return rc;
+}
+
+int gmmpio_idx_read(const char *path, gmmpio_stack *out, char *err, size_t errlen)
+{
+    long long size;
+    int fd = gmmpio_open_input(path, &size, err, errlen);
+    if (fd < 0)
+        return -1;
+    return gmmpio__idx_read_fd(fd, size, path, 0, out, err, errlen);
 }
 
 static void put_be32(unsigned char *p, uint32_t v)
@@ -247,20 +308,44 @@ int gmmpio_idx_write(const char *path, const gmmpio_stack *img, enum gmmpio_idx_
     }
     size_t total = (size_t)(p - buf);
     int rc = 0;
-    gzFile f = gzopen(path, gzip ? "wb6" : "wbT");
-    if (!f) {
-        rc = gmmpio__fail(err, errlen, "cannot create %s", path);
-    } else {
-        size_t put = 0;
-        while (put < total) {
-            unsigned want = total - put > (1u << 30) ? (1u << 30) : (unsigned)(total - put);
-            int w = gzwrite(f, buf + put, want);
-            if (w <= 0)
-                break;
-            put += (size_t)w;
+    if (gzip) {
+        /* Compress in memory (gzip wrapper), then write atomically. */
+        z_stream z = {0};
+        unsigned char *gz = NULL;
+        int zrc = deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+        size_t bound = zrc == Z_OK ? deflateBound(&z, total) : 0;
+        gz = zrc == Z_OK ? malloc(bound) : NULL;
+        if (!gz) {
+            if (zrc == Z_OK)
+                deflateEnd(&z);
+            free(buf);
+            return gmmpio__fail(err, errlen, "cannot write %s: out of memory", path);
         }
-        if (gzclose(f) != Z_OK || put < total)
-            rc = gmmpio__fail(err, errlen, "write error on %s", path);
+        z.next_in = buf, z.next_out = gz;
+        size_t in_left = total, out_left = bound;
+        while (zrc == Z_OK) {
+            if (z.avail_in == 0 && in_left) {
+                z.avail_in = in_left > (1u << 30) ? (1u << 30) : (unsigned)in_left;
+                in_left -= z.avail_in;
+            }
+            if (z.avail_out == 0 && out_left) {
+                z.avail_out = out_left > (1u << 30) ? (1u << 30) : (unsigned)out_left;
+                out_left -= z.avail_out;
+            }
+            zrc = deflate(&z, in_left == 0 ? Z_FINISH : Z_NO_FLUSH);
+            if (zrc == Z_BUF_ERROR &&
+                ((z.avail_in == 0 && in_left) || (z.avail_out == 0 && out_left)))
+                zrc = Z_OK;
+        }
+        size_t zsize = (size_t)z.total_out;
+        deflateEnd(&z);
+        if (zrc != Z_STREAM_END)
+            rc = gmmpio__fail(err, errlen, "cannot write %s: compression failed", path);
+        else
+            rc = gmmpio_atomic_write(path, gz, zsize, err, errlen);
+        free(gz);
+    } else {
+        rc = gmmpio_atomic_write(path, buf, total, err, errlen);
     }
     free(buf);
     return rc;

@@ -13,6 +13,7 @@
 typedef struct gmmpio_stack {
     size_t count, rows, cols;
     double *pixels;
+    unsigned maxval; /* a PGM's maxval (its depth, kept on output); 0 otherwise */
 } gmmpio_stack;
 
 /* Element types of IDX files (the IDX type byte). */
@@ -26,12 +27,46 @@ enum gmmpio_idx_type {
 #define GMMPIO_MAX_DIM 1000000u
 #define GMMPIO_MAX_ELEMENTS (1u << 31)
 
+/* The readers' memory bound: a file whose header declares more elements
+ * (pixels over all its images) than this limit is refused before anything
+ * is allocated or decompressed, and reading stops at the declared size
+ * (gzip bombs). The default, 2^27 elements, is 1 GiB of doubles; the tools
+ * raise it with --max-elements, up to GMMPIO_MAX_ELEMENTS. A PGM file may
+ * also be at most 8 bytes per element (plus 64 KiB) long. The streaming
+ * reader applies the limit to one image. */
+#define GMMPIO_DEFAULT_MAX_ELEMENTS ((size_t)1 << 27)
+void gmmpio_set_max_elements(size_t n); /* clamped to 1..GMMPIO_MAX_ELEMENTS */
+size_t gmmpio_max_elements(void);
+
+/* Output files of the tools and examples, written atomically: a unique
+ * temporary in the target's directory, fsync'ed, renamed over the target.
+ * Symlinks are written through, an existing file's mode is kept, targets
+ * that are not regular files (devices, FIFOs, directories) are refused; on
+ * failure the old file is untouched and no temporary is left. The same
+ * code as the library's model files (lib/atomic_file.c). */
+int gmmpio_atomic_write(const char *path, const void *data, size_t size, char *err,
+                        size_t errlen);
+
+/* Checks early, before long work, that gmmpio_atomic_write(path) can succeed. */
+int gmmpio_atomic_check(const char *path, char *err, size_t errlen);
+
+/* Opens an input without blocking on a FIFO; refuses anything but a
+ * regular file with a message saying what it is. Returns a descriptor
+ * or -1; *size (if not NULL) receives the file's size. */
+int gmmpio_open_input(const char *path, long long *size, char *err, size_t errlen);
+
+/* True when every value is finite and of magnitude at most `limit`; else
+ * -1 with a message naming `path`, the image and the value. */
+int gmmpio_check_values(const gmmpio_stack *img, double limit, const char *path, char *err,
+                        size_t errlen);
+
 /* All functions return 0 on success or -1 with a message in err (which
  * may be NULL). They never leave partial results: on failure *out is
  * untouched. */
 
 /* Reads an IDX file of images (3 dimensions: count x rows x cols) or of
- * labels/values (1 dimension: count, given as count x 1 x 1). Gzip files
+ * labels/values (1 dimension: count, given as count x 1 x 1). Files,
+ * never FIFOs or devices; sizes within gmmpio_max_elements(). Gzip files
  * are recognised by their content. Element types: unsigned byte, signed
  * byte, 16/32-bit integers, float, double. */
 int gmmpio_idx_read(const char *path, gmmpio_stack *out, char *err, size_t errlen);
@@ -47,7 +82,8 @@ int gmmpio_idx_write(const char *path, const gmmpio_stack *img, enum gmmpio_idx_
                      int gzip, char *err, size_t errlen);
 
 /* Reads a PGM image (P2 plain or P5 binary, maxval up to 65535) as one
- * image with values on 0..maxval. */
+ * image with values on 0..maxval (out->maxval says which). Data after the
+ * image (a second image, or garbage) is refused. */
 int gmmpio_pgm_read(const char *path, gmmpio_stack *out, char *err, size_t errlen);
 
 /* Parses a PGM image from memory. */
@@ -55,7 +91,8 @@ int gmmpio_pgm_parse(const unsigned char *data, size_t size, gmmpio_stack *out, 
                      size_t errlen);
 
 /* Writes image `index` of a stack as PGM, binary (P5) or plain (P2),
- * maxval 255, values rounded and clamped. */
+ * values rounded and clamped to 0..maxval: img->maxval (2-byte samples
+ * above 255), or 255 when it is 0. */
 int gmmpio_pgm_write(const char *path, const gmmpio_stack *img, size_t index, int plain,
                      char *err, size_t errlen);
 
@@ -64,16 +101,26 @@ int gmmpio_pgm_write(const char *path, const gmmpio_stack *img, size_t index, in
 int gmmpio_png_write(const char *path, const double *pixels, size_t rows, size_t cols,
                      char *err, size_t errlen);
 
-/* File kinds the tools read and write. */
-enum gmmpio_kind { GMMPIO_KIND_IDX, GMMPIO_KIND_PGM };
+/* Reads an 8-bit grayscale PNG from memory or a file as one image with
+ * values on 0..255. Colour, alpha and 16-bit PNGs are refused with a reason
+ * (they would be silently converted otherwise). */
+int gmmpio_png_parse(const unsigned char *data, size_t size, gmmpio_stack *out, char *err,
+                     size_t errlen);
+int gmmpio_png_read(const char *path, gmmpio_stack *out, char *err, size_t errlen);
 
-/* Reads images from an IDX file (gzip-compressed or not) or a PGM file,
- * recognised by their first bytes; *kind (if not NULL) says which. */
+/* File kinds the tools read and write. */
+enum gmmpio_kind { GMMPIO_KIND_IDX, GMMPIO_KIND_PGM, GMMPIO_KIND_PNG };
+
+/* Reads images from an IDX image file (3 dimensions; gzip-compressed or
+ * not), a PGM or a PNG file, recognised by their first bytes (opened once);
+ * *kind (if not NULL) says which. 1-dimensional IDX data (labels) is
+ * refused: it holds no images. */
 int gmmpio_read_images(const char *path, gmmpio_stack *out, enum gmmpio_kind *kind, char *err,
                        size_t errlen);
 
-/* Writes a stack in the given kind: IDX as doubles (gzip-compressed when
- * the name ends in ".gz"), or PGM (one image; values rounded to 0..255). */
+/* Writes a stack in the given kind, atomically: IDX as doubles
+ * (gzip-compressed when the name ends in ".gz"), PGM (one image, at the
+ * stack's maxval), or PNG (one image, 8-bit). */
 int gmmpio_write_images(const char *path, const gmmpio_stack *img, enum gmmpio_kind kind,
                         char *err, size_t errlen);
 

@@ -6,6 +6,8 @@
  * SPDX-License-Identifier: MIT
  */
 #include <ctype.h>
+#include <stdint.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,8 +62,10 @@ int gmmpio_pgm_parse(const unsigned char *data, size_t size, gmmpio_stack *out, 
         return gmmpio__fail(err, errlen, "PGM size missing or not in 1..%u", GMMPIO_MAX_DIM);
     if (maxval <= 0)
         return gmmpio__fail(err, errlen, "PGM maxval missing or not in 1..65535");
-    if ((unsigned long long)w * (unsigned long long)h > GMMPIO_MAX_ELEMENTS)
-        return gmmpio__fail(err, errlen, "PGM of %ldx%ld pixels is too large", w, h);
+    if ((unsigned long long)w * (unsigned long long)h > gmmpio_max_elements())
+        return gmmpio__fail(err, errlen, "PGM of %ldx%ld pixels is above the limit of %zu "
+                                         "(raise it with --max-elements)",
+                            w, h, gmmpio_max_elements());
     size_t n = (size_t)w * (size_t)h;
     size_t bytes_per = maxval > 255 ? 2 : 1;
     /* Check the data can be there before allocating for it: at least
@@ -77,6 +81,10 @@ int gmmpio_pgm_parse(const unsigned char *data, size_t size, gmmpio_stack *out, 
         if ((size_t)(c.end - c.p) < n * bytes_per)
             return gmmpio__fail(err, errlen, "PGM data truncated: %zu of %zu bytes",
                                 (size_t)(c.end - c.p), n * bytes_per);
+        if ((size_t)(c.end - c.p) > n * bytes_per)
+            return gmmpio__fail(err, errlen, "PGM has %zu bytes of trailing data after the "
+                                             "image (only single-image files are read)",
+                                (size_t)(c.end - c.p) - n * bytes_per);
     }
     gmmpio_stack img;
     if (gmmpio_stack_alloc(&img, 1, (size_t)h, (size_t)w))
@@ -101,49 +109,49 @@ int gmmpio_pgm_parse(const unsigned char *data, size_t size, gmmpio_stack *out, 
         }
         img.pixels[i] = (double)v;
     }
+    if (plain) {
+        skip_space_and_comments(&c);
+        if (c.p != c.end) {
+            gmmpio_stack_free(&img);
+            return gmmpio__fail(err, errlen, "PGM has trailing data after its %zu samples "
+                                             "(only single-image files are read)",
+                                n);
+        }
+    }
+    img.maxval = (unsigned)maxval;
     *out = img;
     return 0;
 }
 
-int gmmpio_pgm_read(const char *path, gmmpio_stack *out, char *err, size_t errlen)
+int gmmpio__pgm_read_fd(int fd, long long size, const char *path, gmmpio_stack *out, char *err,
+                        size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return gmmpio__fail(err, errlen, "cannot open %s", path);
-    /* Largest sensible file: maximal 16-bit binary data plus a header. */
-    const size_t limit = 2 * (size_t)GMMPIO_MAX_ELEMENTS + 4096;
-    size_t cap = 1 << 16, len = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap || cap >= limit)
-            break;
-        unsigned char *bigger = realloc(buf, cap * 2);
-        if (!bigger) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
+    /* Largest sensible file, checked before reading: 8 bytes a sample
+     * (plain "65535 " with room to spare) plus a header. */
+    const unsigned long long limit = 8ull * gmmpio_max_elements() + 65536;
+    if ((unsigned long long)size > limit) {
+        close(fd);
+        return gmmpio__fail(err, errlen, "%s: PGM file of %lld bytes is above the limit of %llu "
+                                         "(raise it with --max-elements)",
+                            path, size, limit);
     }
-    int ioerr = ferror(f);
-    fclose(f);
-    if (!buf)
-        return gmmpio__fail(err, errlen, "%s: out of memory", path);
-    if (ioerr) {
-        free(buf);
-        return gmmpio__fail(err, errlen, "%s: read error", path);
-    }
-    int rc = gmmpio_pgm_parse(buf, len, out, err, errlen);
-    if (rc && err) {
-        /* Say which file. */
-        char inner[256];
-        snprintf(inner, sizeof inner, "%s", err);
-        snprintf(err, errlen, "%s: %s", path, inner);
-    }
+    unsigned char *buf;
+    if (gmmpio__slurp(fd, size, path, &buf, err, errlen))
+        return -1;
+    int rc = gmmpio_pgm_parse(buf, (size_t)size, out, err, errlen);
+    if (rc)
+        gmmpio__prefix(err, errlen, path);
     free(buf);
     return rc;
+}
+
+int gmmpio_pgm_read(const char *path, gmmpio_stack *out, char *err, size_t errlen)
+{
+    long long size;
+    int fd = gmmpio_open_input(path, &size, err, errlen);
+    if (fd < 0)
+        return -1;
+    return gmmpio__pgm_read_fd(fd, size, path, out, err, errlen);
 }
 
 int gmmpio_pgm_write(const char *path, const gmmpio_stack *img, size_t index, int plain,
@@ -151,21 +159,33 @@ int gmmpio_pgm_write(const char *path, const gmmpio_stack *img, size_t index, in
 {
     if (index >= img->count)
         return gmmpio__fail(err, errlen, "no image %zu in a stack of %zu", index, img->count);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return gmmpio__fail(err, errlen, "cannot create %s", path);
+    unsigned maxval = img->maxval ? img->maxval : 255;
+    if (maxval > 65535)
+        return gmmpio__fail(err, errlen, "cannot write %s: PGM maxval %u above 65535", path,
+                            maxval);
     const double *px = img->pixels + index * img->rows * img->cols;
-    fprintf(f, "%s\n%zu %zu\n255\n", plain ? "P2" : "P5", img->cols, img->rows);
+    size_t n = img->rows * img->cols, per = plain ? 6 : maxval > 255 ? 2 : 1;
+    if (n > (SIZE_MAX - 128) / per)
+        return gmmpio__fail(err, errlen, "cannot write %s: image too large", path);
+    unsigned char *buf = malloc(128 + n * per), *p = buf;
+    if (!buf)
+        return gmmpio__fail(err, errlen, "cannot write %s: out of memory", path);
+    p += sprintf((char *)p, "%s\n%zu %zu\n%u\n", plain ? "P2" : "P5", img->cols, img->rows,
+                 maxval);
     for (size_t r = 0; r < img->rows; r++) {
         for (size_t c = 0; c < img->cols; c++) {
-            unsigned char b = gmmpio__to_byte(px[r * img->cols + c]);
-            if (plain)
-                fprintf(f, "%u%c", b, c + 1 == img->cols ? '\n' : ' ');
-            else
-                fputc(b, f);
+            unsigned v = gmmpio__to_level(px[r * img->cols + c], maxval);
+            if (plain) {
+                p += sprintf((char *)p, "%u%c", v, c + 1 == img->cols ? '\n' : ' ');
+            } else if (maxval > 255) {
+                *p++ = (unsigned char)(v >> 8);
+                *p++ = (unsigned char)v;
+            } else {
+                *p++ = (unsigned char)v;
+            }
         }
     }
-    if (fclose(f) != 0)
-        return gmmpio__fail(err, errlen, "write error on %s", path);
-    return 0;
+    int rc = gmmpio_atomic_write(path, buf, (size_t)(p - buf), err, errlen);
+    free(buf);
+    return rc;
 }

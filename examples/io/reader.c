@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "imageio.h"
@@ -33,15 +34,21 @@ int gmmpio_reader_open(gmmpio_reader **out, const char *path, char *err, size_t 
     if (!r)
         return gmmpio__fail(err, errlen, "out of memory");
     snprintf(r->path, sizeof r->path, "%s", path);
-    enum gmmpio_kind kind;
-    /* Sniff the kind; a PGM is small enough to read whole. */
-    FILE *probe = fopen(path, "rb");
+    /* One open (a FIFO, directory or device is refused without blocking);
+     * a PGM or PNG is small enough to read whole. */
+    long long size;
+    int fd = gmmpio_open_input(path, &size, err, errlen);
+    if (fd < 0) {
+        free(r);
+        return -1;
+    }
     unsigned char head[16] = {0};
-    size_t got = probe ? fread(head, 1, 2, probe) : 0;
-    if (probe)
-        fclose(probe);
-    if (got == 2 && head[0] == 'P') {
-        if (gmmpio_read_images(path, &r->pgm, &kind, err, errlen)) {
+    ssize_t got = pread(fd, head, 4, 0);
+    int is_pgm = got >= 2 && head[0] == 'P' && (head[1] == '2' || head[1] == '5');
+    int is_png = got == 4 && memcmp(head, "\x89PNG", 4) == 0;
+    if (is_pgm || is_png) {
+        if (is_pgm ? gmmpio__pgm_read_fd(fd, size, path, &r->pgm, err, errlen)
+                   : gmmpio__png_read_fd(fd, size, path, &r->pgm, err, errlen)) {
             free(r);
             return -1;
         }
@@ -49,14 +56,26 @@ int gmmpio_reader_open(gmmpio_reader **out, const char *path, char *err, size_t 
         *out = r;
         return 0;
     }
-    r->f = gzopen(path, "rb");
+    r->f = gzdopen(fd, "rb");
     if (!r->f) {
+        close(fd);
         free(r);
-        return gmmpio__fail(err, errlen, "cannot open %s", path);
+        return gmmpio__fail(err, errlen, "%s: out of memory", path);
     }
     if (gzread(r->f, head, 4) != 4 || head[0] != 0 || head[1] != 0 || head[3] != 3) {
+        int errnum = 0;
+        const char *zmsg = gzerror(r->f, &errnum);
+        if (errnum < 0)
+            gmmpio__fail(err, errlen, "%s: corrupt gzip data (%s)", path, zmsg);
+        else if (head[0] == 0 && head[1] == 0 && head[3] == 1)
+            gmmpio__fail(err, errlen, "%s: holds 1-dimensional IDX data (labels?), not images",
+                         path);
+        else
+            gmmpio__fail(err, errlen, "%s: neither a 3-dimensional IDX image file, a PGM nor a "
+                                      "PNG",
+                         path);
         gmmpio_reader_close(r);
-        return gmmpio__fail(err, errlen, "%s: not a 3-dimensional IDX image file", path);
+        return -1;
     }
     r->type = head[2];
     r->esize = r->type == 0x08 || r->type == 0x09 ? 1
@@ -64,15 +83,36 @@ int gmmpio_reader_open(gmmpio_reader **out, const char *path, char *err, size_t 
                : r->type == 0x0C || r->type == 0x0D ? 4
                : r->type == 0x0E                  ? 8
                                                   : 0;
-    if (!r->esize || gzread(r->f, head + 4, 12) != 12) {
+    if (!r->esize) {
         gmmpio_reader_close(r);
-        return gmmpio__fail(err, errlen, "%s: bad IDX header", path);
+        return gmmpio__fail(err, errlen, "%s: unknown IDX element type 0x%02x", path, head[2]);
+    }
+    if (gzread(r->f, head + 4, 12) != 12) {
+        gmmpio_reader_close(r);
+        return gmmpio__fail(err, errlen, "%s: IDX header truncated", path);
     }
     r->count = be32(head + 4), r->rows = be32(head + 8), r->cols = be32(head + 12);
-    if (!r->count || !r->rows || !r->cols || r->rows > GMMPIO_MAX_DIM ||
-        r->cols > GMMPIO_MAX_DIM) {
+    if (!r->count || !r->rows || !r->cols || r->count > GMMPIO_MAX_DIM ||
+        r->rows > GMMPIO_MAX_DIM || r->cols > GMMPIO_MAX_DIM) {
+        gmmpio__fail(err, errlen, "%s: impossible IDX sizes %zu x %zu x %zu (each must be in "
+                                  "1..%u)",
+                     path, r->count, r->rows, r->cols, GMMPIO_MAX_DIM);
         gmmpio_reader_close(r);
-        return gmmpio__fail(err, errlen, "%s: impossible IDX sizes", path);
+        return -1;
+    }
+    if (r->rows * r->cols > gmmpio_max_elements()) {
+        gmmpio__fail(err, errlen, "%s: IDX images of %zu x %zu pixels are too large: above the "
+                                  "limit of %zu (raise it with --max-elements)",
+                     path, r->rows, r->cols, gmmpio_max_elements());
+        gmmpio_reader_close(r);
+        return -1;
+    }
+    if (gzdirect(r->f) &&
+        (unsigned long long)size != 16 + (unsigned long long)r->count * r->rows * r->cols * r->esize) {
+        gmmpio__fail(err, errlen, "%s: IDX file is %lld bytes, its header implies %llu", path,
+                     size, 16 + (unsigned long long)r->count * r->rows * r->cols * r->esize);
+        gmmpio_reader_close(r);
+        return -1;
     }
     r->header = 16;
     *out = r;
@@ -120,16 +160,20 @@ long gmmpio_reader_next(gmmpio_reader *r, double *pixels, size_t max, char *err,
     if (bytes > r->raw_cap) {
         unsigned char *grown = realloc(r->raw, bytes);
         if (!grown)
-            return gmmpio__fail(err, errlen, "out of memory");
+            return gmmpio__fail(err, errlen, "%s: out of memory for %zu images", r->path, n);
         r->raw = grown, r->raw_cap = bytes;
     }
     size_t got = 0;
     while (got < bytes) {
         size_t want = bytes - got > (1u << 30) ? (1u << 30) : bytes - got;
         int k = gzread(r->f, r->raw + got, (unsigned)want);
-        if (k <= 0)
-            return gmmpio__fail(err, errlen, "%s: truncated or corrupt at image %zu", r->path,
-                                r->next + got / (pixels_per * r->esize));
+        if (k <= 0) {
+            int errnum = 0;
+            const char *zmsg = gzerror(r->f, &errnum);
+            return gmmpio__fail(err, errlen, "%s: truncated or corrupt at image %zu (%s)", r->path,
+                                r->next + got / (pixels_per * r->esize),
+                                errnum < 0 ? zmsg : "end of file");
+        }
         got += (size_t)k;
     }
     for (size_t i = 0; i < n * pixels_per; i++)

@@ -2,8 +2,10 @@
  * Reading and writing images whatever their file kind, for the tools.
  * SPDX-License-Identifier: MIT
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "imageio.h"
 #include "ioutil.h"
@@ -11,32 +13,52 @@
 int gmmpio_read_images(const char *path, gmmpio_stack *out, enum gmmpio_kind *kind, char *err,
                        size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return gmmpio__fail(err, errlen, "cannot open %s", path);
-    unsigned char head[2] = {0, 0};
-    size_t got = fread(head, 1, 2, f);
-    fclose(f);
-    if (got == 2 && head[0] == 'P' && (head[1] == '2' || head[1] == '5')) {
+    /* One open: a FIFO, directory or device is refused here, without
+     * blocking, and the file sniffed is the file read. */
+    long long size;
+    int fd = gmmpio_open_input(path, &size, err, errlen);
+    if (fd < 0)
+        return -1;
+    unsigned char head[4] = {0};
+    ssize_t got = pread(fd, head, sizeof head, 0);
+    if (got < 0) {
+        int e = errno;
+        close(fd);
+        return gmmpio__fail(err, errlen, "cannot read %s: %s", path, strerror(e));
+    }
+    if (got >= 2 && head[0] == 'P' && (head[1] == '2' || head[1] == '5')) {
         if (kind)
             *kind = GMMPIO_KIND_PGM;
-        return gmmpio_pgm_read(path, out, err, errlen);
+        return gmmpio__pgm_read_fd(fd, size, path, out, err, errlen);
+    }
+    if (got == 4 && memcmp(head, "\x89PNG", 4) == 0) {
+        if (kind)
+            *kind = GMMPIO_KIND_PNG;
+        return gmmpio__png_read_fd(fd, size, path, out, err, errlen);
     }
     /* IDX starts with two zero bytes, gzip with 1f 8b. */
-    if (got == 2 && ((head[0] == 0 && head[1] == 0) || (head[0] == 0x1f && head[1] == 0x8b))) {
+    if (got >= 2 && ((head[0] == 0 && head[1] == 0) || (head[0] == 0x1f && head[1] == 0x8b))) {
         if (kind)
             *kind = GMMPIO_KIND_IDX;
-        return gmmpio_idx_read(path, out, err, errlen);
+        return gmmpio__idx_read_fd(fd, size, path, 1, out, err, errlen);
     }
-    return gmmpio__fail(err, errlen, "%s is neither an IDX nor a PGM file", path);
+    close(fd);
+    if (got == 0)
+        return gmmpio__fail(err, errlen, "%s is empty", path);
+    return gmmpio__fail(err, errlen, "%s is neither an IDX, a PGM nor a PNG file (it starts "
+                                     "with bytes %02x %02x)",
+                        path, head[0], head[1]);
 }
 
 int gmmpio_write_images(const char *path, const gmmpio_stack *img, enum gmmpio_kind kind,
                         char *err, size_t errlen)
 {
-    if (kind == GMMPIO_KIND_PGM) {
+    if (kind == GMMPIO_KIND_PGM || kind == GMMPIO_KIND_PNG) {
         if (img->count != 1)
-            return gmmpio__fail(err, errlen, "a PGM file holds one image, not %zu", img->count);
+            return gmmpio__fail(err, errlen, "cannot write %s: a %s file holds one image, not %zu",
+                                path, kind == GMMPIO_KIND_PGM ? "PGM" : "PNG", img->count);
+        if (kind == GMMPIO_KIND_PNG)
+            return gmmpio_png_write(path, img->pixels, img->rows, img->cols, err, errlen);
         return gmmpio_pgm_write(path, img, 0, 0, err, errlen);
     }
     size_t len = strlen(path);

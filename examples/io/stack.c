@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "imageio.h"
 #include "ioutil.h"
@@ -29,7 +32,7 @@ int gmmpio_stack_alloc(gmmpio_stack *img, size_t count, size_t rows, size_t cols
     double *p = calloc(count * rows * cols, sizeof *p);
     if (!p)
         return -1;
-    *img = (gmmpio_stack){count, rows, cols, p};
+    *img = (gmmpio_stack){count, rows, cols, p, 0};
     return 0;
 }
 
@@ -48,4 +51,83 @@ unsigned char gmmpio__to_byte(double v)
     if (v >= 255.0)
         return 255;
     return (unsigned char)(v + 0.5);
+}
+
+static size_t max_elements = GMMPIO_DEFAULT_MAX_ELEMENTS;
+
+void gmmpio_set_max_elements(size_t n)
+{
+    max_elements = n < 1 ? 1 : n > GMMPIO_MAX_ELEMENTS ? GMMPIO_MAX_ELEMENTS : n;
+}
+
+size_t gmmpio_max_elements(void)
+{
+    return max_elements;
+}
+
+unsigned gmmpio__to_level(double v, unsigned maxval)
+{
+    if (!(v > 0.0))
+        return 0;
+    if (v >= (double)maxval)
+        return maxval;
+    return (unsigned)(v + 0.5);
+}
+
+int gmmpio__prefix(char *err, size_t errlen, const char *path)
+{
+    if (err && errlen) {
+        char inner[512];
+        snprintf(inner, sizeof inner, "%s", err);
+        snprintf(err, errlen, "%s: %s", path, inner);
+    }
+    return -1;
+}
+
+int gmmpio__slurp(int fd, long long size, const char *path, unsigned char **out, char *err,
+                  size_t errlen)
+{
+    unsigned char *buf = malloc(size > 0 ? (size_t)size : 1);
+    if (!buf) {
+        close(fd);
+        return gmmpio__fail(err, errlen, "%s: out of memory for %lld bytes", path, size);
+    }
+    size_t got = 0;
+    while (got < (size_t)size) {
+        ssize_t r = read(fd, buf + got, (size_t)size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            int e = r < 0 ? errno : 0;
+            close(fd);
+            free(buf);
+            if (e)
+                return gmmpio__fail(err, errlen, "%s: read error: %s", path, strerror(e));
+            return gmmpio__fail(err, errlen, "%s: file shrank while being read", path);
+        }
+        got += (size_t)r;
+    }
+    unsigned char extra;
+    ssize_t more = read(fd, &extra, 1);
+    close(fd);
+    if (more != 0) {
+        free(buf);
+        return gmmpio__fail(err, errlen, "%s: file grew while being read", path);
+    }
+    *out = buf;
+    return 0;
+}
+
+int gmmpio_check_values(const gmmpio_stack *img, double limit, const char *path, char *err,
+                        size_t errlen)
+{
+    size_t per = img->rows * img->cols, n = img->count * per;
+    for (size_t i = 0; i < n; i++) {
+        double v = img->pixels[i];
+        if (!(v >= -limit && v <= limit))
+            return gmmpio__fail(err, errlen, "%s: image %zu, pixel %zu is %g: pixel values must "
+                                             "be finite and within +-%g",
+                                path, i / per, i % per, v, limit);
+    }
+    return 0;
 }

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
 
 #include "internal.h"
 #include "model.h"
@@ -242,31 +244,12 @@ int gmmp_model_save(const gmmp_model *m, const char *path)
     if (!buf)
         return gmmp__fail_nomem();
     gmmp_model_serialize(m, buf, size);
-    /* Write beside the target, then rename: readers see the old file or
-     * the new one, never a partial one. */
-    size_t len = strlen(path);
-    char *tmp = gmmp__alloc(len + 8);
-    if (!tmp) {
-        gmmp__free(buf);
-        return gmmp__fail_nomem();
-    }
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp", 5);
+    /* A unique temporary beside the target, fsync'ed, then renamed: readers
+     * see the old file or the new one (lib/atomic_file.h). */
+    char err[600];
     int rc = GMMP_OK;
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        rc = gmmp__fail(GMMP_EIO, "cannot create %s: %s", tmp, strerror(errno));
-    } else {
-        size_t put = fwrite(buf, 1, size, f);
-        int err = errno;
-        if (fclose(f) != 0 || put != size)
-            rc = gmmp__fail(GMMP_EIO, "cannot write %s: %s", tmp, strerror(err ? err : errno));
-        else if (rename(tmp, path) != 0)
-            rc = gmmp__fail(GMMP_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        if (rc)
-            remove(tmp);
-    }
-    gmmp__free(tmp);
+    if (gmmp__atomic_write(path, buf, size, err, sizeof err))
+        rc = gmmp__fail(GMMP_EIO, "%s", err);
     gmmp__free(buf);
     return rc;
 }
@@ -275,29 +258,49 @@ int gmmp_model_load(gmmp_model **out, const char *path)
 {
     if (!out || !path)
         return gmmp__fail(GMMP_EINVAL, "output or path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return gmmp__fail(GMMP_EIO, "cannot open %s: %s", path, strerror(errno));
+    /* One open, which neither blocks on a FIFO nor accepts anything but a
+     * regular file (lib/atomic_file.h). */
+    char err[600];
+    long long file_size = 0;
+    int fd = gmmp__open_input(path, &file_size, err, sizeof err);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        return gmmp__fail(GMMP_EIO, "%s", fd >= 0 ? "out of memory" : err);
+    }
     /* The size comes from the file system, not from the header, so a
      * corrupt header cannot make us allocate more than the file holds;
-     * and a file larger than any model it could be is not read at all. */
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return gmmp__fail(GMMP_EIO, "%s is not a regular file", path);
-    }
+     * and a file whose header's sizes are impossible, or do not match the
+     * file's size, is refused after reading the header alone. */
     unsigned char head[HEADER + PATCH_SECTION];
-    size_t size = (size_t)st.st_size;
-    if (size >= HEADER + PATCH_SECTION && fread(head, 1, sizeof head, f) == sizeof head) {
+    size_t size = (size_t)file_size;
+    if (size >= sizeof head && fread(head, 1, sizeof head, f) == sizeof head) {
         if (memcmp(head, magic, sizeof magic) != 0) {
             fclose(f);
             return gmmp__fail(GMMP_EFORMAT, "%s: not a libgmmprior model (bad magic)", path);
         }
-        size_t count = param_count(get_u64(head + 16), get_u64(head + 24));
-        size_t extra = get_u32(head + 8) >= 2 ? PATCH_SECTION + pad8(get_u32(head + 32 + 16)) : 0;
-        if (count > 0 && count < (SIZE_MAX - extra) / 16 &&
-            size > HEADER + extra + 8 * count + TRAILER)
-            size = HEADER + extra + 8 * count + TRAILER + 1; /* enough to say "too long" */
+        if (size > HEADER + TRAILER + 4096) {
+            /* A small file's mistakes are reported by the full check below. */
+            uint64_t K = get_u64(head + 16), d = get_u64(head + 24);
+            size_t count = param_count(K, d);
+            size_t extra =
+                get_u32(head + 8) >= 2 ? PATCH_SECTION + pad8(get_u32(head + HEADER + 16)) : 0;
+            size_t need = count && count < (SIZE_MAX - HEADER - TRAILER - extra) / 8
+                              ? HEADER + extra + 8 * count + TRAILER
+                              : 0;
+            if (need == 0 || size != need) {
+                fclose(f);
+                if (need == 0)
+                    return gmmp__fail(GMMP_EFORMAT, "%s: model header has impossible sizes "
+                                                    "K=%llu, d=%llu",
+                                      path, (unsigned long long)K, (unsigned long long)d);
+                return gmmp__fail(GMMP_EFORMAT, "%s: model data is %zu bytes, K=%llu and d=%llu "
+                                                "need %zu%s",
+                                  path, size, (unsigned long long)K, (unsigned long long)d, need,
+                                  size < need ? " (truncated)" : "");
+            }
+        }
     }
     unsigned char *buf = gmmp__alloc(size);
     if (!buf) {
@@ -305,12 +308,15 @@ int gmmp_model_load(gmmp_model **out, const char *path)
         return gmmp__fail_nomem();
     }
     rewind(f);
+    errno = 0;
     size_t got = fread(buf, 1, size, f);
-    int read_error = ferror(f);
+    int read_error = ferror(f), read_errno = errno;
     fclose(f);
     int rc;
     if (read_error) {
-        rc = gmmp__fail(GMMP_EIO, "cannot read %s: %s", path, strerror(errno));
+        char why[128];
+        rc = gmmp__fail(GMMP_EIO, "cannot read %s: %s", path,
+                        read_errno ? gmmp__reason(read_errno, why, sizeof why) : "read error");
     } else {
         rc = gmmp_model_deserialize(out, buf, got);
         if (rc && rc != GMMP_ENOMEM) {
