@@ -4,7 +4,8 @@
 set -eu
 packages="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev binutils
   python3 libopenblas-dev libblas-dev liblapack-dev liblapacke-dev check
-  zlib1g-dev libpng-dev valgrind abigail-tools doxygen openmpi-bin libopenmpi-dev cmake"
+  zlib1g-dev libpng-dev valgrind abigail-tools doxygen openmpi-bin libopenmpi-dev cmake
+  cython3 python3-dev python3-numpy python3-pytest python3-sklearn python3-threadpoolctl"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -5,7 +5,8 @@
 #
 #   1. gcc + OpenBLAS, warnings as errors: every test (the demo's quality
 #      floor included; the build suite builds consumers through pkg-config,
-#      CMake and a Meson subproject), the API reference (fails on
+#      CMake and a Meson subproject), the Python package's pytest suite
+#      (docs/python.md), the API reference (fails on
 #      undocumented symbols), the ABI against abi/libgmmprior.abi; then the
 #      release and debug buildtypes, warnings as errors, built with a quick
 #      unit-test run of the release build
@@ -35,9 +36,11 @@ configure() { # dir, then meson options
 build() { ninja -C "$1" >"$1.build.log" 2>&1 || { cat "$1.build.log"; exit 1; }; }
 
 stage "1. gcc, OpenBLAS: all tests, API reference, ABI"
-configure "$root/gcc-openblas" -Dblas=openblas -Ddocs=enabled --werror
+configure "$root/gcc-openblas" -Dblas=openblas -Ddocs=enabled -Dpython=enabled --werror
 build "$root/gcc-openblas"
-meson test -C "$root/gcc-openblas" --print-errorlogs
+meson test -C "$root/gcc-openblas" --no-suite python --print-errorlogs
+# the Python package's pytest suite (docs/python.md, python/tests/)
+meson test -C "$root/gcc-openblas" --suite python --print-errorlogs
 ninja -C "$root/gcc-openblas" docs
 scripts/check-abi.sh "$root/gcc-openblas"
 # Every buildtype the README names builds warning-free (the optimiser's

@@ -1,0 +1,318 @@
+# SPDX-License-Identifier: MIT
+"""The binding of the library's parts: errors, models, patches, plans,
+whole images."""
+import os
+import pickle
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import gmmprior
+from conftest import ROOT, fixture, mnist
+
+K, D = 6, 64
+
+
+# ----------------------------------------------------------------- errors
+
+def test_error_classes():
+    assert issubclass(gmmprior.ArgumentError, ValueError)
+    assert issubclass(gmmprior.OutOfMemoryError, MemoryError)
+    assert issubclass(gmmprior.FileError, OSError)
+    assert issubclass(gmmprior.InternalError, RuntimeError)
+    assert issubclass(gmmprior.CanceledError, RuntimeError)
+    for cls in (gmmprior.ArgumentError, gmmprior.OutOfMemoryError, gmmprior.FileError,
+                gmmprior.InternalError, gmmprior.CanceledError):
+        assert issubclass(cls, gmmprior.Error)
+
+
+@pytest.mark.parametrize("code,cls", [
+    (-1, ValueError), (-2, MemoryError), (-3, ValueError), (-4, ValueError),
+    (-5, ValueError), (-6, ValueError), (-7, OSError), (-8, ValueError), (-9, ValueError),
+    (-10, RuntimeError), (-11, gmmprior.CanceledError)])
+def test_every_code_maps(code, cls):
+    e = gmmprior._core.error_for(code, "msg")
+    assert isinstance(e, cls) and isinstance(e, gmmprior.Error)
+    assert e.code == code and e.name.startswith("GMMP_E") and str(e) == "msg"
+
+
+def test_library_message_is_carried(tmp_path):
+    with pytest.raises(OSError, match="No such file") as info:
+        gmmprior.Model.load(tmp_path / "missing.gmmp")
+    assert info.value.code == -7 and info.value.name == "GMMP_EIO"
+    bad = tmp_path / "bad.gmmp"
+    bad.write_bytes(b"not a model file at all, not at all")
+    with pytest.raises(ValueError) as info:
+        gmmprior.Model.load(bad)
+    assert info.value.name in ("GMMP_EFORMAT", "GMMP_EVERSION")
+    with pytest.raises(ValueError, match="component") as info:  # not SPD
+        gmmprior.Model([1.0], [[0.0, 0.0]], [[[1.0, 0.0], [0.0, -1.0]]])
+    assert info.value.name == "GMMP_ENOTSPD"
+    with pytest.raises(ValueError) as info:
+        gmmprior.Options(threads=0)
+    assert "threads" in str(info.value) and info.value.name == "GMMP_EINVAL"
+
+
+# ----------------------------------------------------------------- models
+
+def test_model_roundtrip(tmp_path, mnist8_model):
+    m = mnist8_model
+    assert (m.n_components, m.dim, m.patch) == (K, D, None)
+    w, mu, cov = m.parameters()
+    np.testing.assert_array_equal(w, fixture("em_mnist8", "final_weights"))
+    m2 = gmmprior.Model(w, mu, cov).set_patch(8, 8, 1, remove_mean=False)
+    m2.description = "MNIST 8x8, K = 6"
+    m2.save(tmp_path / "m.gmmp")
+    m3 = gmmprior.Model.load(tmp_path / "m.gmmp")
+    assert m3.patch == (8, 8, 1, False) and m3.description == "MNIST 8x8, K = 6"
+    np.testing.assert_array_equal(m3.covariances, cov)
+    m4 = pickle.loads(pickle.dumps(m3))
+    assert m4.to_bytes() == m3.to_bytes()
+    L = m3.cholesky
+    np.testing.assert_allclose(L @ np.transpose(L, (0, 2, 1)), cov, rtol=1e-10, atol=1e-8)
+
+
+def test_model_scores_match_fixture(mnist8, mnist8_model):
+    logpdf = mnist8_model.score_samples(mnist8)
+    np.testing.assert_allclose(logpdf, fixture("em_mnist8", "final_logpdf"), rtol=1e-10)
+    m = {k: v for k, v in [("bic", 12830326.958552437), ("aic", 12718441.10492683)]}
+    assert mnist8_model.bic(mnist8) == pytest.approx(m["bic"], rel=1e-10)
+    assert mnist8_model.aic(mnist8) == pytest.approx(m["aic"], rel=1e-10)
+    X, labels = mnist8_model.sample(50, seed=3)
+    assert X.shape == (50, D) and labels.shape == (50,) and labels.max() < K
+    X2, _ = mnist8_model.sample(50, seed=3)
+    np.testing.assert_array_equal(X, X2)
+
+
+def test_patch_description(mnist8_model):
+    shipped = gmmprior.Model.load(os.path.join(ROOT, "data", "models", "natural-8x8-k50.gmmp"))
+    assert shipped.patch == (8, 8, 1, True) and "gmmp-train" in shipped.description
+    m = gmmprior.Model(*mnist8_model.parameters())  # from arrays: no description
+    assert m.patch is None
+    with pytest.raises(ValueError, match="patch description"):
+        gmmprior.Extractor.for_model(m)
+    with pytest.raises(ValueError) as info:
+        m.set_patch(8, 4, 1)
+    assert info.value.name == "GMMP_EDIM"
+    m.set_patch(8, 8, 1, remove_mean=True)
+    ex = gmmprior.Extractor.for_model(m)
+    assert (ex.patch_h, ex.patch_w, ex.channels, ex.dim) == (8, 8, 1, 64)
+    assert gmmprior.Model.from_bytes(m.to_bytes()).patch == (8, 8, 1, True)
+
+
+# ---------------------------------------------------------------- patches
+
+def test_extract_reconstruct_grey():
+    img = mnist(1)[0]
+    ex = gmmprior.Extractor(8)
+    P = ex.extract(img)
+    win = np.lib.stride_tricks.sliding_window_view(img, (8, 8)).reshape(-1, 64)
+    np.testing.assert_array_equal(P, win)
+    assert ex.count(img) == 21 * 21 and ex.positions(img.shape)[22].tolist() == [1, 1]
+    P0, means = ex.extract(img, remove_mean=True)
+    np.testing.assert_allclose(means[:, 0], win.mean(axis=1))
+    rc = gmmprior.Reconstructor(ex, img.shape)
+    rc.add(P0, means=means)
+    np.testing.assert_allclose(rc.finish(), img, atol=1e-12)
+    part = ex.extract(img, first=5, count=3)
+    np.testing.assert_array_equal(part, P[5:8])
+    S = ex.sample(img, 10, seed=1)
+    assert S.shape == (10, 64) and all((s == P).all(axis=1).any() for s in S)
+
+
+def test_extract_colour_and_strided_in_place():
+    rng = np.random.default_rng(0)
+    big = rng.uniform(0, 255, size=(40, 50, 3))
+    crop = big[3:30, 5:41]  # a row-strided view: read in place, with its pitch
+    ex = gmmprior.Extractor(4, 5, channels=3, step=2)
+    P, means = ex.extract(crop, remove_mean=True)
+    pos = ex.positions(crop)
+    r, c = pos[7]
+    want = crop[r:r + 4, c:c + 5].reshape(-1, 3)
+    np.testing.assert_allclose(means[7], want.mean(axis=0))
+    np.testing.assert_allclose(P[7], (want - want.mean(axis=0)).ravel())
+    rc = gmmprior.Reconstructor(ex, crop.shape)
+    rc.add(P, means=means)
+    np.testing.assert_allclose(rc.finish(), crop, atol=1e-9)
+    # same result from a copy, from float32, and from a Fortran-ordered array
+    np.testing.assert_allclose(ex.extract(np.asfortranarray(crop)), ex.extract(crop.copy()))
+    with pytest.raises(ValueError, match="h x w x 3"):
+        ex.extract(crop[..., 0])
+
+
+def test_arrays_are_read_in_place():
+    # _rows must hand C-contiguous float64 arrays through untouched
+    X = np.zeros((5, 3))
+    assert gmmprior._core._rows(X) is X
+    assert gmmprior._core._rows(X.astype(np.float32)) is not X
+    img = np.zeros((10, 12))
+    a, h, w, pitch = gmmprior._core._image(img[2:, 1:9], 1)
+    assert a.base is img and (h, w, pitch) == (8, 8, 12)
+
+
+# ------------------------------------------------------------------ plans
+
+@pytest.mark.parametrize("name", ["post_denoise", "post_blur", "post_mask"])
+def test_plan_matches_fixture(name):
+    from conftest import meta
+    mt = meta(name)
+    d, p, n = mt["d"], mt["p"], mt["n"]
+    model = gmmprior.Model(fixture(name, "weights"), fixture(name, "means", shape=(K, d)),
+                           fixture(name, "covariances", shape=(K, d, d)))
+    W = fixture(name, "W", shape=(p, d))
+    noise = fixture(name, "noise_cov", shape=(p, p))
+    b = fixture(name, "b")
+    Y = fixture(name, "Y", shape=(n, p))
+    if name == "post_denoise":
+        plan = gmmprior.Plan.create_denoise(model, np.sqrt(noise[0, 0]))
+    elif name == "post_mask":
+        plan = gmmprior.Plan(model, np.diag(noise).copy(), W=W, b=b)
+    else:
+        plan = gmmprior.Plan(model, noise, W=W, b=b, method="cholesky")
+    assert (plan.n_components, plan.dim, plan.obs_dim) == (K, d, p)
+    post = plan.execute(Y)
+    np.testing.assert_allclose(post.resp, fixture(name, "resp", shape=(n, K)), atol=1e-8)
+    np.testing.assert_allclose(post.log_evidence, fixture(name, "log_evidence"), rtol=1e-9)
+    np.testing.assert_allclose(post.mmse, fixture(name, "mmse", shape=(n, d)), rtol=1e-7,
+                               atol=1e-6)
+    np.testing.assert_allclose(post.map, fixture(name, "map", shape=(n, d)), rtol=1e-7,
+                               atol=1e-6)
+    pc = fixture(name, "post_covariances", shape=(K, d, d))
+    np.testing.assert_allclose(plan.posterior_cov(2), pc[2], rtol=1e-6, atol=1e-6)
+    pm = fixture(name, "post_means", shape=(K, n, d))
+    np.testing.assert_allclose(plan.component_means(3, Y), pm[3], rtol=1e-7, atol=1e-6)
+    only = plan.execute(Y, resp=False, log_evidence=False, map=False)
+    assert only.resp is None and only.map is None
+    np.testing.assert_array_equal(only.mmse, post.mmse)
+
+
+def test_plan_masked_equals_selection():
+    name = "post_mask"
+    from conftest import meta
+    d = 64
+    model = gmmprior.Model(fixture(name, "weights"), fixture(name, "means", shape=(K, d)),
+                           fixture(name, "covariances", shape=(K, d, d)))
+    plan = gmmprior.Plan.create_denoise(model, 20.0)
+    rng = np.random.default_rng(1)
+    Y = rng.normal(100, 50, size=(30, d))
+    mask = np.ones((30, d), dtype=bool)
+    full = plan.execute(Y)
+    masked = plan.execute_masked(Y, mask)
+    np.testing.assert_allclose(masked.mmse, full.mmse, rtol=1e-8, atol=1e-8)
+    mask[:, :10] = False
+    Y[:, :10] = np.nan
+    out = plan.execute_masked(Y, mask)
+    assert np.isfinite(out.mmse).all()
+    with pytest.raises(ValueError, match="(?i)nan|finite") as info:
+        plan.execute(Y)
+    assert info.value.name == "GMMP_ENONFINITE"
+
+
+# ------------------------------------------------------------ whole images
+
+def test_denoise_image_matches_parts(mnist8_model):
+    m = gmmprior.Model(*mnist8_model.parameters()).set_patch(8, 8)
+    rng = np.random.default_rng(2)
+    clean = mnist(1)[0]
+    noisy = clean + rng.normal(0, 20, clean.shape)
+    out = gmmprior.denoise_image(m, noisy, 20.0)
+    ex = gmmprior.Extractor.for_model(m)
+    plan = gmmprior.Plan.create_denoise(m, 20.0)
+    rc = gmmprior.Reconstructor(ex, noisy.shape)
+    rc.add(plan.execute(ex.extract(noisy), resp=False, log_evidence=False, map=False).mmse)
+    np.testing.assert_allclose(out, rc.finish(), rtol=1e-9, atol=1e-9)
+    assert np.mean((out - clean) ** 2) < np.mean((noisy - clean) ** 2)
+    np.testing.assert_allclose(gmmprior.restore_image(plan, noisy), out, rtol=1e-9, atol=1e-9)
+    mp = gmmprior.denoise_image(m, noisy, 20.0, estimator="map", step=2, batch=7)
+    assert mp.shape == noisy.shape
+    with pytest.raises(ValueError, match="patch description"):
+        gmmprior.denoise_image(mnist8_model, noisy, 20.0)
+
+
+def test_progress_cancel_and_exceptions(mnist8_model):
+    m = gmmprior.Model(*mnist8_model.parameters()).set_patch(8, 8)
+    img = np.tile(mnist(1)[0], (2, 2))
+    seen = []
+    gmmprior.denoise_image(m, img, 20.0, batch=100, progress=lambda p: seen.append(p))
+    assert seen and seen[-1].phase == "image" and seen[-1].done == seen[-1].total
+    with pytest.raises(gmmprior.CanceledError) as info:
+        gmmprior.denoise_image(m, img, 20.0, batch=100, progress=lambda p: True)
+    assert info.value.code == -11
+
+    def boom(p):
+        raise KeyError("from the callback")
+    with pytest.raises(KeyError, match="from the callback"):
+        gmmprior.denoise_image(m, img, 20.0, batch=100, progress=boom)
+
+
+def test_epll_and_fast_plans():
+    natural = gmmprior.Model.load(os.path.join(ROOT, "data", "models", "natural-8x8-k50.gmmp"))
+    img = _read_pgm(os.path.join(ROOT, "data", "images", "camera.pgm"))[100:164, 180:244]
+    rng = np.random.default_rng(4)
+    noisy = img + rng.normal(0, 20, img.shape)
+    mse = lambda a: np.mean((a - img) ** 2)
+    one = gmmprior.denoise_image(natural, noisy, 20.0)
+    epll = gmmprior.epll_image(natural, noisy, 20.0, steps=3, step=2, seed=1)
+    assert mse(epll) < mse(noisy) / 3 and mse(one) < mse(noisy) / 3
+    mask = rng.uniform(size=img.shape) > 0.3
+    holes = np.where(mask, img, np.nan)
+    filled = gmmprior.epll_image(natural, holes, 1.0, observed=mask, steps=3)
+    assert np.isfinite(filled).all() and mse(filled) < np.mean((img - img.mean()) ** 2) / 4
+    exact = gmmprior.Plan.create_denoise(natural, 20.0)
+    flat = gmmprior.Plan.create_denoise(natural, 20.0, rank=16)
+    P = gmmprior.Extractor.for_model(natural).extract(noisy, count=200, remove_mean=True)[0]
+    a, b = exact.execute(P).mmse, flat.execute(P).mmse
+    assert np.mean((a - b) ** 2) < 0.1 * np.mean((a - P) ** 2)
+
+
+def test_estimate_noise():
+    rng = np.random.default_rng(3)
+    from conftest import ROOT
+    img = _read_pgm(os.path.join(ROOT, "data", "images", "camera.pgm"))[:200, :200]
+    sigma = gmmprior.estimate_noise(img + rng.normal(0, 15, img.shape))
+    assert 13 < sigma < 17
+    colour = np.stack([img, img[::-1], img[:, ::-1]], axis=2) + rng.normal(0, 10, img.shape + (3,))
+    assert 8 < gmmprior.estimate_noise(colour) < 12
+
+
+def test_gil_released(mnist8, mnist8_model):
+    """A pure-Python thread keeps running while the library scores in the
+    main thread. With the GIL held through a call, it could only run in
+    the few milliseconds after the call returns (the interpreter's switch
+    interval); released, it runs throughout: count the distinct 10 ms
+    slots, within the calls, in which it ran."""
+    X = np.tile(mnist8, (4, 1))
+    stamps = []
+    done = threading.Event()
+
+    def spin():
+        while not done.is_set():
+            stamps.append(time.perf_counter())
+            for _ in range(200):
+                pass
+    t = threading.Thread(target=spin)
+    t.start()
+    windows = []
+    try:
+        time.sleep(0.01)
+        for _ in range(2):
+            t0 = time.perf_counter()
+            mnist8_model.score_samples(X)
+            windows.append((t0, time.perf_counter()))
+    finally:
+        done.set()
+        t.join()
+    slots = {int(s / 0.01) for s in stamps if any(a <= s <= b for a, b in windows)}
+    span = sum(b - a for a, b in windows)
+    assert len(slots) >= max(4, 0.1 * span / 0.01), (len(slots), span)
+
+
+def _read_pgm(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    fields = data.split(maxsplit=4)
+    assert fields[0] == b"P5"
+    w, h, maxval = int(fields[1]), int(fields[2]), int(fields[3])
+    return np.frombuffer(fields[4][: w * h], np.uint8).reshape(h, w).astype(float)
