@@ -48,19 +48,25 @@ static void mem_flush(png_structp png)
 /* libpng reports errors by longjmp: the message is kept here. */
 typedef struct png_ctx {
     char message[200];
+    char warning[100]; /* the last warning: libpng explains "Invalid IHDR data" there */
 } png_ctx;
 
 static void on_png_error(png_structp png, png_const_charp msg)
 {
     png_ctx *ctx = png_get_error_ptr(png);
-    if (ctx)
+    if (ctx && ctx->warning[0])
+        snprintf(ctx->message, sizeof ctx->message, "%s: %s", msg, ctx->warning);
+    else if (ctx)
         snprintf(ctx->message, sizeof ctx->message, "%s", msg);
     png_longjmp(png, 1);
 }
 
 static void on_png_warning(png_structp png, png_const_charp msg)
 {
-    (void)png, (void)msg; /* ancillary trouble (a bad gAMA, say) is not fatal */
+    /* Ancillary trouble (a bad gAMA, say) is not fatal: only kept. */
+    png_ctx *ctx = png_get_error_ptr(png);
+    if (ctx)
+        snprintf(ctx->warning, sizeof ctx->warning, "%s", msg);
 }
 
 /* Encodes rows x cols pixels of `channels` (1 or 3) values, 8 or 16 bits
@@ -78,7 +84,7 @@ static int png_encode(const char *path, const double *pixels, size_t rows, size_
     const unsigned top = bits == 16 ? 65535u : 255u;
     unsigned char *row = malloc(cols * per);
     membuf mem = {0};
-    png_ctx ctx = {{0}};
+    png_ctx ctx = {{0}, {0}};
     png_structp png = row ? png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, on_png_error,
                                                     on_png_warning)
                           : NULL;
