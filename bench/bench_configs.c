@@ -64,8 +64,8 @@ int main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = argc > 1 ? (unsigned)atoi(argv[1]) : (unsigned)(cores > 0 ? cores : 1);
     bench_print_machine();
-    gmmpio_stack train_set = {8500, 28, 28, bench_load_digits("train", 8500), 0};
-    gmmpio_stack clean = {1000, 28, 28, bench_load_digits("t10k", 1000), 0}, noisy;
+    gmmpio_stack train_set = {8500, 28, 28, bench_load_digits("train", 8500), 0, 1};
+    gmmpio_stack clean = {1000, 28, 28, bench_load_digits("t10k", 1000), 0, 1}, noisy;
     gmmpio_stack_alloc(&noisy, 1000, 28, 28);
     memcpy(noisy.pixels, clean.pixels, 1000 * 784 * sizeof(double));
     restore_add_noise(&noisy, 20.0, 20, 0.0, 255.0);

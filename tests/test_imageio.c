@@ -316,6 +316,186 @@ START_TEST(outputs_are_atomic)
 }
 END_TEST
 
+/* Issues 13 and 14: colour and 16-bit images in every format, through
+ * the colour-aware reader; the grey readers still refuse colour. */
+START_TEST(colour_and_depth_round_trips)
+{
+    char err[256];
+    gmmpio_stack zero = {0};
+    ck_assert_uint_eq(gmmpio_stack_channels(&zero), 1);
+    const struct {
+        const char *name;
+        enum gmmpio_kind kind;
+        size_t channels;
+        unsigned maxval; /* 0: 8-bit; IDX: exact doubles */
+    } cases[] = {
+        {"g8.png", GMMPIO_KIND_PNG, 1, 0},     {"g16.png", GMMPIO_KIND_PNG, 1, 65535},
+        {"c8.png", GMMPIO_KIND_PNG, 3, 0},     {"c16.png", GMMPIO_KIND_PNG, 3, 65535},
+        {"c8.ppm", GMMPIO_KIND_PPM, 3, 255},   {"c16.ppm", GMMPIO_KIND_PPM, 3, 65535},
+        {"g16.pgm", GMMPIO_KIND_PGM, 1, 65535}, {"g.idx", GMMPIO_KIND_IDX, 1, 0},
+        {"c.idx", GMMPIO_KIND_IDX, 3, 0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        gmmpio_stack a, b = {0};
+        const size_t rows = 5, cols = 7, ch = cases[k].channels, n = rows * cols * ch;
+        ck_assert_int_eq(gmmpio_stack_alloc_channels(&a, 1, rows, cols, ch), 0);
+        a.maxval = cases[k].maxval;
+        int is_idx = cases[k].kind == GMMPIO_KIND_IDX;
+        for (size_t i = 0; i < n; i++)
+            a.pixels[i] = is_idx ? (double)i * 3.25 - 17.5 /* unclipped floats */
+                          : a.maxval > 255 ? (double)((i * 1973) % 65536)
+                                           : (double)((i * 37) % 256);
+        ck_assert_msg(gmmpio_write_images(path(cases[k].name), &a, cases[k].kind, err,
+                                          sizeof err) == 0, "%s: %s", cases[k].name, err);
+        enum gmmpio_kind kind;
+        ck_assert_msg(gmmpio_read_images_ex(path(cases[k].name), GMMPIO_READ_COLOUR, &b, &kind,
+                                            err, sizeof err) == 0, "%s: %s", cases[k].name, err);
+        ck_assert_int_eq(kind, cases[k].kind);
+        ck_assert_uint_eq(b.rows, rows);
+        ck_assert_uint_eq(b.cols, cols);
+        ck_assert_uint_eq(gmmpio_stack_channels(&b), ch);
+        ck_assert_uint_eq(b.maxval, a.maxval);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_msg(b.pixels[i] == a.pixels[i], "%s: value %zu is %g, wrote %g",
+                          cases[k].name, i, b.pixels[i], a.pixels[i]);
+        gmmpio_stack_free(&b);
+        /* Without the flag, colour is refused with a reason; grey still reads. */
+        int rc = gmmpio_read_images(path(cases[k].name), &b, NULL, err, sizeof err);
+        if (ch == 3) {
+            ck_assert_msg(rc == -1, "%s read as grey", cases[k].name);
+            ck_assert_msg(strstr(err, is_idx ? "dimensions" : "colour") != NULL, "%s: %s",
+                          cases[k].name, err);
+            ck_assert_ptr_null(b.pixels);
+        } else {
+            ck_assert_msg(rc == 0, "%s: %s", cases[k].name, err);
+            gmmpio_stack_free(&b);
+        }
+        gmmpio_stack_free(&a);
+    }
+    /* A 2-dimensional IDX array is one grey image for the colour-aware reader. */
+    const unsigned char two[] = {0, 0, 0x08, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6};
+    write_bytes("two.idx", two, sizeof two);
+    gmmpio_stack b = {0};
+    ck_assert_msg(gmmpio_read_images_ex(path("two.idx"), GMMPIO_READ_COLOUR, &b, NULL, err,
+                                        sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(b.count, 1);
+    ck_assert_uint_eq(b.rows, 2);
+    ck_assert_uint_eq(b.cols, 3);
+    ck_assert_double_eq(b.pixels[5], 6.0);
+    gmmpio_stack_free(&b);
+    /* Suffixes choose the output kind; others are refused. */
+    enum gmmpio_kind kind;
+    ck_assert_int_eq(gmmpio_kind_from_name("a/b.PNG", &kind, err, sizeof err), 0);
+    ck_assert_int_eq(kind, GMMPIO_KIND_PNG);
+    ck_assert_int_eq(gmmpio_kind_from_name("b.idx.gz", &kind, err, sizeof err), 0);
+    ck_assert_int_eq(kind, GMMPIO_KIND_IDX);
+    ck_assert_int_eq(gmmpio_kind_from_name("b.ppm", &kind, err, sizeof err), 0);
+    ck_assert_int_eq(kind, GMMPIO_KIND_PPM);
+    ck_assert_int_eq(gmmpio_kind_from_name("b.jpg", &kind, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, ".ppm"));
+    /* A grey stack is not written as PPM, nor a colour one as PGM. */
+    gmmpio_stack g, c;
+    ck_assert_int_eq(gmmpio_stack_alloc(&g, 1, 2, 2), 0);
+    ck_assert_int_eq(gmmpio_stack_alloc_channels(&c, 1, 2, 2, 3), 0);
+    ck_assert_int_eq(gmmpio_write_images(path("g.ppm"), &g, GMMPIO_KIND_PPM, err, sizeof err), -1);
+    ck_assert_int_eq(gmmpio_write_images(path("c.pgm"), &c, GMMPIO_KIND_PGM, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "PGM"));
+    gmmpio_stack_free(&g);
+    gmmpio_stack_free(&c);
+}
+END_TEST
+
+/* Recomputes the CRC of the PNG chunk at `off` (length, type, data, CRC). */
+static void fix_crc(unsigned char *png, size_t off)
+{
+    size_t len = (size_t)png[off] << 24 | png[off + 1] << 16 | png[off + 2] << 8 | png[off + 3];
+    uLong crc = crc32(0L, png + off + 4, (uInt)(len + 4));
+    unsigned char *p = png + off + 8 + len;
+    p[0] = (unsigned char)(crc >> 24), p[1] = (unsigned char)(crc >> 16);
+    p[2] = (unsigned char)(crc >> 8), p[3] = (unsigned char)crc;
+}
+
+START_TEST(bad_colour_files_are_refused)
+{
+    char err[256];
+    gmmpio_stack a, s = {0};
+    ck_assert_int_eq(gmmpio_stack_alloc_channels(&a, 1, 8, 8, 3), 0);
+    ck_assert_int_eq(gmmpio_write_images(path("ok.png"), &a, GMMPIO_KIND_PNG, err, sizeof err), 0);
+    gmmpio_stack_free(&a);
+    FILE *f = fopen(path("ok.png"), "rb");
+    unsigned char png[4096];
+    size_t n = fread(png, 1, sizeof png, f);
+    fclose(f);
+    ck_assert_uint_gt(n, 60);
+    ck_assert_uint_lt(n, sizeof png);
+    unsigned char bad[4096];
+    struct {
+        const char *name;
+        size_t size;
+        int depth, type; /* IHDR bytes 24, 25 (-1: unchanged) */
+        const char *says;
+    } cases[] = {
+        {"trunc.png", 50, -1, -1, "PNG"},
+        {"trunc-data.png", 0, -1, -1, "PNG"}, /* size set below: cut inside the data */
+        {"depth.png", 0, 4, 2, "bit depth"},  /* RGB of 4 bits does not exist */
+        {"depth3.png", 0, 3, 0, "bit depth"}, /* nor grey of 3 */
+        {"alpha.png", 0, 8, 6, "alpha"},      /* RGBA: refused, not guessed */
+        {"greyalpha.png", 0, 8, 4, "alpha"},
+    };
+    cases[1].size = n - 20;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(bad, png, n);
+        size_t size = cases[k].size ? cases[k].size : n;
+        if (cases[k].depth >= 0) {
+            bad[24] = (unsigned char)cases[k].depth;
+            bad[25] = (unsigned char)cases[k].type;
+            fix_crc(bad, 8);
+        }
+        write_bytes(cases[k].name, bad, size);
+        err[0] = '\0';
+        int rc = gmmpio_read_images_ex(path(cases[k].name), GMMPIO_READ_COLOUR, &s, NULL, err,
+                                       sizeof err);
+        ck_assert_msg(rc == -1, "%s was accepted", cases[k].name);
+        ck_assert_msg(strstr(err, cases[k].says) != NULL, "%s: '%s' lacks '%s'", cases[k].name,
+                      err, cases[k].says);
+        ck_assert_msg(strstr(err, cases[k].name) != NULL, "%s: '%s' does not name the file",
+                      cases[k].name, err);
+        ck_assert_ptr_null(s.pixels);
+    }
+    const struct {
+        const char *name, *data;
+        size_t size;
+        const char *says;
+    } files[] = {
+        {"maxval0.ppm", "P6\n1 1\n0\n\1\2\3", 13, "maxval"},
+        {"maxval.ppm", "P6\n1 1\n70000\n\0\0\0\0\0\0", 19, "maxval"},
+        {"sample.ppm", "P6\n1 1\n100\n\1\2\377", 14, "above maxval"},
+        {"short.ppm", "P6\n2 2\n255\n\1\2\3", 14, "truncated"},
+        {"last2.idx", "\0\0\x08\x04\0\0\0\1\0\0\0\1\0\0\0\1\0\0\0\2\7\7", 22, "ends in 2"},
+        {"dims5.idx", "\0\0\x08\x05\0\0\0\1\0\0\0\1\0\0\0\1\0\0\0\1\0\0\0\1\7", 25,
+         "dimensions"},
+        {"short4.idx", "\0\0\x08\x04\0\0\0\1\0\0\0\1\0\0\0\2\0\0\0\3\7\7", 22, "truncated"},
+    };
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        write_bytes(files[k].name, files[k].data, files[k].size);
+        err[0] = '\0';
+        int rc = gmmpio_read_images_ex(path(files[k].name), GMMPIO_READ_COLOUR, &s, NULL, err,
+                                       sizeof err);
+        ck_assert_msg(rc == -1, "%s was accepted", files[k].name);
+        ck_assert_msg(strstr(err, files[k].says) != NULL, "%s: '%s' lacks '%s'", files[k].name,
+                      err, files[k].says);
+        ck_assert_ptr_null(s.pixels);
+    }
+    /* The limit counts values: an RGB image of 4x4 is 48 of them. */
+    gmmpio_set_max_elements(40);
+    write_bytes("rgb4.ppm", "P6\n4 4\n255\n", 11);
+    ck_assert_int_eq(gmmpio_read_images_ex(path("ok.png"), GMMPIO_READ_COLOUR, &s, NULL, err,
+                                           sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "limit"));
+    gmmpio_set_max_elements(GMMPIO_DEFAULT_MAX_ELEMENTS);
+}
+END_TEST
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/gmmp-io-XXXXXX");
@@ -328,6 +508,8 @@ int main(void)
     tcase_add_test(tc, bad_files_are_refused);
     tcase_add_test(tc, hostile_inputs);
     tcase_add_test(tc, outputs_are_atomic);
+    tcase_add_test(tc, colour_and_depth_round_trips);
+    tcase_add_test(tc, bad_colour_files_are_refused);
     suite_add_tcase(s, tc);
     int rc = tu_run(s);
     char cmd[128];

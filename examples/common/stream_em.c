@@ -60,7 +60,7 @@ int stream_patches(const stream_source *src, int (*fn)(void *payload, const doub
         }
         for (size_t i = 0; i < count; i++, global++) {
             /* Every process decodes every image, keeps its share. */
-            gmmpio_stack one = {1, rows, cols, img, 0};
+            gmmpio_stack one = {1, rows, cols, img, 0, 1};
             if (gmmpio_reader_next(r, img, 1, err, errlen) != 1 ||
                 gmmpio_check_values(&one, CLI_VALUE_LIMIT, src->paths[f], err, errlen)) {
                 gmmpio_reader_close(r);

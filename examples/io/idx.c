@@ -16,7 +16,7 @@
 typedef struct idx_header {
     int type;
     size_t element_size;
-    size_t count, rows, cols;
+    size_t count, rows, cols, channels;
 } idx_header;
 
 static size_t element_size(int type)
@@ -37,8 +37,11 @@ static uint32_t be32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Validates the 4-byte magic; returns the number of dimensions or -1. */
-static int parse_magic(const unsigned char *m, idx_header *h, char *err, size_t errlen)
+/* Validates the 4-byte magic; returns the number of dimensions or -1.
+ * any_shape: images of 2, 3 or 4 dimensions (grey h x w, n x h x w, RGB
+ * n x h x w x 3) instead of images (3) or labels (1). */
+static int parse_magic(const unsigned char *m, idx_header *h, int any_shape, char *err,
+                       size_t errlen)
 {
     if (m[0] != 0 || m[1] != 0)
         return gmmpio__fail(err, errlen, "not an IDX file (magic %02x %02x)", m[0], m[1]);
@@ -46,7 +49,11 @@ static int parse_magic(const unsigned char *m, idx_header *h, char *err, size_t 
     h->element_size = element_size(m[2]);
     if (!h->element_size)
         return gmmpio__fail(err, errlen, "unknown IDX element type 0x%02x", m[2]);
-    if (m[3] != 1 && m[3] != 3)
+    if (any_shape && (m[3] < 2 || m[3] > 4))
+        return gmmpio__fail(err, errlen,
+                            "IDX file has %d dimensions; images need 2 (h x w), 3 (n x h x w) "
+                            "or 4 (n x h x w x 3, RGB)", m[3]);
+    if (!any_shape && m[3] != 1 && m[3] != 3)
         return gmmpio__fail(err, errlen,
                             "IDX file has %d dimensions; images need 3, labels 1", m[3]);
     return m[3];
@@ -56,17 +63,27 @@ static int parse_magic(const unsigned char *m, idx_header *h, char *err, size_t 
 static int parse_dims(const unsigned char *p, int ndims, idx_header *h, char *err,
                       size_t errlen)
 {
-    uint32_t dims[3] = {1, 1, 1};
+    uint32_t dims[4] = {1, 1, 1, 1};
     for (int i = 0; i < ndims; i++) {
         dims[i] = be32(p + 4 * i);
         if (dims[i] == 0 || dims[i] > GMMPIO_MAX_DIM)
             return gmmpio__fail(err, errlen, "IDX dimension %d is %u: not in 1..%u", i,
                                 dims[i], GMMPIO_MAX_DIM);
     }
+    if (ndims == 4 && dims[3] != 3)
+        return gmmpio__fail(err, errlen, "IDX array of 4 dimensions ends in %u: colour images "
+                                         "are n x h x w x 3 (interleaved RGB)",
+                            dims[3]);
+    if (ndims == 2) { /* one h x w image */
+        dims[2] = dims[1];
+        dims[1] = dims[0];
+        dims[0] = 1;
+    }
     h->count = dims[0];
     h->rows = dims[1];
     h->cols = dims[2];
-    uint64_t elements = (uint64_t)dims[0] * dims[1] * dims[2];
+    h->channels = dims[3];
+    uint64_t elements = (uint64_t)dims[0] * dims[1] * dims[2] * dims[3];
     if (elements > GMMPIO_MAX_ELEMENTS)
         return gmmpio__fail(err, errlen, "IDX file claims %llu elements: too large",
                             (unsigned long long)elements);
@@ -76,7 +93,7 @@ static int parse_dims(const unsigned char *p, int ndims, idx_header *h, char *er
 /* Big-endian elements to doubles. */
 static void decode(const unsigned char *p, const idx_header *h, double *out)
 {
-    size_t n = h->count * h->rows * h->cols;
+    size_t n = h->count * h->rows * h->cols * h->channels;
     for (size_t i = 0; i < n; i++, p += h->element_size) {
         switch (h->type) {
         case 0x08: out[i] = p[0]; break;
@@ -107,7 +124,7 @@ int gmmpio_idx_parse(const unsigned char *data, size_t size, gmmpio_stack *out, 
     idx_header h;
     if (size < 4)
         return gmmpio__fail(err, errlen, "IDX data too short for a header (%zu bytes)", size);
-    int ndims = parse_magic(data, &h, err, errlen);
+    int ndims = parse_magic(data, &h, 0, err, errlen);
     if (ndims < 0)
         return -1;
     size_t header = 4 + 4 * (size_t)ndims;
@@ -138,7 +155,7 @@ int gmmpio__idx_read_fd(int fd, long long file_size, const char *path, int image
         close(fd);
         return gmmpio__fail(err, errlen, "%s: out of memory", path);
     }
-    unsigned char head[16];
+    unsigned char head[20]; /* magic and up to 4 dimensions */
     idx_header h;
     unsigned char *raw = NULL;
     int rc = -1, errnum = 0;
@@ -151,12 +168,12 @@ int gmmpio__idx_read_fd(int fd, long long file_size, const char *path, int image
             gmmpio__fail(err, errlen, "%s: too short for an IDX header", path);
         goto done;
     }
-    int ndims = parse_magic(head, &h, err, errlen);
+    int ndims = parse_magic(head, &h, images_only == 2, err, errlen);
     if (ndims < 0) {
         gmmpio__prefix(err, errlen, path);
         goto done;
     }
-    if (images_only && ndims != 3) {
+    if (images_only == 1 && ndims != 3) {
         gmmpio__fail(err, errlen, "%s: holds %d-dimensional IDX data (labels?), not images", path,
                      ndims);
         goto done;
@@ -171,12 +188,12 @@ int gmmpio__idx_read_fd(int fd, long long file_size, const char *path, int image
         gmmpio__prefix(err, errlen, path);
         goto done;
     }
-    size_t n = h.count * h.rows * h.cols, bytes = n * h.element_size;
+    size_t n = h.count * h.rows * h.cols * h.channels, bytes = n * h.element_size;
     size_t header = 4 + 4 * (size_t)ndims;
     if (n > gmmpio_max_elements()) {
-        gmmpio__fail(err, errlen, "%s: IDX header declares %zu elements (%zu x %zu x %zu), above "
-                                  "the limit of %zu (raise it with --max-elements)",
-                     path, n, h.count, h.rows, h.cols, gmmpio_max_elements());
+        gmmpio__fail(err, errlen, "%s: IDX header declares %zu elements (%zu x %zu x %zu x %zu), "
+                                  "above the limit of %zu (raise it with --max-elements)",
+                     path, n, h.count, h.rows, h.cols, h.channels, gmmpio_max_elements());
         goto done;
     }
     /* Before reading: a plain file must be exactly as long as declared; a
@@ -237,7 +254,7 @@ int gmmpio__idx_read_fd(int fd, long long file_size, const char *path, int image
         goto done;
     }
     gmmpio_stack img;
-    if (gmmpio_stack_alloc(&img, h.count, h.rows, h.cols)) {
+    if (gmmpio_stack_alloc_channels(&img, h.count, h.rows, h.cols, h.channels)) {
         gmmpio__fail(err, errlen, "%s: out of memory for %zu elements", path, n);
         goto done;
     }
@@ -275,19 +292,24 @@ int gmmpio_idx_write(const char *path, const gmmpio_stack *img, enum gmmpio_idx_
         return gmmpio__fail(err, errlen, "cannot write IDX element type 0x%02x", (int)type);
     if (img->count > UINT32_MAX || img->rows > UINT32_MAX || img->cols > UINT32_MAX)
         return gmmpio__fail(err, errlen, "image stack too large for IDX");
-    size_t n = img->count * img->rows * img->cols;
-    unsigned char *buf = malloc(16 + n * esize);
+    size_t ch = gmmpio_stack_channels(img);
+    size_t n = img->count * img->rows * img->cols * ch;
+    unsigned char *buf = malloc(20 + n * esize);
     if (!buf)
         return gmmpio__fail(err, errlen, "out of memory");
     unsigned char *p = buf;
     *p++ = 0;
     *p++ = 0;
     *p++ = (unsigned char)type;
-    *p++ = 3;
+    *p++ = ch == 1 ? 3 : 4; /* colour: n x h x w x C */
     put_be32(p, (uint32_t)img->count);
     put_be32(p + 4, (uint32_t)img->rows);
     put_be32(p + 8, (uint32_t)img->cols);
     p += 12;
+    if (ch != 1) {
+        put_be32(p, (uint32_t)ch);
+        p += 4;
+    }
     for (size_t i = 0; i < n; i++) {
         double v = img->pixels[i];
         if (type == GMMPIO_IDX_UBYTE) {

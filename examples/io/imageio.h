@@ -1,6 +1,6 @@
 /*
  * Image input and output for the tools and examples (not part of the
- * library): MNIST IDX files (gzip-compressed or not), PGM, PNG.
+ * library): MNIST IDX files (gzip-compressed or not), PGM, PPM, PNG.
  * SPDX-License-Identifier: MIT
  */
 #ifndef GMMPIO_IMAGEIO_H
@@ -8,13 +8,29 @@
 
 #include <stddef.h>
 
-/* A stack of equally sized grayscale images, row-major doubles; image i
- * starts at pixels + i * rows * cols. A single image has count 1. */
+/* A stack of equally sized images, row-major doubles with `channels`
+ * values per pixel interleaved (RGB as R, G, B; the library's layout);
+ * image i starts at pixels + i * rows * cols * channels. A single image
+ * has count 1. channels 0 means 1 (grey), so a zero-initialised stack and
+ * every reader called without GMMPIO_READ_COLOUR give grey images;
+ * gmmpio_stack_channels() reads it. */
 typedef struct gmmpio_stack {
     size_t count, rows, cols;
     double *pixels;
-    unsigned maxval; /* a PGM's maxval (its depth, kept on output); 0 otherwise */
+    unsigned maxval;   /* a PGM/PPM's maxval, 65535 for a 16-bit PNG (the depth, kept
+                          on output); 0 otherwise (8-bit PNG, IDX: 0..255) */
+    unsigned channels; /* values per pixel: 1 (or 0) grey, 3 RGB */
 } gmmpio_stack;
+
+/* The stack's values per pixel: its channels, 1 when 0. */
+size_t gmmpio_stack_channels(const gmmpio_stack *img);
+
+/* Flags of the readers that take them. GMMPIO_READ_COLOUR accepts colour
+ * images as 3-channel stacks: RGB and palette PNGs, PPM (P6, P3), and IDX
+ * arrays of 4 dimensions n x h x w x 3 (interleaved RGB); it also accepts
+ * 2-dimensional IDX arrays (one h x w grey image). Without it, colour is
+ * refused with a reason, as before. */
+#define GMMPIO_READ_COLOUR 1u
 
 /* Element types of IDX files (the IDX type byte). */
 enum gmmpio_idx_type {
@@ -96,31 +112,67 @@ int gmmpio_pgm_parse(const unsigned char *data, size_t size, gmmpio_stack *out, 
 int gmmpio_pgm_write(const char *path, const gmmpio_stack *img, size_t index, int plain,
                      char *err, size_t errlen);
 
+/* Parses a PGM, or with GMMPIO_READ_COLOUR also a PPM (P6 binary, P3
+ * plain; 3 channels), from memory; as gmmpio_pgm_parse() otherwise. */
+int gmmpio_pnm_parse(const unsigned char *data, size_t size, unsigned flags, gmmpio_stack *out,
+                     char *err, size_t errlen);
+
+/* Writes image `index` of a 3-channel stack as a binary PPM (P6), values
+ * rounded and clamped to 0..maxval as gmmpio_pgm_write(). */
+int gmmpio_ppm_write(const char *path, const gmmpio_stack *img, size_t index, char *err,
+                     size_t errlen);
+
 /* Writes a grayscale 8-bit PNG of rows x cols values, rounded and clamped
  * to 0..255. */
 int gmmpio_png_write(const char *path, const double *pixels, size_t rows, size_t cols,
                      char *err, size_t errlen);
 
-/* Reads an 8-bit grayscale PNG from memory or a file as one image with
- * values on 0..255. Colour, alpha and 16-bit PNGs are refused with a reason
- * (they would be silently converted otherwise). */
+/* Writes image `index` of a stack as PNG: grey (1 channel) or RGB (3),
+ * 16-bit when img->maxval exceeds 255 (values scaled by 65535 / maxval),
+ * else 8-bit (values on 0..maxval, or 0..255 when maxval is 0, scaled to
+ * 0..255); rounded and clamped. */
+int gmmpio_png_write_stack(const char *path, const gmmpio_stack *img, size_t index, char *err,
+                           size_t errlen);
+
+/* Reads a PNG from memory or a file as one image. Grey PNGs of 1, 2, 4 or
+ * 8 bits give values on 0..255 (maxval 0), 16-bit ones values on 0..65535
+ * (maxval 65535). RGB and palette PNGs (read as RGB, 8 or 16-bit) only
+ * with GMMPIO_READ_COLOUR (gmmpio_png_parse_ex); without it they are
+ * refused with a reason. PNGs with an alpha channel are always refused
+ * (restoring transparent pixels has no meaning: flatten the image first);
+ * a tRNS transparency chunk is ignored. Interlaced PNGs are read. */
 int gmmpio_png_parse(const unsigned char *data, size_t size, gmmpio_stack *out, char *err,
                      size_t errlen);
+int gmmpio_png_parse_ex(const unsigned char *data, size_t size, unsigned flags,
+                        gmmpio_stack *out, char *err, size_t errlen);
 int gmmpio_png_read(const char *path, gmmpio_stack *out, char *err, size_t errlen);
 
 /* File kinds the tools read and write. */
-enum gmmpio_kind { GMMPIO_KIND_IDX, GMMPIO_KIND_PGM, GMMPIO_KIND_PNG };
+enum gmmpio_kind { GMMPIO_KIND_IDX, GMMPIO_KIND_PGM, GMMPIO_KIND_PNG, GMMPIO_KIND_PPM };
+
+/* The kind an output name asks for by its suffix (case-insensitive):
+ * .png, .pgm, .ppm, .idx (and .idx.gz). Returns 0, or -1 with a message
+ * listing the suffixes. */
+int gmmpio_kind_from_name(const char *path, enum gmmpio_kind *kind, char *err, size_t errlen);
 
 /* Reads images from an IDX image file (3 dimensions; gzip-compressed or
  * not), a PGM or a PNG file, recognised by their first bytes (opened once);
  * *kind (if not NULL) says which. 1-dimensional IDX data (labels) is
- * refused: it holds no images. */
+ * refused: it holds no images. Grey only: colour is refused with a reason. */
 int gmmpio_read_images(const char *path, gmmpio_stack *out, enum gmmpio_kind *kind, char *err,
                        size_t errlen);
 
+/* gmmpio_read_images() with flags: GMMPIO_READ_COLOUR also reads PPM
+ * (*kind GMMPIO_KIND_PPM), RGB PNGs and IDX arrays of shape h x w or
+ * n x h x w x 3. */
+int gmmpio_read_images_ex(const char *path, unsigned flags, gmmpio_stack *out,
+                          enum gmmpio_kind *kind, char *err, size_t errlen);
+
 /* Writes a stack in the given kind, atomically: IDX as doubles
- * (gzip-compressed when the name ends in ".gz"), PGM (one image, at the
- * stack's maxval), or PNG (one image, 8-bit). */
+ * (gzip-compressed when the name ends in ".gz"; 4 dimensions n x h x w x 3
+ * for RGB), PGM (one grey image, at the stack's maxval), PPM (one RGB
+ * image, at the stack's maxval) or PNG (one image, grey or RGB, 16-bit
+ * when maxval exceeds 255: gmmpio_png_write_stack()). */
 int gmmpio_write_images(const char *path, const gmmpio_stack *img, enum gmmpio_kind kind,
                         char *err, size_t errlen);
 
@@ -147,7 +199,11 @@ void gmmpio_reader_close(gmmpio_reader *r);
 /* Frees the pixels of a stack and zeroes it. */
 void gmmpio_stack_free(gmmpio_stack *img);
 
-/* Allocates a zeroed stack; returns -1 on overflow or out of memory. */
+/* Allocates a zeroed grey stack; returns -1 on overflow or out of memory. */
 int gmmpio_stack_alloc(gmmpio_stack *img, size_t count, size_t rows, size_t cols);
+
+/* Allocates a zeroed stack of `channels` values per pixel (>= 1). */
+int gmmpio_stack_alloc_channels(gmmpio_stack *img, size_t count, size_t rows, size_t cols,
+                                size_t channels);
 
 #endif /* GMMPIO_IMAGEIO_H */

@@ -30,11 +30,14 @@ int gmmpio__slurp(int fd, long long size, const char *path, unsigned char **buf,
 
 /* Readers of an input already opened by gmmpio_open_input (of `size`
  * bytes); they take the descriptor and close it. */
+/* images_only: 0 any IDX (1 or 3 dimensions), 1 images (3 dimensions),
+ * 2 images of any shape (2, 3, or 4 dimensions ending in 3: RGB). */
 int gmmpio__idx_read_fd(int fd, long long size, const char *path, int images_only,
                         gmmpio_stack *out, char *err, size_t errlen);
-int gmmpio__pgm_read_fd(int fd, long long size, const char *path, gmmpio_stack *out, char *err,
-                        size_t errlen);
-int gmmpio__png_read_fd(int fd, long long size, const char *path, gmmpio_stack *out, char *err,
-                        size_t errlen);
+/* flags: GMMPIO_READ_COLOUR or 0. */
+int gmmpio__pgm_read_fd(int fd, long long size, const char *path, unsigned flags,
+                        gmmpio_stack *out, char *err, size_t errlen);
+int gmmpio__png_read_fd(int fd, long long size, const char *path, unsigned flags,
+                        gmmpio_stack *out, char *err, size_t errlen);
 
 #endif /* GMMPIO_IOUTIL_H */

@@ -47,8 +47,8 @@ int gmmpio_reader_open(gmmpio_reader **out, const char *path, char *err, size_t 
     int is_pgm = got >= 2 && head[0] == 'P' && (head[1] == '2' || head[1] == '5');
     int is_png = got == 4 && memcmp(head, "\x89PNG", 4) == 0;
     if (is_pgm || is_png) {
-        if (is_pgm ? gmmpio__pgm_read_fd(fd, size, path, &r->pgm, err, errlen)
-                   : gmmpio__png_read_fd(fd, size, path, &r->pgm, err, errlen)) {
+        if (is_pgm ? gmmpio__pgm_read_fd(fd, size, path, 0, &r->pgm, err, errlen)
+                   : gmmpio__png_read_fd(fd, size, path, 0, &r->pgm, err, errlen)) {
             free(r);
             return -1;
         }

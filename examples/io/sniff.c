@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "imageio.h"
@@ -12,6 +13,12 @@
 
 int gmmpio_read_images(const char *path, gmmpio_stack *out, enum gmmpio_kind *kind, char *err,
                        size_t errlen)
+{
+    return gmmpio_read_images_ex(path, 0, out, kind, err, errlen);
+}
+
+int gmmpio_read_images_ex(const char *path, unsigned flags, gmmpio_stack *out,
+                          enum gmmpio_kind *kind, char *err, size_t errlen)
 {
     /* One open: a FIFO, directory or device is refused here, without
      * blocking, and the file sniffed is the file read. */
@@ -26,39 +33,66 @@ int gmmpio_read_images(const char *path, gmmpio_stack *out, enum gmmpio_kind *ki
         close(fd);
         return gmmpio__fail(err, errlen, "cannot read %s: %s", path, strerror(e));
     }
-    if (got >= 2 && head[0] == 'P' && (head[1] == '2' || head[1] == '5')) {
+    if (got >= 2 && head[0] == 'P' &&
+        (head[1] == '2' || head[1] == '5' || head[1] == '3' || head[1] == '6')) {
         if (kind)
-            *kind = GMMPIO_KIND_PGM;
-        return gmmpio__pgm_read_fd(fd, size, path, out, err, errlen);
+            *kind = head[1] == '3' || head[1] == '6' ? GMMPIO_KIND_PPM : GMMPIO_KIND_PGM;
+        return gmmpio__pgm_read_fd(fd, size, path, flags, out, err, errlen);
     }
     if (got == 4 && memcmp(head, "\x89PNG", 4) == 0) {
         if (kind)
             *kind = GMMPIO_KIND_PNG;
-        return gmmpio__png_read_fd(fd, size, path, out, err, errlen);
+        return gmmpio__png_read_fd(fd, size, path, flags, out, err, errlen);
     }
     /* IDX starts with two zero bytes, gzip with 1f 8b. */
     if (got >= 2 && ((head[0] == 0 && head[1] == 0) || (head[0] == 0x1f && head[1] == 0x8b))) {
         if (kind)
             *kind = GMMPIO_KIND_IDX;
-        return gmmpio__idx_read_fd(fd, size, path, 1, out, err, errlen);
+        return gmmpio__idx_read_fd(fd, size, path, (flags & GMMPIO_READ_COLOUR) ? 2 : 1, out,
+                                   err, errlen);
     }
     close(fd);
     if (got == 0)
         return gmmpio__fail(err, errlen, "%s is empty", path);
-    return gmmpio__fail(err, errlen, "%s is neither an IDX, a PGM nor a PNG file (it starts "
+    return gmmpio__fail(err, errlen, "%s is neither an IDX, a %s nor a PNG file (it starts "
                                      "with bytes %02x %02x)",
-                        path, head[0], head[1]);
+                        path, (flags & GMMPIO_READ_COLOUR) ? "PGM, a PPM" : "PGM", head[0],
+                        head[1]);
+}
+
+int gmmpio_kind_from_name(const char *path, enum gmmpio_kind *kind, char *err, size_t errlen)
+{
+    static const struct {
+        const char *suffix;
+        enum gmmpio_kind kind;
+    } known[] = {{".png", GMMPIO_KIND_PNG}, {".pgm", GMMPIO_KIND_PGM},
+                 {".ppm", GMMPIO_KIND_PPM}, {".idx", GMMPIO_KIND_IDX},
+                 {".idx.gz", GMMPIO_KIND_IDX}};
+    size_t len = strlen(path);
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        size_t n = strlen(known[i].suffix);
+        if (len > n && strcasecmp(path + len - n, known[i].suffix) == 0) {
+            *kind = known[i].kind;
+            return 0;
+        }
+    }
+    return gmmpio__fail(err, errlen, "%s: the output's format is chosen by its suffix, which "
+                                     "must be .png, .pgm, .ppm, .idx or .idx.gz",
+                        path);
 }
 
 int gmmpio_write_images(const char *path, const gmmpio_stack *img, enum gmmpio_kind kind,
                         char *err, size_t errlen)
 {
-    if (kind == GMMPIO_KIND_PGM || kind == GMMPIO_KIND_PNG) {
+    if (kind == GMMPIO_KIND_PGM || kind == GMMPIO_KIND_PNG || kind == GMMPIO_KIND_PPM) {
+        static const char *const names[] = {"IDX", "PGM", "PNG", "PPM"};
         if (img->count != 1)
             return gmmpio__fail(err, errlen, "cannot write %s: a %s file holds one image, not %zu",
-                                path, kind == GMMPIO_KIND_PGM ? "PGM" : "PNG", img->count);
+                                path, names[kind], img->count);
         if (kind == GMMPIO_KIND_PNG)
-            return gmmpio_png_write(path, img->pixels, img->rows, img->cols, err, errlen);
+            return gmmpio_png_write_stack(path, img, 0, err, errlen);
+        if (kind == GMMPIO_KIND_PPM)
+            return gmmpio_ppm_write(path, img, 0, err, errlen);
         return gmmpio_pgm_write(path, img, 0, 0, err, errlen);
     }
     size_t len = strlen(path);

@@ -24,16 +24,28 @@ int gmmpio__fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-int gmmpio_stack_alloc(gmmpio_stack *img, size_t count, size_t rows, size_t cols)
+int gmmpio_stack_alloc_channels(gmmpio_stack *img, size_t count, size_t rows, size_t cols,
+                                size_t channels)
 {
-    if (count == 0 || rows == 0 || cols == 0 || rows > SIZE_MAX / cols ||
-        count > SIZE_MAX / sizeof(double) / (rows * cols))
+    if (count == 0 || rows == 0 || cols == 0 || channels == 0 || channels > 4 ||
+        rows > SIZE_MAX / cols / channels ||
+        count > SIZE_MAX / sizeof(double) / (rows * cols * channels))
         return -1;
-    double *p = calloc(count * rows * cols, sizeof *p);
+    double *p = calloc(count * rows * cols * channels, sizeof *p);
     if (!p)
         return -1;
-    *img = (gmmpio_stack){count, rows, cols, p, 0};
+    *img = (gmmpio_stack){count, rows, cols, p, 0, (unsigned)channels};
     return 0;
+}
+
+int gmmpio_stack_alloc(gmmpio_stack *img, size_t count, size_t rows, size_t cols)
+{
+    return gmmpio_stack_alloc_channels(img, count, rows, cols, 1);
+}
+
+size_t gmmpio_stack_channels(const gmmpio_stack *img)
+{
+    return img->channels ? img->channels : 1;
 }
 
 void gmmpio_stack_free(gmmpio_stack *img)
@@ -121,7 +133,7 @@ int gmmpio__slurp(int fd, long long size, const char *path, unsigned char **out,
 int gmmpio_check_values(const gmmpio_stack *img, double limit, const char *path, char *err,
                         size_t errlen)
 {
-    size_t per = img->rows * img->cols, n = img->count * per;
+    size_t per = img->rows * img->cols * gmmpio_stack_channels(img), n = img->count * per;
     for (size_t i = 0; i < n; i++) {
         double v = img->pixels[i];
         if (!(v >= -limit && v <= limit))

@@ -1,0 +1,152 @@
+#!/bin/sh
+# gmmp-restore as a user runs it (issues 13 and 14): every format in and
+# out (PNG, PGM/PPM, IDX; grey and RGB; 8 and 16-bit kept), --sigma auto,
+# --mask, and the refusals: a mask of the wrong size, a truncated PNG, a
+# model whose patches do not fit or whose channels differ from the
+# image's, an output suffix of no format, bad option values (status 2).
+# Small images and one EPLL step, with synthetic 4x4 test priors made by
+# make_test_model: seconds.
+# usage: test_restore_tool.sh BUILD_DIR SOURCE_DIR
+set -u
+build=$1
+src=$2
+restore=$build/tools/gmmp-restore
+mkmodel=$build/tests/make_test_model
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+: "${GMMPRIOR_MODEL_DIR:=$src/data/models}"
+export GMMPRIOR_MODEL_DIR
+
+check() { # description, expected status, command...
+    what=$1
+    want=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "FAIL: $what: exit $got, expected $want"
+        sed 's/^/  | /' "$tmp/out" "$tmp/err"
+        failures=$((failures + 1))
+    else
+        echo "ok: $what"
+    fi
+}
+
+expect_in() { # description, file, pattern
+    if grep -q -- "$3" "$2"; then
+        echo "ok: $1"
+    else
+        echo "FAIL: $1: no '$3' in"
+        sed 's/^/  | /' "$2"
+        failures=$((failures + 1))
+    fi
+}
+
+same() { # description, got, expected
+    if [ "$2" = "$3" ]; then echo "ok: $1"; else
+        echo "FAIL: $1: got '$2', expected '$3'"; failures=$((failures + 1)); fi
+}
+
+bytes() { # file, offset, count: decimal bytes separated by spaces
+    od -An -tu1 -j"$2" -N"$3" "$1" | tr -s ' \n' '  ' | sed 's/^ //; s/ $//'
+}
+
+# Inputs: 24x24 images of random values, PGM and PPM, 8 and 16-bit.
+pnm() { # magic, maxval, bytes per sample, channels, file
+    n=$((24 * 24 * $3 * $4))
+    { printf '%s\n24 24\n%s\n' "$1" "$2"; head -c "$n" /dev/urandom; } >"$5"
+}
+pnm P5 255 1 1 "$tmp/g8.pgm"
+pnm P5 65535 2 1 "$tmp/g16.pgm"
+pnm P6 255 1 3 "$tmp/c8.ppm"
+pnm P6 65535 2 3 "$tmp/c16.ppm"
+
+check "grey test prior" 0 "$mkmodel" "$tmp/grey.gmmp" 4 1 2
+check "colour test prior" 0 "$mkmodel" "$tmp/rgb.gmmp" 4 3 2
+check "prior of 16x16 patches" 0 "$mkmodel" "$tmp/big.gmmp" 16 1 1
+run="$restore -q --sigma 20 --steps 1 --threads 1"
+
+# Every format out, then every output back in.
+for depth in 8 16; do
+    for out in png pgm idx; do
+        check "grey $depth-bit PGM -> $out" 0 $run --model "$tmp/grey.gmmp" "$tmp/g$depth.pgm" "$tmp/g$depth-out.$out"
+        check "grey $depth-bit $out -> pgm" 0 $run --model "$tmp/grey.gmmp" "$tmp/g$depth-out.$out" "$tmp/g$depth-back-$out.pgm"
+    done
+    for out in png ppm idx; do
+        check "RGB $depth-bit PPM -> $out" 0 $run --model "$tmp/rgb.gmmp" "$tmp/c$depth.ppm" "$tmp/c$depth-out.$out"
+        check "RGB $depth-bit $out -> ppm" 0 $run --model "$tmp/rgb.gmmp" "$tmp/c$depth-out.$out" "$tmp/c$depth-back-$out.ppm"
+    done
+done
+# PNG headers: bit depth (byte 24) and colour type (byte 25: 0 grey, 2 RGB).
+same "8-bit grey PNG out" "$(bytes "$tmp/g8-out.png" 24 2)" "8 0"
+same "16-bit grey kept in PNG" "$(bytes "$tmp/g16-out.png" 24 2)" "16 0"
+same "8-bit RGB PNG out" "$(bytes "$tmp/c8-out.png" 24 2)" "8 2"
+same "16-bit RGB kept in PNG" "$(bytes "$tmp/c16-out.png" 24 2)" "16 2"
+same "16-bit PGM kept" "$(sed -n 3p "$tmp/g16-out.pgm" | head -c 5)" "65535"
+same "16-bit PNG back to PGM stays 16-bit" "$(sed -n 3p "$tmp/g16-back-png.pgm" | head -c 5)" "65535"
+same "16-bit RGB PNG back to PPM stays 16-bit" "$(sed -n 3p "$tmp/c16-back-png.ppm" | head -c 5)" "65535"
+same "8-bit PPM stays 8-bit" "$(sed -n 3p "$tmp/c8-out.ppm" | head -c 3)" "255"
+same "grey IDX: 3 dimensions of doubles" "$(bytes "$tmp/g8-out.idx" 0 4)" "0 0 14 3"
+same "RGB IDX: n x h x w x 3 doubles" "$(bytes "$tmp/c8-out.idx" 0 4)" "0 0 14 4"
+same "RGB IDX last dimension" "$(bytes "$tmp/c8-out.idx" 16 4)" "0 0 0 3"
+same "PPM output size" "$(wc -c <"$tmp/c8-out.ppm" | tr -d ' ')" "$((13 + 24 * 24 * 3))"
+
+# Channel order survives: a pure red image stays red.
+{ printf 'P6\n24 24\n255\n'; i=0; while [ $i -lt 576 ]; do printf '\310\000\000'; i=$((i + 1)); done; } >"$tmp/red.ppm"
+check "pure red through PNG" 0 $run --sigma 1 --model "$tmp/rgb.gmmp" "$tmp/red.ppm" "$tmp/red.png"
+check "and back to PPM" 0 $run --sigma 1 --model "$tmp/rgb.gmmp" "$tmp/red.png" "$tmp/red2.ppm"
+same "red stays red, green and blue stay 0" "$(bytes "$tmp/red2.ppm" 13 3)" "200 0 0"
+
+# --sigma auto (the default) with the shipped grey prior: the estimate is printed.
+check "--sigma auto with the installed prior" 0 "$restore" --steps 1 --threads 1 --fast "$tmp/g8.pgm" "$tmp/auto.png"
+expect_in "the estimate is printed" "$tmp/err" "estimated sigma"
+check "--quiet prints nothing" 0 "$restore" -q --steps 1 --fast "$tmp/g8.pgm" "$tmp/auto.png"
+same "quiet stderr" "$(wc -c <"$tmp/err" | tr -d ' ')" "0"
+
+# Inpainting: a mask of the input's size works, any other size is refused.
+{ printf 'P5\n24 24\n255\n'; head -c 576 /dev/zero | tr '\0' '\377'; } >"$tmp/mask.pgm"
+printf '\0\0\0\0\0\0\0\0\0\0' | dd of="$tmp/mask.pgm" bs=1 seek=200 conv=notrunc 2>/dev/null
+check "--mask of the right size" 0 $run --model "$tmp/grey.gmmp" --mask "$tmp/mask.pgm" "$tmp/g8.pgm" "$tmp/inpainted.png"
+check "--mask on colour" 0 $run --model "$tmp/rgb.gmmp" --mask "$tmp/mask.pgm" "$tmp/c8.ppm" "$tmp/inpainted-rgb.png"
+{ printf 'P5\n20 24\n255\n'; head -c 480 /dev/zero | tr '\0' '\377'; } >"$tmp/mask-small.pgm"
+check "--mask of the wrong size refused" 1 $run --model "$tmp/grey.gmmp" --mask "$tmp/mask-small.pgm" "$tmp/g8.pgm" "$tmp/x.png"
+expect_in "the size mismatch is explained" "$tmp/err" "same size"
+
+# Bad inputs and models.
+head -c 60 "$tmp/g8-out.png" >"$tmp/trunc.png"
+check "truncated PNG refused" 1 $run --model "$tmp/grey.gmmp" "$tmp/trunc.png" "$tmp/x.png"
+expect_in "truncated PNG named" "$tmp/err" "trunc.png"
+{ printf 'P5\n12 12\n255\n'; head -c 144 /dev/urandom; } >"$tmp/g12.pgm"
+check "model whose patches do not fit refused" 1 $run --model "$tmp/big.gmmp" "$tmp/g12.pgm" "$tmp/x.png"
+expect_in "the patch mismatch is explained" "$tmp/err" "do not fit"
+check "grey image with a colour model refused" 1 $run --model "$tmp/rgb.gmmp" "$tmp/g8.pgm" "$tmp/x.png"
+expect_in "grey vs colour explained" "$tmp/err" "colour (3 channels, RGB) prior, but .* is grey"
+check "RGB image with a grey model refused" 1 $run --model "$tmp/grey.gmmp" "$tmp/c8.ppm" "$tmp/x.png"
+expect_in "colour vs grey explained" "$tmp/err" "grey (1 channel) prior, but .* is colour"
+mkdir "$tmp/greyonly"
+cp "$src/data/models/natural-8x8-k50.gmmp" "$tmp/greyonly/"
+check "RGB without an installed colour prior refused" 1 env GMMPRIOR_MODEL_DIR="$tmp/greyonly" $run "$tmp/c8.ppm" "$tmp/x.png"
+expect_in "says no colour prior is installed" "$tmp/err" "no colour prior is installed"
+check "missing model named" 1 $run --model "$tmp/nothing.gmmp" "$tmp/g8.pgm" "$tmp/x.png"
+expect_in "missing model is named" "$tmp/err" "nothing.gmmp"
+check "RGB input to a .pgm refused" 1 $run --model "$tmp/rgb.gmmp" "$tmp/c8.ppm" "$tmp/x.pgm"
+check "grey input to a .ppm refused" 1 $run --model "$tmp/grey.gmmp" "$tmp/g8.pgm" "$tmp/x.ppm"
+check "output suffix of no format refused" 2 $run --model "$tmp/grey.gmmp" "$tmp/g8.pgm" "$tmp/x.jpg"
+expect_in "the suffixes are listed" "$tmp/err" ".png, .pgm, .ppm"
+[ -e "$tmp/x.png" ] || [ -e "$tmp/x.jpg" ] && { echo "FAIL: a refused run left an output"; failures=$((failures + 1)); }
+
+# Options.
+check "--version" 0 "$restore" --version
+expect_in "--version names the library" "$tmp/out" "libgmmprior"
+check "--help" 0 "$restore" --help
+expect_in "--help documents GMMPRIOR_MODEL_DIR" "$tmp/out" "GMMPRIOR_MODEL_DIR"
+for bad in "--sigma -1" "--sigma abc" "--sigma nan" "--steps 0" "--steps 65" "--threads 0" \
+    "--estimator MMSE" "--seed -1" "--max-elements 0" "--frobnicate"; do
+    # shellcheck disable=SC2086
+    check "bad value: $bad" 2 "$restore" $bad "$tmp/g8.pgm" "$tmp/x.png"
+done
+check "missing OUTPUT" 2 "$restore" "$tmp/g8.pgm"
+
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,377 @@
+/*
+ * gmmp-restore: restores a noisy (or partly missing) photograph by EPLL
+ * with an installed Gaussian-mixture patch prior.
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "gmmprior.h"
+#include "imageio.h"
+#include "restore.h"
+
+#ifndef GMMP_MODEL_DIR
+#define GMMP_MODEL_DIR "/usr/local/share/gmmprior/models"
+#endif
+
+static const char *prog = "gmmp-restore";
+
+/* Default priors, looked up in the model directory, first found wins. */
+static const char *const grey_models[] = {"natural-8x8-k200.gmmp", "natural-8x8-k50.gmmp", NULL};
+static const char *const colour_models[] = {"natural-rgb-8x8.gmmp", NULL};
+
+/* What --fast means: every option it sets, in one place. */
+static int fast_options(gmmp_options *o)
+{
+    return gmmp_options_set_int(o, GMMP_OPT_STEP, 3) ||
+           gmmp_options_set_int(o, GMMP_OPT_RANK, 8) ||
+           gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR, GMMP_ESTIMATOR_MAP);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: gmmp-restore [options] INPUT OUTPUT\n"
+            "Restores a noisy photograph (or fills in missing pixels) by EPLL with a\n"
+            "Gaussian-mixture patch prior. INPUT: PNG (grey or RGB, 8 or 16-bit), PGM/PPM\n"
+            "(8 or 16-bit), or IDX (h x w, n x h x w grey, n x h x w x 3 RGB; any element\n"
+            "type, floating point for noisy data that was not clipped). OUTPUT's format\n"
+            "follows its suffix: .png, .pgm, .ppm, .idx (.idx.gz compressed); it keeps\n"
+            "INPUT's bit depth where the format allows, integer formats rounded and clipped.\n"
+            "\n"
+            "  --sigma S|auto         noise standard deviation on the 0..255 scale, whatever\n"
+            "                         the file's depth (default auto: estimated from the\n"
+            "                         image, printed on stderr)\n"
+            "  --model M              prior file (default: the installed natural prior for\n"
+            "                         the input's channels; a bare name is also looked up in\n"
+            "                         the model directory)\n"
+            "  --fast                 faster, slightly lower quality (jittered patch grid,\n"
+            "                         low-rank covariances, MAP estimates)\n"
+            "  --steps N              half-quadratic steps (default 5: the EPLL schedule)\n"
+            "  --estimator map|mmse   posterior mean or most responsible component\n"
+            "                         (default mmse; map with --fast)\n"
+            "  --mask MASK            inpainting: a grey image of INPUT's size whose zero\n"
+            "                         pixels are missing in INPUT (all channels)\n"
+            "  --threads N            threads (default: all cores; with more than one,\n"
+            "                         OpenBLAS is kept single-threaded while they run)\n"
+            "  --seed N               seed of the jittered grids (default 0)\n"
+            "  --max-elements N       refuse inputs of more values than N (default 2^27)\n"
+            "  -q, --quiet            no estimate, no progress\n"
+            "  --version              print the version\n"
+            "  -h, --help             this help\n"
+            "\n"
+            "Models are looked up in $GMMPRIOR_MODEL_DIR if set, else in\n"
+            "%s.\n"
+            "OUTPUT is replaced atomically. Usage errors exit with status 2.\n",
+            GMMP_MODEL_DIR);
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static const char *model_dir(void)
+{
+    const char *env = getenv("GMMPRIOR_MODEL_DIR");
+    return env && *env ? env : GMMP_MODEL_DIR;
+}
+
+/* Resolves --model (or the default for `channels`) into path; returns 0
+ * or -1 with a message. */
+static int find_model(const char *given, size_t channels, char *path, size_t len, char *err,
+                      size_t errlen)
+{
+    const char *dir = model_dir();
+    if (given) {
+        if (file_exists(given) || strchr(given, '/')) {
+            snprintf(path, len, "%s", given);
+            return 0;
+        }
+        snprintf(path, len, "%s/%s", dir, given);
+        if (file_exists(path))
+            return 0;
+        snprintf(path, len, "%s", given); /* the loader says it is missing */
+        return 0;
+    }
+    const char *const *names = channels == 3 ? colour_models : grey_models;
+    for (size_t i = 0; names[i]; i++) {
+        snprintf(path, len, "%s/%s", dir, names[i]);
+        if (file_exists(path))
+            return 0;
+    }
+    if (channels == 3)
+        snprintf(err, errlen, "the input is in colour (RGB), but no colour prior is installed "
+                 "(no %s in %s; the directory is set by GMMPRIOR_MODEL_DIR): give one with "
+                 "--model",
+                 colour_models[0], dir);
+    else if (channels == 1)
+        snprintf(err, errlen, "no grey prior is installed (neither %s nor %s in %s; the "
+                 "directory is set by GMMPRIOR_MODEL_DIR): give one with --model",
+                 grey_models[0], grey_models[1], dir);
+    else
+        snprintf(err, errlen, "images of %zu channels have no installed prior: give one "
+                 "with --model", channels);
+    return -1;
+}
+
+typedef struct progress_state {
+    struct timespec start;
+    size_t image, count;
+    int shown, last;
+} progress_state;
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
+}
+
+/* A percentage line on stderr, once the work has taken a second. */
+static int on_progress(const gmmp_progress *p, void *payload)
+{
+    progress_state *s = payload;
+    if (p->phase != GMMP_PHASE_IMAGE || !(p->total > 0))
+        return 0;
+    double frac = ((double)s->image + (p->done < p->total ? p->done / p->total : 1.0)) /
+                  (double)s->count;
+    int pct = (int)(100.0 * frac);
+    if (pct != s->last && since(&s->start) >= 1.0) {
+        fprintf(stderr, "\r%s: %3d%%", prog, pct);
+        fflush(stderr);
+        s->shown = 1, s->last = pct;
+    }
+    return 0;
+}
+
+static const char *channels_name(size_t c)
+{
+    return c == 1 ? "grey (1 channel)" : c == 3 ? "colour (3 channels, RGB)" : "other";
+}
+
+int main(int argc, char **argv)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *model_arg = NULL, *mask_path = NULL;
+    double sigma = -1.0; /* auto */
+    int64_t threads = cores > 0 ? cores : 1, steps = 0, seed = 0;
+    int64_t max_elements = (int64_t)GMMPIO_DEFAULT_MAX_ELEMENTS;
+    int estimator = -1, fast = 0, quiet = 0, bad = 0, c;
+    static const char *const estimators[] = {"mmse", "map", NULL};
+    enum { MODEL = 256, SIGMA, EST, FAST, STEPS, MASK, THREADS, SEED, MAXEL, VERSION };
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, MODEL},     {"sigma", required_argument, 0, SIGMA},
+        {"estimator", required_argument, 0, EST},   {"fast", no_argument, 0, FAST},
+        {"steps", required_argument, 0, STEPS},     {"mask", required_argument, 0, MASK},
+        {"threads", required_argument, 0, THREADS}, {"seed", required_argument, 0, SEED},
+        {"max-elements", required_argument, 0, MAXEL},
+        {"quiet", no_argument, 0, 'q'},             {"version", no_argument, 0, VERSION},
+        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+    while (!bad && (c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case MODEL: model_arg = optarg; break;
+        case SIGMA:
+            if (strcmp(optarg, "auto") == 0)
+                sigma = -1.0;
+            else
+                bad = cli_real(prog, "sigma", optarg, CLI_SIGMA_MIN, CLI_SIGMA_MAX, &sigma);
+            break;
+        case EST: bad = cli_choice(prog, "estimator", optarg, estimators, &estimator); break;
+        case FAST: fast = 1; break;
+        case STEPS: bad = cli_int(prog, "steps", optarg, 1, 64, &steps); break;
+        case MASK: mask_path = optarg; break;
+        case THREADS: bad = cli_int(prog, "threads", optarg, 1, 256, &threads); break;
+        case SEED: bad = cli_int(prog, "seed", optarg, 0, INT64_MAX, &seed); break;
+        case MAXEL:
+            bad = cli_int(prog, "max-elements", optarg, 1, GMMPIO_MAX_ELEMENTS, &max_elements);
+            break;
+        case 'q': quiet = 1; break;
+        case VERSION: printf("gmmp-restore (libgmmprior) %s\n", gmmp_version_string()); return 0;
+        case 'h': usage(stdout); return 0;
+        default: bad = 1; break;
+        }
+    }
+    if (bad)
+        return CLI_USAGE;
+    if (argc - optind != 2) {
+        fprintf(stderr, "%s: expected INPUT and OUTPUT\n", prog);
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *in_path = argv[optind], *out_path = argv[optind + 1];
+    char err[800], model_path[4096];
+    enum gmmpio_kind out_kind;
+    if (gmmpio_kind_from_name(out_path, &out_kind, err, sizeof err))
+        return cli_usage_error(prog, "%s", err);
+    if (model_arg && cli_same_file(model_arg, out_path))
+        return cli_usage_error(prog, "the output %s is the model file: it would be replaced by "
+                                     "an image", out_path);
+    if (mask_path && cli_same_file(mask_path, out_path))
+        return cli_usage_error(prog, "the output %s is the mask: it would be replaced", out_path);
+    gmmpio_set_max_elements((size_t)max_elements);
+
+    gmmp_model *model = NULL;
+    gmmp_options *opt = NULL;
+    gmmpio_stack in = {0}, mask = {0}, out = {0};
+    unsigned char *observed = NULL;
+    int status = 1;
+    if (gmmpio_atomic_check(out_path, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        goto done;
+    }
+    if (gmmpio_read_images_ex(in_path, GMMPIO_READ_COLOUR, &in, NULL, err, sizeof err) ||
+        gmmpio_check_values(&in, CLI_VALUE_LIMIT, in_path, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        goto done;
+    }
+    const size_t ch = gmmpio_stack_channels(&in), h = in.rows, w = in.cols;
+    const size_t per = h * w * ch;
+    /* Refuse what cannot be written before the long work. */
+    if (out_kind != GMMPIO_KIND_IDX && in.count != 1) {
+        fprintf(stderr, "%s: %s holds %zu images: only an .idx output holds more than one\n",
+                prog, in_path, in.count);
+        goto done;
+    }
+    if ((out_kind == GMMPIO_KIND_PGM && ch != 1) || (out_kind == GMMPIO_KIND_PPM && ch != 3)) {
+        fprintf(stderr, "%s: %s: a %s file holds %s images, the input is %s (use %s)\n", prog,
+                out_path, out_kind == GMMPIO_KIND_PGM ? "PGM" : "PPM",
+                out_kind == GMMPIO_KIND_PGM ? "grey" : "colour", channels_name(ch),
+                ch == 1 ? ".pgm" : ".ppm");
+        goto done;
+    }
+    if (mask_path) {
+        if (gmmpio_read_images(mask_path, &mask, NULL, err, sizeof err)) {
+            fprintf(stderr, "%s: mask: %s\n", prog, err);
+            goto done;
+        }
+        if (mask.count != 1 || mask.rows != h || mask.cols != w) {
+            fprintf(stderr, "%s: the mask %s is %zux%zu%s, the input %s is %zux%zu: they must "
+                    "have the same size\n", prog, mask_path, mask.cols, mask.rows,
+                    mask.count != 1 ? " (several images)" : "", in_path, w, h);
+            goto done;
+        }
+        if (in.count != 1) {
+            fprintf(stderr, "%s: --mask needs a single input image; %s holds %zu\n", prog,
+                    in_path, in.count);
+            goto done;
+        }
+        observed = malloc(h * w);
+        if (!observed) {
+            fprintf(stderr, "%s: out of memory\n", prog);
+            goto done;
+        }
+        size_t seen = 0;
+        for (size_t i = 0; i < h * w; i++)
+            seen += observed[i] = mask.pixels[i] != 0.0;
+        if (!seen) {
+            fprintf(stderr, "%s: the mask %s marks every pixel missing: nothing to restore "
+                    "from\n", prog, mask_path);
+            goto done;
+        }
+    }
+    if (find_model(model_arg, ch, model_path, sizeof model_path, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        goto done;
+    }
+    if (cli_same_file(model_path, out_path)) {
+        fprintf(stderr, "%s: the output %s is the model file\n", prog, out_path);
+        goto done;
+    }
+    if (gmmp_model_load(&model, model_path)) {
+        fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
+        goto done;
+    }
+    size_t mch, ph, pw;
+    if (gmmp_model_patch(model, &ph, &pw, &mch, NULL) == GMMP_OK && mch != ch) {
+        fprintf(stderr, "%s: the model %s is a %s prior, but %s is %s: give a model for "
+                "%s images with --model\n", prog, model_path, channels_name(mch), in_path,
+                channels_name(ch), ch == 1 ? "grey" : "colour");
+        goto done;
+    }
+    if (restore_model_patch(model, 0, -1, h, w, ch, in_path, err, sizeof err)) {
+        fprintf(stderr, "%s: %s: %s\n", prog, model_path, err);
+        goto done;
+    }
+
+    /* The priors model the 0..255 scale: deeper files are scaled to it. */
+    const double scale = in.maxval ? 255.0 / in.maxval : 1.0;
+    if (gmmpio_stack_alloc_channels(&out, in.count, h, w, ch) || gmmp_options_create(&opt)) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        goto done;
+    }
+    out.maxval = in.maxval;
+    for (size_t i = 0; i < in.count * per; i++)
+        in.pixels[i] *= scale;
+    progress_state ps = {.count = in.count, .last = -1};
+    clock_gettime(CLOCK_MONOTONIC, &ps.start);
+    if ((fast && fast_options(opt)) ||
+        gmmp_options_set_int(opt, GMMP_OPT_THREADS, threads) ||
+        (threads > 1 && gmmp_options_set_int(opt, GMMP_OPT_BLAS_SERIAL, 1)) ||
+        gmmp_options_set_int(opt, GMMP_OPT_SEED, seed) ||
+        (steps && gmmp_options_set_int(opt, GMMP_OPT_EPLL_STEPS, steps)) ||
+        (estimator >= 0 && gmmp_options_set_int(opt, GMMP_OPT_ESTIMATOR,
+                                                estimator ? GMMP_ESTIMATOR_MAP
+                                                          : GMMP_ESTIMATOR_MMSE)) ||
+        (!quiet && gmmp_options_set_progress(opt, on_progress, &ps))) {
+        fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
+        goto done;
+    }
+    for (size_t i = 0; i < in.count; i++) {
+        double *y = in.pixels + i * per, s = sigma;
+        if (s < 0) {
+            int rc = gmmp_estimate_noise(y, h, w, ch, w * ch, &s);
+            if (rc) {
+                fprintf(stderr, "%s: %s: cannot estimate the noise (%s): give --sigma\n", prog,
+                        in_path, gmmp_last_error());
+                goto done;
+            }
+            if (mask_path && s < 1.0)
+                s = 1.0; /* missing pixels bias the estimate; the library's inpainting floor */
+            if (s < CLI_SIGMA_MIN)
+                s = CLI_SIGMA_MIN;
+            if (!quiet) {
+                if (in.count > 1)
+                    fprintf(stderr, "%s: image %zu: estimated sigma %.3f\n", prog, i, s);
+                else
+                    fprintf(stderr, "%s: estimated sigma %.3f%s\n", prog, s,
+                            mask_path ? " (missing pixels included: give --sigma if known)"
+                                      : "");
+            }
+        }
+        ps.image = i;
+        if (gmmp_epll_image(model, s, y, h, w, w * ch, observed, out.pixels + i * per, w * ch,
+                            opt)) {
+            if (ps.shown)
+                fputc('\n', stderr);
+            fprintf(stderr, "%s: %s: %s\n", prog, in_path, gmmp_last_error());
+            goto done;
+        }
+    }
+    if (ps.shown)
+        fprintf(stderr, ps.last == 100 ? "\n" : "\r%s: 100%%\n", prog);
+    for (size_t i = 0; i < in.count * per; i++)
+        out.pixels[i] /= scale;
+    if (gmmpio_check_values(&out, CLI_VALUE_LIMIT * 1e3, out_path, err, sizeof err) ||
+        gmmpio_write_images(out_path, &out, out_kind, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        goto done;
+    }
+    status = 0;
+done:
+    free(observed);
+    gmmpio_stack_free(&in);
+    gmmpio_stack_free(&mask);
+    gmmpio_stack_free(&out);
+    gmmp_options_destroy(opt);
+    gmmp_model_destroy(model);
+    return status;
+}
