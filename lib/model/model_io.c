@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,16 +27,28 @@ static size_t pad8(size_t n)
     return (n + 7) / 8 * 8;
 }
 
-/* CRC-32 (IEEE 802.3, as zlib's crc32), bitwise: files are small next to
- * what reading them costs. */
+/* CRC-32 (IEEE 802.3, as zlib's crc32), a byte at a time from a table
+ * built once: the shipped K = 200 prior is 6.6 MB, and the bitwise loop
+ * took 5% of a fast restoration's whole run. */
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_table_init(void)
+{
+    for (uint32_t b = 0; b < 256; b++) {
+        uint32_t c = b;
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+        crc_table[b] = c;
+    }
+}
+
 static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n)
 {
+    pthread_once(&crc_once, crc_table_init);
     crc = ~crc;
-    while (n--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
+    while (n--)
+        crc = (crc >> 8) ^ crc_table[(crc ^ *p++) & 0xFFu];
     return ~crc;
 }
 

@@ -113,21 +113,35 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
             s += Y[i * d + j] * Y[i * d + j];
         yy[i] = s;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        double *row = P + i * Kr;
+        /* Coordinates of y - mu_k: one subtraction over the row, which
+         * vectorises, then per component the two sums in four lanes (a
+         * floating-point reduction does not vectorise by itself). */
+        for (size_t j = 0; j < Kr; j++)
+            row[j] -= pl->proj_mu[j];
         for (size_t k = 0; k < K; k++) {
-            double *z = P + i * Kr + k * r;
-            const double *pm = pl->proj_mu + k * r, *iv = pl->flat_iv + k * (r + 1);
-            double zz = 0.0, q = 0.0;
-            for (size_t a = 0; a < r; a++) {
-                z[a] -= pm[a]; /* U_r^T (y - mu_k) */
-                zz += z[a] * z[a];
-                q += z[a] * z[a] * iv[a];
+            const double *z = row + k * r, *iv = pl->flat_iv + k * (r + 1);
+            double zz[4] = {0, 0, 0, 0}, qq[4] = {0, 0, 0, 0};
+            size_t a = 0;
+            for (; a + 4 <= r; a += 4)
+                for (size_t l = 0; l < 4; l++) {
+                    double z2 = z[a + l] * z[a + l];
+                    zz[l] += z2;
+                    qq[l] += z2 * iv[a + l];
+                }
+            for (; a < r; a++) {
+                double z2 = z[a] * z[a];
+                zz[0] += z2;
+                qq[0] += z2 * iv[a];
             }
+            double sz = (zz[0] + zz[1]) + (zz[2] + zz[3]), q = (qq[0] + qq[1]) + (qq[2] + qq[3]);
             /* The tail's energy, never negative (rounding). */
             double e2 = yy[i] - 2.0 * lp[i * K + k] + pl->mu_norm2[k];
-            q += fmax(e2 - zz, 0.0) * iv[r];
+            q += (e2 > sz ? e2 - sz : 0.0) * iv[r];
             lp[i * K + k] = pl->log_weights[k] + pl->log_norm[k] - 0.5 * q;
         }
+    }
     if (rq->only_component < K) {
         for (size_t i = 0; i < n; i++)
             flat_mean(pl, rq->only_component, Y + i * d, P + i * Kr + rq->only_component * r,
