@@ -23,15 +23,21 @@
 
 static const char *prog = "gmmp-restore";
 
-/* Default priors, looked up in the model directory, first found wins. */
+/* Default priors, looked up in the model directory, first found wins.
+ * --fast prefers the smaller grey prior: the work is proportional to K. */
 static const char *const grey_models[] = {"natural-8x8-k200.gmmp", "natural-8x8-k50.gmmp", NULL};
+static const char *const fast_grey_models[] = {"natural-8x8-k50.gmmp", "natural-8x8-k200.gmmp",
+                                               NULL};
 static const char *const colour_models[] = {"natural-rgb-8x8.gmmp", NULL};
 
-/* What --fast means: every option it sets, in one place. */
+/* What --fast means: every option it sets, in one place (with the smaller
+ * default prior). Measured on set12 at sigma 25 (docs/performance.md):
+ * jittered grids of step 4, flat tails beyond 16 eigenvalues (fast EPLL),
+ * MAP estimates, the K = 50 prior. */
 static int fast_options(gmmp_options *o)
 {
-    return gmmp_options_set_int(o, GMMP_OPT_STEP, 3) ||
-           gmmp_options_set_int(o, GMMP_OPT_RANK, 8) ||
+    return gmmp_options_set_int(o, GMMP_OPT_STEP, 4) ||
+           gmmp_options_set_int(o, GMMP_OPT_RANK, 16) ||
            gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR, GMMP_ESTIMATOR_MAP);
 }
 
@@ -53,10 +59,10 @@ static void usage(FILE *f)
             "                         the input's channels; a bare name is also looked up in\n"
             "                         the model directory)\n"
             "  --fast                 faster, slightly lower quality (jittered patch grid,\n"
-            "                         low-rank covariances, MAP estimates)\n"
+            "                         flat-tail covariances, the K = 50 prior by default)\n"
             "  --steps N              half-quadratic steps (default 5: the EPLL schedule)\n"
             "  --estimator map|mmse   posterior mean or most responsible component\n"
-            "                         (default mmse; map with --fast)\n"
+            "                         (default map, as EPLL)\n"
             "  --mask MASK            inpainting: a grey image of INPUT's size whose zero\n"
             "                         pixels are missing in INPUT (all channels)\n"
             "  --threads N            threads (default: all cores; with more than one,\n"
@@ -87,7 +93,8 @@ static const char *model_dir(void)
 
 /* Resolves --model (or the default for `channels`) into path; returns 0
  * or -1 with a message. */
-static int find_model(const char *given, size_t channels, char *path, size_t len, char *err,
+static int find_model(const char *given, size_t channels, int fast, char *path, size_t len,
+                      char *err,
                       size_t errlen)
 {
     const char *dir = model_dir();
@@ -102,7 +109,9 @@ static int find_model(const char *given, size_t channels, char *path, size_t len
         snprintf(path, len, "%s", given); /* the loader says it is missing */
         return 0;
     }
-    const char *const *names = channels == 3 ? colour_models : grey_models;
+    const char *const *names = channels == 3 ? colour_models
+                               : fast             ? fast_grey_models
+                                                  : grey_models;
     for (size_t i = 0; names[i]; i++) {
         snprintf(path, len, "%s/%s", dir, names[i]);
         if (file_exists(path))
@@ -278,7 +287,7 @@ int main(int argc, char **argv)
             goto done;
         }
     }
-    if (find_model(model_arg, ch, model_path, sizeof model_path, err, sizeof err)) {
+    if (find_model(model_arg, ch, fast, model_path, sizeof model_path, err, sizeof err)) {
         fprintf(stderr, "%s: %s\n", prog, err);
         goto done;
     }
@@ -318,9 +327,10 @@ int main(int argc, char **argv)
         (threads > 1 && gmmp_options_set_int(opt, GMMP_OPT_BLAS_SERIAL, 1)) ||
         gmmp_options_set_int(opt, GMMP_OPT_SEED, seed) ||
         (steps && gmmp_options_set_int(opt, GMMP_OPT_EPLL_STEPS, steps)) ||
-        (estimator >= 0 && gmmp_options_set_int(opt, GMMP_OPT_ESTIMATOR,
-                                                estimator ? GMMP_ESTIMATOR_MAP
-                                                          : GMMP_ESTIMATOR_MMSE)) ||
+        /* MAP by default, as EPLL: as good here, and it needs one
+         * component's posterior mean per patch instead of several. */
+        gmmp_options_set_int(opt, GMMP_OPT_ESTIMATOR,
+                             estimator == 0 ? GMMP_ESTIMATOR_MMSE : GMMP_ESTIMATOR_MAP) ||
         (!quiet && gmmp_options_set_progress(opt, on_progress, &ps))) {
         fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
         goto done;
