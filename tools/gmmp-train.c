@@ -21,7 +21,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: gmmp-train [options] INPUT... -o MODEL\n"
             "Fits a Gaussian mixture to the overlapping patches of the input images\n"
-            "(IDX files, gzip-compressed or not, or PGM files) and writes a model file.\n"
+            "(IDX files, gzip-compressed or not, PGM/PPM or PNG; grey, or RGB for a colour\n"
+            "prior of M x M x 3 patches: all inputs alike) and writes a model file.\n"
             "\n"
             "  -o, --output MODEL     model file to write (required)\n"
             "  --patch M              patch side, M x M patches (default 8)\n"
@@ -185,7 +186,7 @@ static int compare_size(const void *a, const void *b)
 /* Reads every input (patch counts decide the subset), then extracts all
  * patches or a random subset of them into *X. */
 static int load_patches(const options *o, const char *const *paths, size_t n_inputs,
-                        double **X_out, size_t *n_out, size_t *total_out)
+                        double **X_out, size_t *n_out, size_t *total_out, size_t *channels_out)
 {
     gmmpio_stack *inputs = calloc(n_inputs, sizeof *inputs);
     size_t *per = calloc(n_inputs, sizeof *per), *pick = NULL, total = 0;
@@ -197,14 +198,27 @@ static int load_patches(const options *o, const char *const *paths, size_t n_inp
         fprintf(stderr, "%s: out of memory\n", prog);
         goto done;
     }
-    if (gmmp_extractor_create(&ex, (size_t)o->patch, (size_t)o->patch, 1, (size_t)o->step)) {
-        fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
-        goto done;
-    }
+    /* Grey or colour, as the first input is; every input alike. */
+    size_t C = 0;
     for (size_t i = 0; i < n_inputs; i++) {
-        if (gmmpio_read_images(paths[i], &inputs[i], NULL, err, sizeof err) ||
+        if (gmmpio_read_images_ex(paths[i], GMMPIO_READ_COLOUR, &inputs[i], NULL, err,
+                                  sizeof err) ||
             gmmpio_check_values(&inputs[i], CLI_VALUE_LIMIT, paths[i], err, sizeof err)) {
             fprintf(stderr, "%s: %s\n", prog, err);
+            goto done;
+        }
+        size_t ci = gmmpio_stack_channels(&inputs[i]);
+        if (C == 0) {
+            C = ci;
+            if (gmmp_extractor_create(&ex, (size_t)o->patch, (size_t)o->patch, C,
+                                      (size_t)o->step)) {
+                fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
+                goto done;
+            }
+        } else if (ci != C) {
+            fprintf(stderr, "%s: %s has %zu channel(s), %s %zu: train on grey or on colour "
+                            "images, not both\n",
+                    prog, paths[i], ci, paths[0], C);
             goto done;
         }
         if (gmmp_extractor_count(ex, inputs[i].rows, inputs[i].cols, &per[i])) {
@@ -215,7 +229,7 @@ static int load_patches(const options *o, const char *const *paths, size_t n_inp
     }
     size_t n = o->max_patches > 0 && (size_t)o->max_patches < total ? (size_t)o->max_patches
                                                                      : total;
-    size_t d = (size_t)(o->patch * o->patch);
+    size_t d = (size_t)(o->patch * o->patch) * C;
     if (n < (size_t)o->components) {
         fprintf(stderr, "%s: %zu patches cannot train %lld components\n", prog, n,
                 (long long)o->components);
@@ -229,7 +243,7 @@ static int load_patches(const options *o, const char *const *paths, size_t n_inp
         goto done;
     }
     X = malloc(bytes);
-    means = o->remove_mean ? malloc(n * sizeof *means) : NULL;
+    means = o->remove_mean ? malloc(n * C * sizeof *means) : NULL;
     pick = n < total ? choose(total, n, (uint64_t)o->seed) : NULL;
     if (!X || (o->remove_mean && !means) || (n < total && !pick)) {
         fprintf(stderr, "%s: out of memory for %zu patches of %zu pixels\n", prog, n, d);
@@ -241,13 +255,14 @@ static int load_patches(const options *o, const char *const *paths, size_t n_inp
     size_t global = 0, taken = 0;
     for (size_t f = 0; f < n_inputs && taken < n; f++) {
         const gmmpio_stack *s = &inputs[f];
-        size_t pixels = s->rows * s->cols;
+        size_t pixels = s->rows * s->cols * C;
         for (size_t img = 0; img < s->count && taken < n; img++, global += per[f]) {
             for (size_t j = 0; j < per[f] && taken < n; j++) {
                 if (pick && pick[taken] != global + j)
                     continue;
-                gmmp_extractor_extract(ex, s->pixels + img * pixels, s->rows, s->cols, s->cols, j,
-                                       1, X + taken * d, means ? means + taken : NULL);
+                gmmp_extractor_extract(ex, s->pixels + img * pixels, s->rows, s->cols,
+                                       s->cols * C, j, 1, X + taken * d,
+                                       means ? means + taken * C : NULL);
                 taken++;
             }
         }
@@ -256,6 +271,7 @@ static int load_patches(const options *o, const char *const *paths, size_t n_inp
     X = NULL;
     *n_out = n;
     *total_out = total;
+    *channels_out = C;
     status = 0;
 done:
     for (size_t i = 0; inputs && i < n_inputs; i++)
@@ -271,15 +287,24 @@ done:
 
 /* All (or a subset of) the patches in memory, one trainer. */
 static int train_in_memory(const options *o, const char *const *paths, size_t n_paths,
-                           const gmmp_model *init, gmmp_model **out)
+                           const gmmp_model *init, gmmp_model **out, size_t *channels)
 {
     double *X = NULL;
-    size_t n = 0, total = 0, d = (size_t)(o->patch * o->patch);
-    if (load_patches(o, paths, n_paths, &X, &n, &total))
+    size_t n = 0, total = 0;
+    if (load_patches(o, paths, n_paths, &X, &n, &total, channels))
         return 1;
+    size_t d = (size_t)(o->patch * o->patch) * *channels;
+    if (init && gmmp_model_dim(init) != d) {
+        fprintf(stderr, "%s: --init-model %s is on patches of %zu values, the %zu-channel "
+                        "inputs give %zu\n",
+                prog, o->init_model, gmmp_model_dim(init), *channels, d);
+        free(X);
+        return 1;
+    }
     if (!o->quiet)
-        fprintf(stderr, "%s: %zu patches of %lldx%lld (of %zu), K = %lld, %lld threads\n", prog,
-                n, (long long)o->patch, (long long)o->patch, total, (long long)o->components,
+        fprintf(stderr, "%s: %zu patches of %lldx%lld%s (of %zu), K = %lld, %lld threads\n",
+                prog, n, (long long)o->patch, (long long)o->patch,
+                *channels == 3 ? "x3 (RGB)" : "", total, (long long)o->components,
                 (long long)o->threads);
     gmmp_trainer *t = NULL;
     gmmp_options *to = NULL;
@@ -510,12 +535,13 @@ int main(int argc, char **argv)
     }
     const char *const *paths = (const char *const *)argv + optind;
     size_t n_paths = (size_t)(argc - optind);
+    size_t channels = 1; /* the streamed reader is grey only */
     if (o.chunk > 0 ? train_streamed(&o, paths, n_paths, init_model, &model)
-                    : train_in_memory(&o, paths, n_paths, init_model, &model))
+                    : train_in_memory(&o, paths, n_paths, init_model, &model, &channels))
         goto done;
     char description[GMMP_MODEL_DESCRIPTION_MAX];
     describe(&o, paths, n_paths, description, sizeof description);
-    if (gmmp_model_set_patch(model, (size_t)o.patch, (size_t)o.patch, 1, o.remove_mean) ||
+    if (gmmp_model_set_patch(model, (size_t)o.patch, (size_t)o.patch, channels, o.remove_mean) ||
         gmmp_model_set_description(model, description) || gmmp_model_save(model, o.output)) {
         fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
         goto done;
