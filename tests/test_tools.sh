@@ -48,6 +48,10 @@ for tool in "$train" "$denoise"; do
     check "$name rejects an unknown option" 2 "$tool" --frobnicate
     check "$name without arguments" 2 "$tool"
 done
+check "gmmp-train --version" 0 "$train" --version
+expect_in "--version names the library's version" "$tmp/out" "gmmp-train (libgmmprior) [0-9]"
+check "gmmp-denoise --version" 0 "$denoise" --version
+expect_in "--version names the library's version" "$tmp/out" "gmmp-denoise (libgmmprior) [0-9]"
 check "bad --patch" 2 "$train" --patch 0 -o "$tmp/m" "$data/train-images-idx3-ubyte.gz"
 expect_in "bad --patch names the option" "$tmp/err" "patch"
 check "bad --tol" 2 "$train" --tol abc -o "$tmp/m" "$data/train-images-idx3-ubyte.gz"

@@ -36,6 +36,7 @@ static void usage(FILE *f)
             "  --threads N            threads (default: all cores; with more than one,\n"
             "                         OpenBLAS is kept single-threaded while they run)\n"
             "  --max-elements N       refuse inputs of more pixels than N (default 2^27)\n"
+            "  --version              print the version\n"
             "  -h, --help             this help\n"
             "\n"
             "The patch size and mean removal come from the model (gmmp-train stores them).\n"
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
         {"estimator", required_argument, 0, EST},   {"remove-mean", no_argument, 0, RMEAN},
         {"clean", required_argument, 0, CLEAN},     {"peak", required_argument, 0, PEAK},
         {"threads", required_argument, 0, THREADS}, {"max-elements", required_argument, 0, MAXEL},
-        {"patch", required_argument, 0, PATCH},     {"help", no_argument, 0, 'h'},
+        {"patch", required_argument, 0, PATCH},     {"help", no_argument, 0, 'h'},             {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
     while (!bad && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -81,6 +82,7 @@ int main(int argc, char **argv)
         case RMEAN: remove_mean = 1; break;
         case EST: bad = cli_choice(prog, "estimator", optarg, estimators, &map); break;
         case 'h': usage(stdout); return 0;
+        case 'V': return cli_print_version(prog);
         default: bad = 1; break;
         }
     }

@@ -204,7 +204,7 @@ int main(int argc, char **argv)
             bad = cli_int(prog, "max-elements", optarg, 1, GMMPIO_MAX_ELEMENTS, &max_elements);
             break;
         case 'q': quiet = 1; break;
-        case VERSION: printf("gmmp-restore (libgmmprior) %s\n", gmmp_version_string()); return 0;
+        case VERSION: return cli_print_version(prog);
         case 'h': usage(stdout); return 0;
         default: bad = 1; break;
         }

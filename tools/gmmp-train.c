@@ -45,6 +45,7 @@ static void usage(FILE *f)
             "                         random sample of N patches (default 100000)\n"
             "  --max-elements N       refuse inputs of more pixels than N (default 2^27)\n"
             "  -q, --quiet            no progress lines\n"
+            "  --version              print the version\n"
             "  -h, --help             this help\n"
             "\n"
             "Progress goes to stderr, one line per iteration. --tol 0 --max-iter N runs\n"
@@ -404,7 +405,7 @@ int main(int argc, char **argv)
         {"init-model", required_argument, 0, INITMODEL}, {"chunk", required_argument, 0, CHUNK},
         {"init-patches", required_argument, 0, INITP},
         {"max-elements", required_argument, 0, MAXEL},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},             {"version", no_argument, 0, 'V'},             {0, 0, 0, 0}};
     int c, bad = 0;
     while (!bad && (c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
         switch (c) {
@@ -446,6 +447,7 @@ int main(int argc, char **argv)
             break;
         }
         case 'h': usage(stdout); return 0;
+        case 'V': return cli_print_version(prog);
         default: bad = 1; break;
         }
     }

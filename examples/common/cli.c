@@ -4,6 +4,8 @@
  */
 #include "cli.h"
 
+#include <gmmprior.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -148,4 +150,10 @@ int cli_flush_stdout(const char *prog)
         return -1;
     }
     return 0;
+}
+
+int cli_print_version(const char *prog)
+{
+    printf("%s (libgmmprior) %s\n", prog, gmmp_version_string());
+    return cli_flush_stdout(prog) ? 1 : 0;
 }

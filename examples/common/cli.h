@@ -64,4 +64,8 @@ __attribute__((format(printf, 2, 3)))
 #endif
 int cli_usage_error(const char *prog, const char *fmt, ...);
 
+/* Prints "PROG (libgmmprior) VERSION" for --version; returns the exit
+ * status (1 if standard output could not be written). */
+int cli_print_version(const char *prog);
+
 #endif
