@@ -297,11 +297,25 @@ START_TEST(outputs_are_atomic)
     ck_assert(S_ISLNK(st.st_mode));
     ck_assert_int_eq(stat(path("target.idx"), &st), 0);
     ck_assert_int_eq(st.st_size, 16 + 8 * 8);
-    /* A write that fails leaves the old file whole and no temporary. */
-    ck_assert_int_eq(gmmpio_write_images(path("target.idx"), &s, GMMPIO_KIND_PGM, err, sizeof err), -1);
-    ck_assert_int_eq(stat(path("target.idx"), &st), 0);
-    ck_assert_int_eq(st.st_size, 16 + 8 * 8);
-    ck_assert_uint_eq(count_entries(), before + 3);
+    /* A write that fails (two images asked of a PGM, under a name with no
+     * format suffix) leaves the old file whole and no temporary. */
+    write_bytes("target.old", "old", 3);
+    ck_assert_int_eq(gmmpio_write_images(path("target.old"), &s, GMMPIO_KIND_PGM, err, sizeof err), -1);
+    ck_assert_int_eq(stat(path("target.old"), &st), 0);
+    ck_assert_int_eq(st.st_size, 3);
+    ck_assert_uint_eq(count_entries(), before + 4);
+    /* A name that says a format gets it: out.png is a PNG, not a PGM. */
+    gmmpio_stack one = {0};
+    ck_assert_int_eq(gmmpio_stack_alloc(&one, 1, 2, 2), 0);
+    ck_assert_int_eq(gmmpio_write_images(path("named.png"), &one, GMMPIO_KIND_PGM, err, sizeof err), 0);
+    FILE *png = fopen(path("named.png"), "rb");
+    unsigned char sig[4] = {0};
+    ck_assert_ptr_nonnull(png);
+    ck_assert_uint_eq(fread(sig, 1, 4, png), 4);
+    fclose(png);
+    ck_assert(sig[0] == 0x89 && sig[1] == 'P' && sig[2] == 'N' && sig[3] == 'G');
+    gmmpio_stack_free(&one);
+    ck_assert_uint_eq(count_entries(), before + 5);
     /* Names of 255 bytes. */
     char name[256];
     memset(name, 'x', 255);

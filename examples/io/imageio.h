@@ -168,7 +168,8 @@ int gmmpio_read_images(const char *path, gmmpio_stack *out, enum gmmpio_kind *ki
 int gmmpio_read_images_ex(const char *path, unsigned flags, gmmpio_stack *out,
                           enum gmmpio_kind *kind, char *err, size_t errlen);
 
-/* Writes a stack in the given kind, atomically: IDX as doubles
+/* Writes a stack atomically, in the format its name's suffix says
+ * (gmmpio_kind_from_name()), else in the given kind: IDX as doubles
  * (gzip-compressed when the name ends in ".gz"; 4 dimensions n x h x w x 3
  * for RGB), PGM (one grey image, at the stack's maxval), PPM (one RGB
  * image, at the stack's maxval) or PNG (one image, grey or RGB, 16-bit

@@ -84,6 +84,18 @@ int gmmpio_kind_from_name(const char *path, enum gmmpio_kind *kind, char *err, s
 int gmmpio_write_images(const char *path, const gmmpio_stack *img, enum gmmpio_kind kind,
                         char *err, size_t errlen)
 {
+    /* A name that says a format gets that format (out.png is a PNG, never
+     * a PGM under a PNG's name); one that says none gets `kind`. */
+    enum gmmpio_kind named;
+    char ignored[8];
+    if (gmmpio_kind_from_name(path, &named, ignored, sizeof ignored) == 0)
+        kind = named;
+    size_t C = gmmpio_stack_channels(img);
+    if ((kind == GMMPIO_KIND_PPM && C != 3) || (kind == GMMPIO_KIND_PGM && C != 1))
+        return gmmpio__fail(err, errlen, "cannot write %s: a %s file holds %s images, these have "
+                                         "%zu channel(s)",
+                            path, kind == GMMPIO_KIND_PPM ? "PPM" : "PGM",
+                            kind == GMMPIO_KIND_PPM ? "RGB" : "grey", C);
     if (kind == GMMPIO_KIND_PGM || kind == GMMPIO_KIND_PNG || kind == GMMPIO_KIND_PPM) {
         static const char *const names[] = {"IDX", "PGM", "PNG", "PPM"};
         if (img->count != 1)
