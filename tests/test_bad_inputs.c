@@ -230,6 +230,9 @@ CASE(rc_finish_small_pitch, gmmp_reconstructor_finish(f.rc, f.out, 5))
 CASE(rc_finish_uncovered, (gmmp_reconstructor_reset(f.rc), gmmp_reconstructor_finish(f.rc, f.out, 10)))
 /* ---- model ---- */
 CASE(m_create_null_out, gmmp_model_create(NULL, K, D, f.w, f.mu, f.cov))
+/* d beyond LAPACK's 32-bit workspace (dsyevd needs 1 + 6d + 2d^2), refused
+ * from the sizes alone: the small arrays are never read. */
+CASE(m_create_d_beyond_lapack, gmmp_model_create((gmmp_model *[1]){NULL}, 1, 40000, f.w, f.mu, f.cov))
 CASE(m_create_null_w, gmmp_model_create(&m, K, D, NULL, f.mu, f.cov))
 CASE(m_create_null_mu, gmmp_model_create(&m, K, D, f.w, NULL, f.cov))
 CASE(m_create_null_cov, gmmp_model_create(&m, K, D, f.w, f.mu, NULL))
@@ -512,7 +515,8 @@ static const bad_case cases[] = {
     ROW(rc_add_inf_weight, GMMP_EINVAL), ROW(rc_finish_null_rc, GMMP_EINVAL),
     ROW(rc_finish_null_image, GMMP_EINVAL), ROW(rc_finish_small_pitch, GMMP_EINVAL),
     ROW(rc_finish_uncovered, GMMP_EDIM),
-    ROW(m_create_null_out, GMMP_EINVAL), ROW(m_create_null_w, GMMP_EINVAL),
+    ROW(m_create_null_out, GMMP_EINVAL), ROW(m_create_d_beyond_lapack, GMMP_EOVERFLOW),
+    ROW(m_create_null_w, GMMP_EINVAL),
     ROW(m_create_null_mu, GMMP_EINVAL), ROW(m_create_null_cov, GMMP_EINVAL),
     ROW(m_create_zero_k, GMMP_EINVAL), ROW(m_create_zero_d, GMMP_EINVAL),
     ROW(m_create_overflow, GMMP_EOVERFLOW), ROW(m_create_nan_weight, GMMP_ENONFINITE),

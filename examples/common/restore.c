@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 gmmp_options *restore_threads_options(unsigned threads)
 {
@@ -71,6 +72,26 @@ int restore_model_patch(gmmp_model *model, size_t patch, int remove_mean, size_t
     return 0;
 }
 
+/* Progress of a long denoising on a terminal: a percentage on stderr once
+ * the work has taken a second (large images take minutes). */
+typedef struct progress {
+    size_t image, count; /* which image of how many */
+    int shown;           /* the last percentage printed, or -1 */
+} progress;
+
+static int show_progress(const gmmp_progress *p, void *payload)
+{
+    progress *pr = payload;
+    if (p->phase != GMMP_PHASE_IMAGE || p->seconds < 1.0 || p->total <= 0.0)
+        return 0;
+    int pct = (int)(100.0 * ((double)pr->image + p->done / p->total) / (double)pr->count);
+    if (pct != pr->shown) {
+        fprintf(stderr, "\rdenoising: %3d%%", pct);
+        pr->shown = pct;
+    }
+    return 0;
+}
+
 int restore_denoise(const gmmp_model *model, const restore_options *ro,
                     const gmmpio_stack *noisy, gmmpio_stack *map_out, gmmpio_stack *mmse_out,
                     char *err, size_t errlen)
@@ -102,6 +123,11 @@ int restore_denoise(const gmmp_model *model, const restore_options *ro,
         util_fail(err, errlen, "%s", gmmp_last_error());
         goto done;
     }
+    progress pr = {0, N * (size_t)((map_out != NULL) + (mmse_out != NULL)), -1};
+    if (isatty(STDERR_FILENO) && gmmp_options_set_progress(opt, show_progress, &pr)) {
+        util_fail(err, errlen, "%s", gmmp_last_error());
+        goto done;
+    }
     for (int o = 0; o < 2; o++) {
         if (!dest[o])
             continue;
@@ -113,7 +139,7 @@ int restore_denoise(const gmmp_model *model, const restore_options *ro,
             util_fail(err, errlen, "%s", gmmp_last_error());
             goto done;
         }
-        for (size_t i = 0; i < N; i++)
+        for (size_t i = 0; i < N; i++, pr.image++)
             if (gmmp_restore_image(plan, noisy->pixels + i * pixels, H, W, W,
                                    out[o].pixels + i * pixels, W, opt)) {
                 if (N > 1)
@@ -124,6 +150,8 @@ int restore_denoise(const gmmp_model *model, const restore_options *ro,
             }
     }
     result = 0;
+    if (pr.shown >= 0)
+        fprintf(stderr, "\n");
     for (int o = 0; o < 2; o++)
         if (dest[o]) {
             *dest[o] = out[o];
