@@ -291,8 +291,7 @@ int gmmp_plan_create(gmmp_plan **out, const gmmp_model *m, size_t p, const doubl
     return GMMP_OK;
 }
 
-int gmmp_plan_create_denoise(gmmp_plan **out, const gmmp_model *model, double sigma,
-                             const gmmp_options *options)
+int gmmp__check_sigma(double sigma)
 {
     /* sigma^2 must be a normal number: a subnormal or infinite variance
      * would make the gains 0/0 or lose every digit. */
@@ -302,6 +301,15 @@ int gmmp_plan_create_denoise(gmmp_plan **out, const gmmp_model *model, double si
                           "noise standard deviation sigma = %g is out of range: it must be "
                           "positive with sigma^2 a finite normal number",
                           sigma);
+    return GMMP_OK;
+}
+
+int gmmp_plan_create_denoise(gmmp_plan **out, const gmmp_model *model, double sigma,
+                             const gmmp_options *options)
+{
+    int rc = gmmp__check_sigma(sigma);
+    if (rc)
+        return rc;
     if (!model)
         return gmmp__fail(GMMP_EINVAL, "model is NULL");
     double var = sigma * sigma;

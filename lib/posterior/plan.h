@@ -59,6 +59,10 @@ struct gmmp_plan {
 int gmmp__plan_flat(gmmp_plan *plan, size_t rank);
 void gmmp__plan_flat_free(gmmp_plan *plan);
 
+/* Checks a noise standard deviation: positive, finite, with a normal
+ * square. Sets the message on failure. */
+int gmmp__check_sigma(double sigma);
+
 /* Threads of one execution, when they are not the plan's own. */
 typedef struct gmmp__exec_threads {
     unsigned count;

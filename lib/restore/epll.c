@@ -87,17 +87,6 @@ static int step_pass(epll *e, double var, const double *src, size_t pitch,
     return rc;
 }
 
-static int check_sigma(double sigma)
-{
-    if (!(sigma > 0.0) || !isfinite(sigma) || !isnormal(sigma * sigma) ||
-        !isfinite(sigma * sigma))
-        return gmmp__fail(GMMP_EINVAL,
-                          "noise standard deviation sigma = %g is out of range: it must be "
-                          "positive with sigma^2 a finite normal number",
-                          sigma);
-    return GMMP_OK;
-}
-
 int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size_t h, size_t w,
                     size_t pitch, const unsigned char *observed, double *out, size_t out_pitch,
                     const gmmp_options *options)
@@ -107,7 +96,7 @@ int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size
     size_t ph, pw, C;
     int remove_mean;
     int rc = gmmp_model_patch(model, &ph, &pw, &C, &remove_mean);
-    if (rc || (rc = check_sigma(sigma)))
+    if (rc || (rc = gmmp__check_sigma(sigma)))
         return rc;
     gmmp__option_values opt;
     gmmp__options_read(options, &opt);
