@@ -15,7 +15,8 @@
 #   4. clang + OpenBLAS, warnings as errors
 #   5. AddressSanitizer + UndefinedBehaviorSanitizer
 #   6. ThreadSanitizer on the thread tests
-#   7. libFuzzer: each parser fuzzed for a minute (GMMP_FUZZ_SECONDS)
+#   7. libFuzzer: each parser and the tools' option parser fuzzed for a
+#      minute (GMMP_FUZZ_SECONDS), built with the examples where that lives
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -84,7 +85,7 @@ CK_INCLUDE_TAGS=threads OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1 \
 stage "7. libFuzzer, ${fuzz_seconds}s per target"
 CC=clang CXX=clang++ configure "$root/fuzz" -Dfuzz=true -Db_sanitize=address,undefined \
     -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link -Ddefault_library=static \
-    -Dexamples=false -Ddocs=disabled
+    -Ddocs=disabled -Dpython=disabled -Dmpi=disabled
 build "$root/fuzz"
 for target in model idx pgm png cli; do
     work="$root/fuzz-$target"
