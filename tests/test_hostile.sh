@@ -19,32 +19,8 @@ h=$src/tests/hostile
 data=$src/data/mnist
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-check() { # description, expected status, command...
-    what=$1
-    want=$2
-    shift 2
-    timeout 120 "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL: $what: exit $got, expected $want"
-        sed 's/^/  | /' "$tmp/out" "$tmp/err" | head -20
-        failures=$((failures + 1))
-    else
-        echo "ok: $what"
-    fi
-}
-
-says() { # description, pattern (in stderr)
-    if grep -q -- "$2" "$tmp/err"; then
-        echo "ok: $1"
-    else
-        echo "FAIL: $1: no '$2' in"
-        sed 's/^/  | /' "$tmp/err" | head -20
-        failures=$((failures + 1))
-    fi
-}
+CHECK_TIMEOUT=120 # a guard against hangs only
+. "$(dirname "$0")/testlib.sh"
 
 fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
 pass() { echo "ok: $1"; }

@@ -14,34 +14,9 @@ restore=$build/tools/gmmp-restore
 mkmodel=$build/tests/make_test_model
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
+. "$(dirname "$0")/testlib.sh"
 : "${GMMPRIOR_MODEL_DIR:=$src/data/models}"
 export GMMPRIOR_MODEL_DIR
-
-check() { # description, expected status, command...
-    what=$1
-    want=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL: $what: exit $got, expected $want"
-        sed 's/^/  | /' "$tmp/out" "$tmp/err"
-        failures=$((failures + 1))
-    else
-        echo "ok: $what"
-    fi
-}
-
-expect_in() { # description, file, pattern
-    if grep -q -- "$3" "$2"; then
-        echo "ok: $1"
-    else
-        echo "FAIL: $1: no '$3' in"
-        sed 's/^/  | /' "$2"
-        failures=$((failures + 1))
-    fi
-}
 
 same() { # description, got, expected
     if [ "$2" = "$3" ]; then echo "ok: $1"; else

@@ -14,32 +14,7 @@ noisy=$build/tests/make_noisy
 data=$src/data/mnist
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-check() { # description, then the command's expected status, then the command
-    what=$1
-    want=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL: $what: exit $got, expected $want"
-        sed 's/^/  | /' "$tmp/out" "$tmp/err"
-        failures=$((failures + 1))
-    else
-        echo "ok: $what"
-    fi
-}
-
-expect_in() { # description, file, pattern
-    if grep -q -- "$3" "$2"; then
-        echo "ok: $1"
-    else
-        echo "FAIL: $1: no '$3' in"
-        sed 's/^/  | /' "$2"
-        failures=$((failures + 1))
-    fi
-}
+. "$(dirname "$0")/testlib.sh"
 
 for tool in "$train" "$denoise"; do
     name=$(basename "$tool")
