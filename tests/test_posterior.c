@@ -628,6 +628,7 @@ START_TEST(masked_posterior_matches_general_plan)
     ck_assert_ok(gmmp_plan_execute_masked(threaded, Y, mask, n, NULL, NULL, NULL, mmse2));
     ck_assert_double_le(tu_rel_diff(mmse2, mmse, n * d), 1e-14);
     gmmp_plan_destroy(threaded);
+    gmmp_options_destroy(o);
     /* Errors: NaN where observed, no output, plans that cannot take masks. */
     Y[5 * d + 3] = NAN;
     mask[5 * d + 3] = 1;
