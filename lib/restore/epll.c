@@ -93,42 +93,16 @@ int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size
 {
     if (!model || !y || !out)
         return gmmp__fail(GMMP_EINVAL, "model, image or output is NULL");
-    size_t ph, pw, C;
-    int remove_mean;
-    int rc = gmmp_model_patch(model, &ph, &pw, &C, &remove_mean);
-    if (rc || (rc = gmmp__check_sigma(sigma)))
+    int rc = gmmp__check_sigma(sigma);
+    if (rc)
         return rc;
     gmmp__option_values opt;
     gmmp__options_read(options, &opt);
-    const size_t step = (size_t)gmmp__opt_int(&opt, GMMP_OPT_STEP);
-    const size_t steps = (size_t)gmmp__opt_int(&opt, GMMP_OPT_EPLL_STEPS);
-    if (step > ph || step > pw)
-        return gmmp__fail(GMMP_EDIM,
-                          "step %zu exceeds the model's %zux%zu patch: some pixels would get "
-                          "no estimate",
-                          step, ph, pw);
-    if ((rc = gmmp__check_image(y, h, w, C, pitch)) ||
-        (rc = gmmp__check_image(out, h, w, C, out_pitch)) ||
-        (rc = gmmp__check_finite_image(y, h, w, C, pitch, observed)))
+    epll e = {.model = model, .sigma2 = sigma * sigma};
+    if ((rc = gmmp__pass_init(&e.pass, model, &opt, y, h, w, pitch, observed, out, out_pitch)))
         return rc;
-    if (h < ph || w < pw)
-        return gmmp__fail(GMMP_EDIM, "patch %zux%zu does not fit a %zux%zu image", ph, pw, h,
-                          w);
-
-    epll e = {.model = model,
-              .pass = {.ph = ph,
-                       .pw = pw,
-                       .C = C,
-                       .remove_mean = remove_mean,
-                       .h = h,
-                       .w = w,
-                       .map = gmmp__opt_int(&opt, GMMP_OPT_ESTIMATOR) == GMMP_ESTIMATOR_MAP,
-                       .batch = (size_t)gmmp__opt_int(&opt, GMMP_OPT_BATCH),
-                       .threads = {(unsigned)gmmp__opt_int(&opt, GMMP_OPT_THREADS),
-                                   gmmp__opt_int(&opt, GMMP_OPT_BLAS_SERIAL) != 0},
-                       .options = &opt,
-                       .start = gmmp__now()},
-              .sigma2 = sigma * sigma};
+    const size_t step = e.pass.step, C = e.pass.C;
+    const size_t steps = (size_t)gmmp__opt_int(&opt, GMMP_OPT_EPLL_STEPS);
     gmmp__rng_seed(&e.rng, (uint64_t)gmmp__opt_int(&opt, GMMP_OPT_SEED));
     /* Progress counts the patches of every pass: all of them for the
      * masked start, about 1/step^2 of them for each step. */

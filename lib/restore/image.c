@@ -33,9 +33,11 @@ int gmmp_restore_image(const gmmp_plan *plan, const double *observed, size_t h, 
 {
     if (!plan || !observed || !out)
         return gmmp__fail(GMMP_EINVAL, "plan, image or output is NULL");
-    size_t ph, pw, C;
-    int remove_mean;
-    int rc = gmmp_model_patch(plan->model, &ph, &pw, &C, &remove_mean);
+    gmmp__option_values opt;
+    gmmp__options_read(options, &opt);
+    gmmp__pass pass;
+    int rc = gmmp__pass_init(&pass, plan->model, &opt, observed, h, w, pitch, NULL, out,
+                             out_pitch);
     if (rc)
         return rc;
     if (plan->p != plan->d)
@@ -43,38 +45,11 @@ int gmmp_restore_image(const gmmp_plan *plan, const double *observed, size_t h, 
                           "the plan observes p = %zu values of d = %zu: whole images need "
                           "observed patches of the model's geometry (p = d)",
                           plan->p, plan->d);
-    if (remove_mean && !plan->identity_obs)
+    if (pass.remove_mean && !plan->identity_obs)
         return gmmp__fail(GMMP_EINVAL,
                           "the model removes patch means, which only a denoising plan (W the "
                           "identity, no offset) can restore");
-    gmmp__option_values opt;
-    gmmp__options_read(options, &opt);
-    const size_t step = (size_t)gmmp__opt_int(&opt, GMMP_OPT_STEP);
-    if (step > ph || step > pw)
-        return gmmp__fail(GMMP_EDIM,
-                          "step %zu exceeds the model's %zux%zu patch: some pixels would get "
-                          "no estimate",
-                          step, ph, pw);
-    if ((rc = gmmp__check_image(observed, h, w, C, pitch)) ||
-        (rc = gmmp__check_image(out, h, w, C, out_pitch)) ||
-        (rc = gmmp__check_finite_image(observed, h, w, C, pitch, NULL)))
-        return rc;
-    gmmp__pass pass = {.plan = plan,
-                       .ph = ph,
-                       .pw = pw,
-                       .C = C,
-                       .remove_mean = remove_mean,
-                       .src = observed,
-                       .h = h,
-                       .w = w,
-                       .pitch = pitch,
-                       .step = step,
-                       .map = gmmp__opt_int(&opt, GMMP_OPT_ESTIMATOR) == GMMP_ESTIMATOR_MAP,
-                       .batch = (size_t)gmmp__opt_int(&opt, GMMP_OPT_BATCH),
-                       .threads = {(unsigned)gmmp__opt_int(&opt, GMMP_OPT_THREADS),
-                                   gmmp__opt_int(&opt, GMMP_OPT_BLAS_SERIAL) != 0},
-                       .options = &opt,
-                       .start = gmmp__now()};
+    pass.plan = plan;
     if ((rc = gmmp__count_patches(&pass, &pass.total)))
         return rc;
     return gmmp__run_pass(&pass, out, out_pitch, NULL);

@@ -7,6 +7,7 @@
 
 #include "gmmprior/patches.h"
 
+#include "geometry.h"
 #include "internal.h"
 #include "pass.h"
 
@@ -20,6 +21,44 @@ int gmmp__check_finite_image(const double *image, size_t h, size_t w, size_t C, 
                 return gmmp__fail(GMMP_ENONFINITE, "pixel (%zu, %zu), channel %zu is %g", r,
                                   i / C, i % C, v);
         }
+    return GMMP_OK;
+}
+
+int gmmp__pass_init(gmmp__pass *ps, const gmmp_model *model, const gmmp__option_values *opt,
+                    const double *src, size_t h, size_t w, size_t pitch,
+                    const unsigned char *observed, const double *out, size_t out_pitch)
+{
+    size_t ph, pw, C;
+    int remove_mean;
+    int rc = gmmp_model_patch(model, &ph, &pw, &C, &remove_mean);
+    if (rc)
+        return rc;
+    const size_t step = (size_t)gmmp__opt_int(opt, GMMP_OPT_STEP);
+    if (step > ph || step > pw)
+        return gmmp__fail(GMMP_EDIM,
+                          "step %zu exceeds the model's %zux%zu patch: some pixels would get "
+                          "no estimate",
+                          step, ph, pw);
+    if ((rc = gmmp__check_image(src, h, w, C, pitch)) ||
+        (rc = gmmp__check_image(out, h, w, C, out_pitch)) ||
+        (rc = gmmp__check_finite_image(src, h, w, C, pitch, observed)))
+        return rc;
+    *ps = (gmmp__pass){.ph = ph,
+                       .pw = pw,
+                       .C = C,
+                       .remove_mean = remove_mean,
+                       .src = src,
+                       .h = h,
+                       .w = w,
+                       .pitch = pitch,
+                       .observed = observed,
+                       .step = step,
+                       .map = gmmp__opt_int(opt, GMMP_OPT_ESTIMATOR) == GMMP_ESTIMATOR_MAP,
+                       .batch = (size_t)gmmp__opt_int(opt, GMMP_OPT_BATCH),
+                       .threads = {(unsigned)gmmp__opt_int(opt, GMMP_OPT_THREADS),
+                                   gmmp__opt_int(opt, GMMP_OPT_BLAS_SERIAL) != 0},
+                       .options = opt,
+                       .start = gmmp__now()};
     return GMMP_OK;
 }
 

@@ -32,6 +32,16 @@ typedef struct gmmp__pass {
     double start, done_before, total;
 } gmmp__pass;
 
+/* What every whole-image call checks and sets up the same way: the
+ * model's patch (it must have one), the grid step against the patch, the
+ * input and output images (the input finite where observed), and the
+ * pass's fields from the options (estimator, batch, threads, progress)
+ * and the image. The plan, grid offsets and progress total are the
+ * caller's. `opt` must outlive the pass. */
+int gmmp__pass_init(gmmp__pass *pass, const gmmp_model *model, const gmmp__option_values *opt,
+                    const double *src, size_t h, size_t w, size_t pitch,
+                    const unsigned char *observed, const double *out, size_t out_pitch);
+
 /* Runs the pass and writes the average of the estimates into out (h x w
  * x C, row pitch out_pitch), which is written only on success and may be
  * src. *patches receives the number of patches of the pass. */
