@@ -132,36 +132,6 @@ static int find_model(const char *given, size_t channels, int fast, char *path, 
     return -1;
 }
 
-typedef struct progress_state {
-    struct timespec start;
-    size_t image, count;
-    int shown, last;
-} progress_state;
-
-static double since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
-}
-
-/* A percentage line on stderr, once the work has taken a second. */
-static int on_progress(const gmmp_progress *p, void *payload)
-{
-    progress_state *s = payload;
-    if (p->phase != GMMP_PHASE_IMAGE || !(p->total > 0))
-        return 0;
-    double frac = ((double)s->image + (p->done < p->total ? p->done / p->total : 1.0)) /
-                  (double)s->count;
-    int pct = (int)(100.0 * frac);
-    if (pct != s->last && since(&s->start) >= 1.0) {
-        fprintf(stderr, "\r%s: %3d%%", prog, pct);
-        fflush(stderr);
-        s->shown = 1, s->last = pct;
-    }
-    return 0;
-}
-
 static const char *channels_name(size_t c)
 {
     return c == 1 ? "grey (1 channel)" : c == 3 ? "colour (3 channels, RGB)" : "other";
@@ -320,8 +290,8 @@ int main(int argc, char **argv)
     out.maxval = in.maxval;
     for (size_t i = 0; i < in.count * per; i++)
         in.pixels[i] *= scale;
-    progress_state ps = {.count = in.count, .last = -1};
-    clock_gettime(CLOCK_MONOTONIC, &ps.start);
+    restore_progress ps;
+    restore_progress_start(&ps, prog, in.count);
     if ((fast && fast_options(opt)) ||
         gmmp_options_set_int(opt, GMMP_OPT_THREADS, threads) ||
         (threads > 1 && gmmp_options_set_int(opt, GMMP_OPT_BLAS_SERIAL, 1)) ||
@@ -331,7 +301,7 @@ int main(int argc, char **argv)
          * component's posterior mean per patch instead of several. */
         gmmp_options_set_int(opt, GMMP_OPT_ESTIMATOR,
                              estimator == 0 ? GMMP_ESTIMATOR_MMSE : GMMP_ESTIMATOR_MAP) ||
-        (!quiet && gmmp_options_set_progress(opt, on_progress, &ps))) {
+        (!quiet && gmmp_options_set_progress(opt, restore_progress_report, &ps))) {
         fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
         goto done;
     }
@@ -360,14 +330,13 @@ int main(int argc, char **argv)
         ps.image = i;
         if (gmmp_epll_image(model, s, y, h, w, w * ch, observed, out.pixels + i * per, w * ch,
                             opt)) {
-            if (ps.shown)
+            if (ps.last >= 0)
                 fputc('\n', stderr);
             fprintf(stderr, "%s: %s: %s\n", prog, in_path, gmmp_last_error());
             goto done;
         }
     }
-    if (ps.shown)
-        fprintf(stderr, ps.last == 100 ? "\n" : "\r%s: 100%%\n", prog);
+    restore_progress_end(&ps);
     for (size_t i = 0; i < in.count * per; i++)
         out.pixels[i] /= scale;
     if (gmmpio_check_values(&out, CLI_VALUE_LIMIT * 1e3, out_path, err, sizeof err) ||

@@ -72,24 +72,39 @@ int restore_model_patch(gmmp_model *model, size_t patch, int remove_mean, size_t
     return 0;
 }
 
-/* Progress of a long denoising on a terminal: a percentage on stderr once
- * the work has taken a second (large images take minutes). */
-typedef struct progress {
-    size_t image, count; /* which image of how many */
-    int shown;           /* the last percentage printed, or -1 */
-} progress;
-
-static int show_progress(const gmmp_progress *p, void *payload)
+void restore_progress_start(restore_progress *p, const char *label, size_t count)
 {
-    progress *pr = payload;
-    if (p->phase != GMMP_PHASE_IMAGE || p->seconds < 1.0 || p->total <= 0.0)
+    *p = (restore_progress){.label = label, .count = count, .last = -1};
+    clock_gettime(CLOCK_MONOTONIC, &p->start);
+}
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
+}
+
+int restore_progress_report(const gmmp_progress *p, void *payload)
+{
+    restore_progress *s = payload;
+    if (p->phase != GMMP_PHASE_IMAGE || !(p->total > 0))
         return 0;
-    int pct = (int)(100.0 * ((double)pr->image + p->done / p->total) / (double)pr->count);
-    if (pct != pr->shown) {
-        fprintf(stderr, "\rdenoising: %3d%%", pct);
-        pr->shown = pct;
+    double frac = ((double)s->image + (p->done < p->total ? p->done / p->total : 1.0)) /
+                  (double)s->count;
+    int pct = (int)(100.0 * frac);
+    if (pct != s->last && since(&s->start) >= 1.0) {
+        fprintf(stderr, "\r%s: %3d%%", s->label, pct);
+        fflush(stderr);
+        s->last = pct;
     }
     return 0;
+}
+
+void restore_progress_end(restore_progress *p)
+{
+    if (p->last >= 0)
+        fprintf(stderr, p->last == 100 ? "\n" : "\r%s: 100%%\n", p->label);
 }
 
 int restore_denoise(const gmmp_model *model, const restore_options *ro,
@@ -123,8 +138,9 @@ int restore_denoise(const gmmp_model *model, const restore_options *ro,
         util_fail(err, errlen, "%s", gmmp_last_error());
         goto done;
     }
-    progress pr = {0, N * (size_t)((map_out != NULL) + (mmse_out != NULL)), -1};
-    if (isatty(STDERR_FILENO) && gmmp_options_set_progress(opt, show_progress, &pr)) {
+    restore_progress pr;
+    restore_progress_start(&pr, "denoising", N * (size_t)((map_out != NULL) + (mmse_out != NULL)));
+    if (isatty(STDERR_FILENO) && gmmp_options_set_progress(opt, restore_progress_report, &pr)) {
         util_fail(err, errlen, "%s", gmmp_last_error());
         goto done;
     }
@@ -150,8 +166,7 @@ int restore_denoise(const gmmp_model *model, const restore_options *ro,
             }
     }
     result = 0;
-    if (pr.shown >= 0)
-        fprintf(stderr, "\n");
+    restore_progress_end(&pr);
     for (int o = 0; o < 2; o++)
         if (dest[o]) {
             *dest[o] = out[o];

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <time.h>
+
 #include "gmmprior.h"
 #include "imageio.h"
 
@@ -19,6 +21,23 @@ typedef struct restore_options {
     double sigma;     /* noise standard deviation */
     unsigned threads; /* library threads; > 1 also makes OpenBLAS serial meanwhile */
 } restore_options;
+
+/* A percentage on stderr for work over a stack of images, once it has
+ * taken a second: the progress callback of whole-image calls
+ * (restore_progress_report, payload a restore_progress), one call per
+ * image, `image` set before each. */
+typedef struct restore_progress {
+    const char *label; /* printed before the percentage */
+    size_t image, count;
+    struct timespec start;
+    int last; /* the last percentage printed, -1 for none */
+} restore_progress;
+
+void restore_progress_start(restore_progress *p, const char *label, size_t count);
+int restore_progress_report(const gmmp_progress *p, void *payload);
+
+/* Ends the line, at 100%, if anything was printed. */
+void restore_progress_end(restore_progress *p);
 
 /* Options for the library's calls that run `threads` threads: the tools
  * are applications, so with several library threads they ask the library
