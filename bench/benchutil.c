@@ -129,6 +129,28 @@ double bench_dgemm_gflops(size_t m, size_t n, size_t k)
     return 2.0 * (double)m * (double)n * (double)k / best * 1e-9;
 }
 
+double bench_sgemm_gflops(size_t m, size_t n, size_t k)
+{
+    float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b);
+    float *c = malloc(m * n * sizeof *c);
+    for (size_t i = 0; i < m * k; i++)
+        a[i] = (float)(i % 17) * 0.1f;
+    for (size_t i = 0; i < k * n; i++)
+        b[i] = (float)(i % 13) * 0.1f;
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = bench_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, a,
+                    (int)k, b, (int)n, 0.0f, c, (int)n);
+        double t = bench_now() - t0;
+        best = t < best ? t : best;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * (double)m * (double)n * (double)k / best * 1e-9;
+}
+
 double *bench_load_digits(const char *name, size_t count)
 {
     char path[1024], err[512];

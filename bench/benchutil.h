@@ -45,6 +45,9 @@ void bench_print_machine(void);
  * returns GFLOP/s: the machine's reference rate for the same shapes. */
 double bench_dgemm_gflops(size_t m, size_t n, size_t k);
 
+/* The same for sgemm (single precision). */
+double bench_sgemm_gflops(size_t m, size_t n, size_t k);
+
 /* Loads `count` digits from the shipped MNIST IDX file (train or test)
  * as 28x28 doubles; exits with a message on failure. */
 double *bench_load_digits(const char *name, size_t count);

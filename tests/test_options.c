@@ -21,6 +21,7 @@ static const key_spec specs[] = {
     {GMMP_OPT_THREADS, 1, 1, 1, 256, 1},
     {GMMP_OPT_BLAS_SERIAL, 1, 0, 0, 1, 1},
     {GMMP_OPT_SKIP, 0, 1e-12, 0, 1e-3, 1},
+    {GMMP_OPT_PRECISION, 1, GMMP_PRECISION_DOUBLE, GMMP_PRECISION_DOUBLE, GMMP_PRECISION_SINGLE, 1},
     {GMMP_OPT_MAX_ITER, 1, 100, 1, 1e9, 1},
     {GMMP_OPT_N_INIT, 1, 1, 1, 1e6, 1},
     {GMMP_OPT_INIT, 1, GMMP_INIT_KMEANS, GMMP_INIT_KMEANS, GMMP_INIT_MODEL, 1},
@@ -151,7 +152,7 @@ END_TEST
 START_TEST(unknown_keys_and_null_arguments)
 {
     gmmp_options *o = tu_options();
-    const gmmp_option unknown[] = {(gmmp_option)0, (gmmp_option)4, (gmmp_option)18,
+    const gmmp_option unknown[] = {(gmmp_option)0, (gmmp_option)5, (gmmp_option)18,
                                    (gmmp_option)34, (gmmp_option)-1, (gmmp_option)999};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         int64_t iv;

@@ -98,19 +98,30 @@ static void compare_models(const gmmp_model *got, const gmmp_model *want, double
     free(b);
 }
 
-static gmmp_model *fit_from(const problem *p, const gmmp_model *init, int max_iter, double tol,
-                            gmmp_fit_info *info, int threads)
+/* A fit from `init`; *single_passes (if not NULL) receives how many
+ * E-step passes ran in single precision, and every pass is checked to be
+ * counted once. */
+static gmmp_model *fit_prec(const problem *p, const gmmp_model *init, int max_iter, double tol,
+                            gmmp_fit_info *info, gmmp_precision precision,
+                            size_t *single_passes)
 {
     gmmp_options *o = tu_options();
     ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_MAX_ITER, max_iter));
     ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_TOL, tol));
-    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_THREADS, threads));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PRECISION, precision));
     gmmp_trainer *t;
     ck_assert_ok(gmmp_trainer_create(&t, p->K, o));
     gmmp_options_destroy(o);
     ck_assert_ok(gmmp_trainer_set_init_model(t, init));
     gmmp_model *m;
     ck_assert_ok(gmmp_trainer_fit(t, p->X, p->n, p->d, &m, info));
+    size_t ns, nd;
+    ck_assert_ok(gmmp_trainer_precision(t, &ns, &nd));
+    ck_assert_uint_eq(ns + nd, (size_t)info->n_iter * p->K);
+    if (precision == GMMP_PRECISION_DOUBLE)
+        ck_assert_uint_eq(ns, 0);
+    if (single_passes)
+        *single_passes = ns;
     gmmp_trainer_destroy(t);
     return m;
 }
@@ -130,7 +141,8 @@ static void check_parity(const char *dir, const double lower_bounds[3], int fina
     const int iters[3] = {1, 10, 200};
     for (int s = 0; s < 3; s++) {
         gmmp_fit_info info;
-        gmmp_model *m = fit_from(&p, init, iters[s], s < 2 ? 0.0 : 1e-10, &info, 1);
+        gmmp_model *m =
+            fit_prec(&p, init, iters[s], s < 2 ? 0.0 : 1e-10, &info, GMMP_PRECISION_DOUBLE, NULL);
         gmmp_model *want = fixture_model(&p, stages[s]);
         if (getenv("GMMP_DEBUG_PARITY"))
             fprintf(stderr, "%s %s: n_iter %d lb %.17g\n", dir, stages[s], info.n_iter, info.mean_loglik);
@@ -174,6 +186,69 @@ START_TEST(parity_with_scikit_learn_mnist8)
     const double lb[3] = {-310.15362960927678, -175.33212554665988, -143.90819846855814};
     check_parity("em_mnist8", lb, 108, 12830326.958552437, 12718441.10492683,
                  -143.90819846855817);
+}
+END_TEST
+
+/* Single precision against the same fixtures, with its own tolerances
+ * (docs/math.md): after 1 and 10 iterations and after scikit-learn's
+ * final count of iterations, the parameters within 1e-5 (normwise
+ * relative: the float whitening moves responsibilities by about 1e-7
+ * relative, which EM carries along) and the lower bound within 1e-7.
+ * Convergence is compared at scikit-learn's default tol, 1e-3: single
+ * precision must stop within 10% of double's iterations, at a lower
+ * bound within 1e-6. (The fixtures' tol 1e-10 is below what a float
+ * whitening resolves of the lower bound's change, about 1e-7: single
+ * precision stops there on rounding noise.) Every pass of these
+ * well-conditioned problems must have run in single precision. */
+static void check_single_parity(const char *dir, const double lower_bounds[3], int final_iter)
+{
+    problem p = load_problem(dir);
+    gmmp_model *init = fixture_model(&p, "init");
+    const char *stages[3] = {"after1", "after10", "final"};
+    const int iters[3] = {1, 10, final_iter};
+    for (int s = 0; s < 3; s++) {
+        gmmp_fit_info info;
+        size_t single;
+        gmmp_model *m =
+            fit_prec(&p, init, iters[s], 0.0, &info, GMMP_PRECISION_SINGLE, &single);
+        if (getenv("GMMP_DEBUG_PARITY"))
+            fprintf(stderr, "single %s %s: n_iter %d lb %.17g (%.3g rel)\n", dir, stages[s],
+                    info.n_iter, info.mean_loglik,
+                    fabs(info.mean_loglik - lower_bounds[s]) / fabs(lower_bounds[s]));
+        ck_assert_uint_eq(single, (size_t)info.n_iter * p.K);
+        gmmp_model *want = fixture_model(&p, stages[s]);
+        compare_models(m, want, 1e-5, stages[s]);
+        gmmp_model_destroy(want);
+        ck_assert_int_eq(info.n_iter, iters[s]);
+        ck_assert_double_eq_tol(info.mean_loglik, lower_bounds[s], 1e-7 * fabs(lower_bounds[s]));
+        gmmp_model_destroy(m);
+    }
+    gmmp_fit_info conv[2];
+    for (int prec = 0; prec < 2; prec++)
+        gmmp_model_destroy(fit_prec(&p, init, 1000, 1e-3, &conv[prec],
+                                    prec ? GMMP_PRECISION_SINGLE : GMMP_PRECISION_DOUBLE, NULL));
+    if (getenv("GMMP_DEBUG_PARITY"))
+        fprintf(stderr, "tol 1e-3: double %d iterations, lb %.17g; single %d, %.17g\n",
+                conv[0].n_iter, conv[0].mean_loglik, conv[1].n_iter, conv[1].mean_loglik);
+    ck_assert(conv[0].converged && conv[1].converged);
+    ck_assert_int_le(abs(conv[1].n_iter - conv[0].n_iter), conv[0].n_iter / 10 + 1);
+    ck_assert_double_eq_tol(conv[1].mean_loglik, conv[0].mean_loglik,
+                            1e-6 * fabs(conv[0].mean_loglik));
+    gmmp_model_destroy(init);
+    free(p.X);
+}
+
+START_TEST(single_precision_parity_blobs)
+{
+    const double lb[3] = {-27.668144032452769, -26.719719518954584, -26.719719518954584};
+    check_single_parity("em_blobs", lb, 3);
+}
+END_TEST
+
+START_TEST(single_precision_parity_mnist8)
+{
+    const double lb[3] = {-310.15362960927678, -175.33212554665988, -143.90819846855814};
+    check_single_parity("em_mnist8", lb, 108);
 }
 END_TEST
 
@@ -741,6 +816,8 @@ int main(void)
     tcase_add_test(parity, parity_with_scikit_learn_blobs);
     tcase_add_test(parity, parity_with_scikit_learn_mnist8);
     tcase_add_test(parity, exact_and_skipping_m_steps_both_keep_parity);
+    tcase_add_test(parity, single_precision_parity_blobs);
+    tcase_add_test(parity, single_precision_parity_mnist8);
     suite_add_tcase(s, parity);
     TCase *tc = tu_tcase("behaviour");
     tcase_set_timeout(tc, 600);

@@ -29,7 +29,7 @@
  * versions only add functions; see docs/abi.md. */
 /** @{ */
 #define GMMP_VERSION_MAJOR 1 /**< incremented when the ABI breaks (never, we hope) */
-#define GMMP_VERSION_MINOR 0 /**< incremented when functions are added */
+#define GMMP_VERSION_MINOR 1 /**< incremented when functions are added */
 #define GMMP_VERSION_PATCH 0 /**< incremented for fixes that change no interface */
 /** The version as one number, major*10000 + minor*100 + patch. */
 #define GMMP_VERSION_NUMBER \

@@ -47,6 +47,15 @@ typedef enum gmmp_option {
      * are skipped: in the M-step's moments (trainer, statistics) and in
      * the MMSE sum (plans). 0 is exact. */
     GMMP_OPT_SKIP = 3,
+    /** int, a #gmmp_precision, default GMMP_PRECISION_DOUBLE: the precision
+     * of the heavy matrix products (trainer, statistics, plans, whole-image
+     * calls). Single precision runs the whitening, the Wiener maps and the
+     * block moments in float, about twice as fast, and keeps in double
+     * what needs it; components where float is not accurate enough fall
+     * back to double on their own (gmmp_trainer_precision(),
+     * gmmp_plan_single_components(); docs/math.md). Inputs and outputs
+     * stay double either way. */
+    GMMP_OPT_PRECISION = 4,
 
     /** int in [1, 1e9], default 100: EM iterations at most (trainer). */
     GMMP_OPT_MAX_ITER = 10,
@@ -115,6 +124,12 @@ typedef enum gmmp_plan_method {
      * plan serves more than a few hundred patches. */
     GMMP_PLAN_CHOLESKY = 1
 } gmmp_plan_method;
+
+/** Precision of the heavy products (#GMMP_OPT_PRECISION). */
+typedef enum gmmp_precision {
+    GMMP_PRECISION_DOUBLE = 0, /**< everything in double */
+    GMMP_PRECISION_SINGLE = 1  /**< the heavy products in float where that is safe */
+} gmmp_precision;
 
 /** Which estimate whole-image calls put back (#GMMP_OPT_ESTIMATOR). */
 typedef enum gmmp_estimator {

@@ -77,7 +77,8 @@ typedef enum gmmp_noise_kind {
  *                  positive variances, or a symmetric positive definite matrix.
  * @param b         p offsets, or NULL for zero.
  * @param options   NULL for the defaults; reads #GMMP_OPT_PLAN_METHOD,
- *                  #GMMP_OPT_SKIP, #GMMP_OPT_THREADS, #GMMP_OPT_BLAS_SERIAL.
+ *                  #GMMP_OPT_SKIP, #GMMP_OPT_THREADS, #GMMP_OPT_BLAS_SERIAL,
+ *                  #GMMP_OPT_PRECISION (see gmmp_plan_single_components()).
  * @return GMMP_OK; GMMP_EINVAL for NULL model, output or noise, p = 0, an
  *         unknown noise kind, a variance that is not positive, or bad
  *         options; GMMP_EDIM if W is NULL and p != d; GMMP_ENONFINITE for
@@ -115,6 +116,20 @@ GMMP_API size_t gmmp_plan_dim(const gmmp_plan *plan);
 
 /** Observation dimension p (0 if plan is NULL). */
 GMMP_API size_t gmmp_plan_obs_dim(const gmmp_plan *plan);
+
+/**
+ * Components whose products run in single precision (#GMMP_OPT_PRECISION),
+ * 0 if plan is NULL. Single precision serves denoising plans on the
+ * eigenbasis path (W the identity, scalar noise, #GMMP_PLAN_DEFAULT,
+ * exact ranks). A component stays double when float is not accurate
+ * enough for it: the condition number sqrt(max/min of lambda + sigma^2)
+ * of its marginal covariance exceeds 1e5, a variance lies outside
+ * [2^-80, 2^80], or a mean exceeds 2^40 in magnitude (docs/math.md). At
+ * execution, a block of observations with a value beyond 2^40 runs in
+ * double. Other plans (any W, diagonal or full noise, Cholesky, flat
+ * tails) and masked execution compute in double: 0.
+ */
+GMMP_API size_t gmmp_plan_single_components(const gmmp_plan *plan);
 
 /**
  * Writes the posterior covariance Sigma_{k|y} of component k (d x d); it

@@ -47,7 +47,9 @@ typedef struct gmmp_stats gmmp_stats;
  * @param[out] out      receives the statistics, owned by the caller.
  * @param n_components  K.
  * @param dim           d.
- * @param options       NULL for the defaults; reads #GMMP_OPT_SKIP.
+ * @param options       NULL for the defaults; reads #GMMP_OPT_SKIP and
+ *                      #GMMP_OPT_PRECISION (each accumulate call's E-step
+ *                      runs as the trainer's).
  * @return GMMP_OK; GMMP_EINVAL for a NULL output or K or d of 0;
  *         GMMP_EOVERFLOW; GMMP_ENOMEM.
  */
@@ -178,7 +180,8 @@ typedef struct gmmp_fit_info {
  *                      #GMMP_OPT_INIT, #GMMP_OPT_SEED,
  *                      #GMMP_OPT_KMEANS_MAX_ITER, #GMMP_OPT_TOL,
  *                      #GMMP_OPT_REG_COVAR, #GMMP_OPT_SKIP,
- *                      #GMMP_OPT_THREADS, #GMMP_OPT_BLAS_SERIAL, and the
+ *                      #GMMP_OPT_THREADS, #GMMP_OPT_BLAS_SERIAL,
+ *                      #GMMP_OPT_PRECISION, and the
  *                      progress callback (gmmp_options_set_progress()):
  *                      during k-means (#GMMP_PHASE_KMEANS) and after each
  *                      EM iteration (#GMMP_PHASE_EM).
@@ -224,6 +227,23 @@ GMMP_API int gmmp_trainer_set_init_model(gmmp_trainer *trainer, const gmmp_model
  */
 GMMP_API int gmmp_trainer_fit(gmmp_trainer *trainer, const double *X, size_t n, size_t dim,
                               gmmp_model **out, gmmp_fit_info *info);
+
+/**
+ * How the trainer's last fit computed its E-steps (#GMMP_OPT_PRECISION):
+ * one pass per component per EM iteration, over all restarts. With
+ * double precision every pass is double. With single precision a
+ * component's pass runs in double when float is not accurate enough for
+ * it: its covariance's correlations are too ill-conditioned (whitening
+ * condition number above 1e5), a variance lies outside [2^-80, 2^80], or
+ * the data exceed 2^40 in magnitude (then every pass is double).
+ * docs/math.md gives the analysis.
+ * @param trainer             the trainer, after gmmp_trainer_fit().
+ * @param[out] single_passes  receives the passes run in single precision; may be NULL.
+ * @param[out] double_passes  receives the passes run in double precision; may be NULL.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL trainer. Both are 0 before any fit.
+ */
+GMMP_API int gmmp_trainer_precision(const gmmp_trainer *trainer, size_t *single_passes,
+                                    size_t *double_passes);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,8 @@ static const option_spec specs[GMMP__N_OPTIONS] = {
     {GMMP_OPT_THREADS, "threads", false, 1, 256, 1},
     {GMMP_OPT_BLAS_SERIAL, "blas_serial", false, 0, 1, 0},
     {GMMP_OPT_SKIP, "skip", true, 0, 1e-3, 1e-12},
+    {GMMP_OPT_PRECISION, "precision", false, GMMP_PRECISION_DOUBLE, GMMP_PRECISION_SINGLE,
+     GMMP_PRECISION_DOUBLE},
     {GMMP_OPT_MAX_ITER, "max_iter", false, 1, 1e9, 100},
     {GMMP_OPT_N_INIT, "n_init", false, 1, 1e6, 1},
     {GMMP_OPT_INIT, "init", false, GMMP_INIT_KMEANS, GMMP_INIT_MODEL, GMMP_INIT_KMEANS},

@@ -6,13 +6,57 @@
 
 #include "density.h"
 #include "estep.h"
+#include "internal.h"
+#include "single.h"
 
-void gmmp__log_prob(const gmmp_model *m, const double *X, size_t n, double *lp, double *work)
+int gmmp__single_view_alloc(gmmp__single_view *v, size_t K, size_t d)
+{
+    *v = (gmmp__single_view){.K = K, .d = d};
+    v->chol_inv = gmmp__alloc_array(K * d, d * sizeof(float));
+    v->single = gmmp__calloc_array(K, sizeof(bool));
+    if (!v->chol_inv || !v->single) {
+        gmmp__single_view_free(v);
+        return gmmp__fail_nomem();
+    }
+    return GMMP_OK;
+}
+
+void gmmp__single_view_free(gmmp__single_view *v)
+{
+    gmmp__free(v->chol_inv);
+    gmmp__free(v->single);
+    *v = (gmmp__single_view){0};
+}
+
+void gmmp__single_view_fill(gmmp__single_view *v, const gmmp_model *m, bool data_ok)
+{
+    const size_t d = m->d;
+    v->n_single = 0;
+    for (size_t k = 0; k < m->K; k++) {
+        const double *cov = m->covs + k * d * d, *l_inv = m->chol_inv + k * d * d;
+        v->single[k] = data_ok &&
+                       gmmp__single_ok(gmmp__whitening_kappa(cov, l_inv, d), cov, d, d + 1);
+        if (v->single[k]) {
+            gmmp__to_single(l_inv, d * d, v->chol_inv + k * d * d);
+            v->n_single++;
+        }
+    }
+}
+
+void gmmp__log_prob(const gmmp_model *m, const gmmp__single_view *view, const double *X,
+                    size_t n, double *lp, double *work, float *work_f)
 {
     const size_t K = m->K, d = m->d;
     for (size_t k = 0; k < K; k++) {
-        gmmp__whiten_tri(X, n, d, m->means + k * d, m->chol_inv + k * d * d, work);
-        gmmp__log_density(work, n, d, NULL, m->log_weights[k] + m->log_norm[k], lp + k, K);
+        double base = m->log_weights[k] + m->log_norm[k];
+        if (view && view->single[k]) {
+            gmmp__whiten_tri_single(X, n, d, m->means + k * d, view->chol_inv + k * d * d,
+                                    work_f);
+            gmmp__log_density_single(work_f, n, d, NULL, base, lp + k, K);
+        } else {
+            gmmp__whiten_tri(X, n, d, m->means + k * d, m->chol_inv + k * d * d, work);
+            gmmp__log_density(work, n, d, NULL, base, lp + k, K);
+        }
     }
 }
 

@@ -33,7 +33,7 @@ static int score_blocks(const gmmp_model *m, const double *X, size_t n, double *
     double total = 0.0;
     for (size_t start = 0; start < n; start += block) {
         size_t rows = gmmp__block_len(n, start, block);
-        gmmp__log_prob(m, X + start * d, rows, lp, work);
+        gmmp__log_prob(m, NULL, X + start * d, rows, lp, work, NULL);
         gmmp__log_normalize(lp, rows, K, lpdf);
         for (size_t i = 0; i < rows; i++)
             total += lpdf[i];

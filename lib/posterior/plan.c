@@ -11,6 +11,7 @@
 #include "options_internal.h"
 #include "model.h"
 #include "plan.h"
+#include "single.h"
 
 
 void gmmp_plan_destroy(gmmp_plan *plan)
@@ -27,6 +28,8 @@ void gmmp_plan_destroy(gmmp_plan *plan)
     gmmp__free(plan->s_chol_inv);
     gmmp__free(plan->gain_t);
     gmmp__free(plan->noise_diag);
+    gmmp__free(plan->single);
+    gmmp__free(plan->ut_f);
     gmmp__plan_flat_free(plan);
     gmmp__free(plan);
 }
@@ -125,6 +128,45 @@ static int plan_eigen(gmmp_plan *plan, const gmmp_model *m, double sigma2)
         plan->log_norm[k] = -0.5 * ((double)d * GMMP__LOG_2PI + logdet);
     }
     return GMMP_OK;
+}
+
+/* Single precision on the denoising path: whitening is by an orthogonal
+ * U_k^T, whose float rounding is relative to the residual's norm; the
+ * log-density then weighs coordinates by 1 / (lambda + sigma2), so its
+ * relative error grows with kappa = sqrt(max / min of lambda + sigma2),
+ * the whitening's condition number. The Wiener map's error is relative
+ * to the residual's norm whatever kappa. Means beyond float's safe range
+ * keep a component double; data are checked per block at execution. */
+static int plan_single(gmmp_plan *plan)
+{
+    const size_t K = plan->K, d = plan->d;
+    plan->single = gmmp__calloc_array(K, sizeof(bool));
+    plan->ut_f = gmmp__alloc_array(K * d, d * sizeof(float));
+    if (!plan->single || !plan->ut_f)
+        return gmmp__fail_nomem();
+    for (size_t k = 0; k < K; k++) {
+        const double *iv = plan->inv_var + k * d;
+        double lo = iv[0], hi = iv[0];
+        for (size_t j = 1; j < d; j++) {
+            lo = fmin(lo, iv[j]);
+            hi = fmax(hi, iv[j]);
+        }
+        double var_lo = 1.0 / hi, var_hi = 1.0 / lo;
+        double range[2] = {var_lo, var_hi};
+        bool ok = gmmp__single_ok(sqrt(hi / lo), range, 2, 1) &&
+                  gmmp__max_abs(plan->means + k * d, d) <= GMMP__SINGLE_MAX_ABS;
+        plan->single[k] = ok;
+        if (ok) {
+            gmmp__to_single(plan->eig->ut + k * d * d, d * d, plan->ut_f + k * d * d);
+            plan->n_single++;
+        }
+    }
+    return GMMP_OK;
+}
+
+size_t gmmp_plan_single_components(const gmmp_plan *plan)
+{
+    return plan ? plan->n_single : 0;
 }
 
 /* Any W and noise: S_k = W Sigma_k W^T + Sigma_y, its Cholesky factor
@@ -279,8 +321,12 @@ int gmmp_plan_create(gmmp_plan **out, const gmmp_model *m, size_t p, const doubl
     /* Flat tails only where they are what the caller asked for: a
      * denoising plan without offsets, and a rank below d. */
     size_t rank = (size_t)gmmp__opt_int(&opt, GMMP_OPT_RANK);
-    if (rc == GMMP_OK && eigen && plan->identity_obs && rank > 0 && rank < d)
+    bool flat = eigen && plan->identity_obs && rank > 0 && rank < d;
+    if (rc == GMMP_OK && flat)
         rc = gmmp__plan_flat(plan, rank);
+    if (rc == GMMP_OK && eigen && !flat &&
+        gmmp__opt_int(&opt, GMMP_OPT_PRECISION) == GMMP_PRECISION_SINGLE)
+        rc = plan_single(plan);
     if (rc == GMMP_OK && !W && kind != GMMP_NOISE_FULL)
         rc = enable_masks(plan, kind, noise);
     if (rc) {

@@ -16,6 +16,7 @@
 #include "internal.h"
 #include "plan.h"
 #include "plan_exec.h"
+#include "single.h"
 
 void gmmp__workspace_free(workspace *w)
 {
@@ -27,6 +28,10 @@ void gmmp__workspace_free(workspace *w)
     gmmp__free(w->sel);
     gmmp__free(w->gat);
     gmmp__free(w->post);
+    gmmp__free(w->dev_f);
+    gmmp__free(w->z_f);
+    gmmp__free(w->gat_f);
+    gmmp__free(w->post_f);
 }
 
 int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl, size_t B)
@@ -44,6 +49,17 @@ int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl, size_t B)
     if (!w->dev || !w->z || !w->lp || !w->lpdf || !w->top || !w->sel || !w->gat || !w->post) {
         gmmp__workspace_free(w);
         return gmmp__fail_nomem();
+    }
+    if (pl->n_single > 0) {
+        const size_t d = pl->d;
+        w->dev_f = gmmp__alloc_array(B, d * sizeof(float));
+        w->z_f = gmmp__alloc_array(K * B, d * sizeof(float));
+        w->gat_f = gmmp__alloc_array(B, d * sizeof(float));
+        w->post_f = gmmp__alloc_array(B, d * sizeof(float));
+        if (!w->dev_f || !w->z_f || !w->gat_f || !w->post_f) {
+            gmmp__workspace_free(w);
+            return gmmp__fail_nomem();
+        }
     }
     return GMMP_OK;
 }
@@ -68,6 +84,22 @@ static void whiten(const gmmp_plan *pl, size_t k, const double *Y, size_t n, wor
     }
 }
 
+/* Component k of a single-precision block: residuals formed in double,
+ * rounded, rotated into the eigenbasis in float (z_f, n x d), and their
+ * log densities. */
+static void whiten_single(const gmmp_plan *pl, size_t k, const double *Y, size_t n,
+                          workspace *w, float *z_f)
+{
+    const size_t d = pl->d, K = pl->K;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            w->dev_f[i * d + j] = (float)(Y[i * d + j] - pl->b[j] - pl->means[k * d + j]);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)d, (int)d, 1.0f, w->dev_f,
+                (int)d, pl->ut_f + k * d * d, (int)d, 0.0f, z_f, (int)d);
+    gmmp__log_density_single(z_f, n, d, pl->inv_var + k * d,
+                             pl->log_weights[k] + pl->log_norm[k], w->lp + k, K);
+}
+
 /* Log of pi_k N(y; W mu_k + b, S_k) from whitened residuals (on the
  * denoising path, scaled by the inverse variances of the eigenbasis). */
 static void log_densities(const gmmp_plan *pl, size_t k, const double *z, size_t n, double *lp)
@@ -75,6 +107,27 @@ static void log_densities(const gmmp_plan *pl, size_t k, const double *z, size_t
     const size_t width = pl->eigen_path ? pl->d : pl->p;
     const double *iv = pl->eigen_path ? pl->inv_var + k * pl->d : NULL;
     gmmp__log_density(z, n, width, iv, pl->log_weights[k] + pl->log_norm[k], lp + k, pl->K);
+}
+
+/* posterior_means for a component in single precision: the Wiener map
+ * in float, the mean added in double. */
+static void posterior_means_single(const gmmp_plan *pl, size_t k, const float *z_f,
+                                   size_t count, workspace *w)
+{
+    const size_t d = pl->d;
+    const double *gain = pl->gain + k * d;
+    for (size_t s = 0; s < count; s++) {
+        const float *zi = z_f + w->sel[s] * d;
+        float *g = w->gat_f + s * d;
+        for (size_t j = 0; j < d; j++)
+            g[j] = (float)(zi[j] * gain[j]);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)count, (int)d, (int)d, 1.0f,
+                w->gat_f, (int)d, pl->ut_f + k * d * d, (int)d, 0.0f, w->post_f, (int)d);
+    const double *mu = pl->means + k * d;
+    for (size_t s = 0; s < count; s++)
+        for (size_t j = 0; j < d; j++)
+            w->post[s * d + j] = mu[j] + (double)w->post_f[s * d + j];
 }
 
 /* Posterior means of component k for the `count` rows listed in w->sel,
@@ -102,6 +155,12 @@ static void posterior_means(const gmmp_plan *pl, size_t k, const double *z, size
             w->post[s * d + j] += mu[j];
 }
 
+/* Component k's whitened residuals in a single-precision block. */
+static float *z_single(const gmmp_plan *pl, const workspace *w, size_t k)
+{
+    return w->z_f + k * w->rows * pl->d;
+}
+
 /* Rows first .. first+n-1 of a request. */
 static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size_t n,
                       workspace *w)
@@ -112,17 +171,29 @@ static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size
         gmmp__flat_block(pl, rq, first, n, w);
         return;
     }
+    /* Single precision for the plan's single components, unless this
+     * block holds values float cannot square safely. */
+    bool single_block = pl->n_single > 0 && gmmp__max_abs(Y, n * p) <= GMMP__SINGLE_MAX_ABS;
     if (rq->only_component < K) {
         size_t k = rq->only_component;
-        whiten(pl, k, Y, n, w, w->z);
         for (size_t i = 0; i < n; i++)
             w->sel[i] = i;
-        posterior_means(pl, k, w->z, n, w);
+        if ((single_block && pl->single[k])) {
+            whiten_single(pl, k, Y, n, w, w->z_f);
+            posterior_means_single(pl, k, w->z_f, n, w);
+        } else {
+            whiten(pl, k, Y, n, w, w->z);
+            posterior_means(pl, k, w->z, n, w);
+        }
         memcpy(rq->means + first * d, w->post, n * d * sizeof(double));
         return;
     }
     for (size_t k = 0; k < K; k++) {
         double *zk = w->z + k * w->rows * width;
+        if ((single_block && pl->single[k])) {
+            whiten_single(pl, k, Y, n, w, z_single(pl, w, k));
+            continue;
+        }
         whiten(pl, k, Y, n, w, zk);
         log_densities(pl, k, zk, n, w->lp);
     }
@@ -159,7 +230,10 @@ static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size
                 w->sel[count++] = i;
         if (count == 0)
             continue;
-        posterior_means(pl, k, w->z + k * w->rows * width, count, w);
+        if ((single_block && pl->single[k]))
+            posterior_means_single(pl, k, z_single(pl, w, k), count, w);
+        else
+            posterior_means(pl, k, w->z + k * w->rows * width, count, w);
         for (size_t s = 0; s < count; s++) {
             size_t i = w->sel[s];
             const double *post = w->post + s * d;

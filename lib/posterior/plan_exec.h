@@ -27,6 +27,8 @@ typedef struct workspace {
     size_t *top, *sel;        /* rows: most responsible component; selected rows */
     double *gat;              /* rows x width gathered residuals */
     double *post;             /* rows x d posterior means */
+    /* Single precision (plan->n_single > 0): the same, in float. */
+    float *dev_f, *z_f, *gat_f, *post_f;
 } workspace;
 
 /* Buffers for blocks of B rows. */

@@ -9,6 +9,7 @@
 #include "estep.h"
 #include "internal.h"
 #include "options_internal.h"
+#include "single.h"
 #include "stats.h"
 
 static int moments_alloc(gmmp__moments *m, size_t K, size_t d)
@@ -52,7 +53,7 @@ static void moments_add(gmmp__moments *dst, const gmmp__moments *src, size_t K, 
         }
 }
 
-int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total)
+int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total, bool single)
 {
     int rc = gmmp__check_model_size(K, d);
     if (rc)
@@ -60,8 +61,15 @@ int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total)
     gmmp_stats *st = gmmp__alloc(sizeof *st);
     if (!st)
         return gmmp__fail_nomem();
-    *st = (gmmp_stats){.K = K, .d = d};
+    *st = (gmmp_stats){.K = K, .d = d, .single = single};
     const size_t block = GMMP__BLOCK_ROWS;
+    if (single) {
+        st->work_f = gmmp__alloc_array(block, d * sizeof(float));
+        if (!st->work_f) {
+            gmmp_stats_destroy(st);
+            return gmmp__fail_nomem();
+        }
+    }
     st->shift = gmmp__alloc_array(K * d, sizeof(double));
     st->work = gmmp__alloc_array(block, d * sizeof(double));
     st->lp = gmmp__alloc_array(block, K * sizeof(double));
@@ -82,7 +90,8 @@ int gmmp_stats_create(gmmp_stats **out, size_t K, size_t d, const gmmp_options *
         return gmmp__fail(GMMP_EINVAL, "output handle pointer is NULL");
     gmmp__option_values v;
     gmmp__options_read(options, &v);
-    int rc = gmmp__stats_new(out, K, d, true);
+    bool single = gmmp__opt_int(&v, GMMP_OPT_PRECISION) == GMMP_PRECISION_SINGLE;
+    int rc = gmmp__stats_new(out, K, d, true, single);
     if (rc == GMMP_OK)
         (*out)->skip = gmmp__opt_real(&v, GMMP_OPT_SKIP);
     return rc;
@@ -98,6 +107,7 @@ void gmmp_stats_destroy(gmmp_stats *st)
     gmmp__free(st->work);
     gmmp__free(st->lp);
     gmmp__free(st->lpdf);
+    gmmp__free(st->work_f);
     gmmp__free(st);
 }
 
@@ -124,52 +134,64 @@ int gmmp__stats_bind(gmmp_stats *st, const double *means)
     return GMMP_OK;
 }
 
+/* Rows of the block that component k weighs (r > skip), centred on the
+ * shift and scaled by sqrt(r) into g: their Gram matrix is the weighted
+ * second moment. Returns how many; s1 and *nk receive the first moment
+ * and the weight of all rows. */
+static size_t gather_rows(const gmmp_stats *st, size_t k, const double *X, size_t n,
+                          const double *resp, double *s1, double *nk, double *g)
+{
+    const size_t K = st->K, d = st->d;
+    const double *c = st->shift + k * d;
+    size_t rows = 0;
+    *nk = 0.0;
+    memset(s1, 0, d * sizeof *s1);
+    for (size_t i = 0; i < n; i++) {
+        double r = resp[i * K + k];
+        *nk += r;
+        if (!(r > st->skip))
+            continue;
+        double sr = sqrt(r);
+        const double *x = X + i * d;
+        for (size_t j = 0; j < d; j++) {
+            double y = x[j] - c[j];
+            s1[j] += r * y;
+            g[rows * d + j] = sr * y;
+        }
+        rows++;
+    }
+    return rows;
+}
+
 void gmmp__stats_block_resp(gmmp_stats *st, const double *X, size_t n, const double *resp)
 {
     const size_t K = st->K, d = st->d;
     gmmp__moments *b = &st->block;
-    double *gathered = st->work;
     for (size_t k = 0; k < K; k++) {
-        const double *c = st->shift + k * d;
-        double *s1 = b->s1 + k * d;
         double *s2 = b->s2 + k * d * d;
-        double nk = 0.0;
-        size_t rows = 0;
-        memset(s1, 0, d * sizeof *s1);
-        for (size_t i = 0; i < n; i++) {
-            double r = resp[i * K + k];
-            nk += r;
-            if (!(r > st->skip))
-                continue;
-            /* Rows scaled by sqrt(r) turn the weighted second moment into
-             * one symmetric rank-k update. */
-            double sr = sqrt(r);
-            const double *x = X + i * d;
-            double *g = gathered + rows * d;
-            for (size_t j = 0; j < d; j++) {
-                double y = x[j] - c[j];
-                s1[j] += r * y;
-                g[j] = sr * y;
-            }
-            rows++;
-        }
-        b->nk[k] = nk;
-        if (rows > 0) {
-            cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)rows, 1.0, gathered,
-                        (int)d, 0.0, s2, (int)d);
-            st->flops += (double)rows * (double)d * (double)(d + 1);
-        } else {
+        size_t rows = gather_rows(st, k, X, n, resp, b->s1 + k * d, &b->nk[k], st->work);
+        if (rows == 0) {
             memset(s2, 0, d * d * sizeof *s2);
+            continue;
         }
+        /* One symmetric rank-k update per component, lower triangle, in
+         * double whatever the precision: a float sum over a block errs by
+         * about d sqrt(rows) u = 7e-4 (d = 256) of the variances, more
+         * than the smallest eigenvalues of an image patch's correlation
+         * matrix can lose (docs/math.md, "Single precision"). */
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)rows, 1.0, st->work,
+                    (int)d, 0.0, s2, (int)d);
+        st->flops += (double)rows * (double)d * (double)(d + 1);
     }
     b->count = (double)n;
     b->loglik = 0.0;
 }
 
-void gmmp__stats_block(gmmp_stats *st, const gmmp_model *m, const double *X, size_t n)
+void gmmp__stats_block(gmmp_stats *st, const gmmp_model *m, const gmmp__single_view *view,
+                       const double *X, size_t n)
 {
     const size_t K = st->K;
-    gmmp__log_prob(m, X, n, st->lp, st->work);
+    gmmp__log_prob(m, view, X, n, st->lp, st->work, st->work_f);
     st->flops += (double)n * (double)K * (double)st->d * (double)st->d;
     gmmp__log_normalize(st->lp, n, K, st->lpdf);
     double loglik = 0.0;
@@ -186,11 +208,12 @@ void gmmp__stats_commit(gmmp_stats *dst, const gmmp_stats *src)
     moments_add(&dst->total, &src->block, dst->K, dst->d);
 }
 
-void gmmp__stats_accumulate(gmmp_stats *st, const gmmp_model *m, const double *X, size_t n)
+void gmmp__stats_accumulate(gmmp_stats *st, const gmmp_model *m, const gmmp__single_view *view,
+                            const double *X, size_t n)
 {
     for (size_t start = 0; start < n; start += GMMP__BLOCK_ROWS) {
         size_t rows = gmmp__block_len(n, start, GMMP__BLOCK_ROWS);
-        gmmp__stats_block(st, m, X + start * st->d, rows);
+        gmmp__stats_block(st, m, view, X + start * st->d, rows);
         gmmp__stats_commit(st, st);
     }
 }
@@ -211,7 +234,18 @@ int gmmp_stats_accumulate(gmmp_stats *st, const gmmp_model *m, const double *X, 
     if ((rc = check_sizes(st, m->K, m->d, "a model")) ||
         (rc = gmmp__check_samples(X, n, m->d)) || (rc = gmmp__stats_bind(st, m->means)))
         return rc;
-    gmmp__stats_accumulate(st, m, X, n);
+    if (!st->single) {
+        gmmp__stats_accumulate(st, m, NULL, X, n);
+        return GMMP_OK;
+    }
+    /* A view per call: its K d^2 conversions are small beside the call's
+     * n K d^2 products for any useful n. */
+    gmmp__single_view view;
+    if ((rc = gmmp__single_view_alloc(&view, m->K, m->d)))
+        return rc;
+    gmmp__single_view_fill(&view, m, gmmp__max_abs(X, n * m->d) <= GMMP__SINGLE_MAX_ABS);
+    gmmp__stats_accumulate(st, m, &view, X, n);
+    gmmp__single_view_free(&view);
     return GMMP_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "gmmprior/train.h"
+#include "estep.h"
 #include "model.h"
 
 /* Sums over samples: what EM needs from the data. */
@@ -28,11 +29,13 @@ struct gmmp_stats {
     gmmp__moments total;  /* everything accumulated */
     gmmp__moments block;  /* the latest block's contribution */
     double flops;         /* multiply-adds x 2 done by BLAS-3 calls, for benchmarks */
+    bool single;          /* GMMP_OPT_PRECISION single: float workspace below */
 
     /* Workspace for one block of rows. */
     double *work;   /* block x d */
     double *lp;     /* block x K */
     double *lpdf;   /* block */
+    float *work_f;  /* block x d, single precision only */
 };
 
 /* Accumulation always goes a block of GMMP__BLOCK_ROWS rows at a time:
@@ -43,15 +46,19 @@ struct gmmp_stats {
 
 /* Creates statistics; without a total they serve only as a worker's
  * workspace and block sums (gmmp__stats_block), which saves K*d*d doubles
- * per extra thread. */
-int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total);
+ * per extra thread. `single` adds the float workspace of single-precision
+ * blocks. */
+int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total, bool single);
 
 /* Binds unbound statistics to `means` (K x d), or checks they match. */
 int gmmp__stats_bind(gmmp_stats *st, const double *means);
 
 /* The E-step of `m` on one block (n <= GMMP__BLOCK_ROWS finite samples)
- * into st->block. */
-void gmmp__stats_block(gmmp_stats *st, const gmmp_model *m, const double *X, size_t n);
+ * into st->block. With a view (statistics created single), the
+ * components it marks whiten in single precision; NULL is double
+ * throughout. The moments are double either way. */
+void gmmp__stats_block(gmmp_stats *st, const gmmp_model *m, const gmmp__single_view *view,
+                       const double *X, size_t n);
 
 /* One block's sums from given responsibilities (n x K) into st->block,
  * for initialisations that assign samples without a model. */
@@ -61,7 +68,8 @@ void gmmp__stats_block_resp(gmmp_stats *st, const double *X, size_t n, const dou
 void gmmp__stats_commit(gmmp_stats *dst, const gmmp_stats *src);
 
 /* E-step of `m` on n finite samples, block by block, into st->total. */
-void gmmp__stats_accumulate(gmmp_stats *st, const gmmp_model *m, const double *X, size_t n);
+void gmmp__stats_accumulate(gmmp_stats *st, const gmmp_model *m, const gmmp__single_view *view,
+                            const double *X, size_t n);
 
 /* M-step into an allocated model of the same K and d. `hint` completes the
  * message when a covariance is not positive definite. */

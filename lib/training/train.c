@@ -15,14 +15,16 @@
 #include "linalg.h"
 #include "options_internal.h"
 #include "rng.h"
+#include "single.h"
 #include "stats.h"
 
 struct gmmp_trainer {
     size_t K;
     int64_t max_iter, n_init, init, seed, threads, kmeans_max_iter;
-    bool blas_serial;
+    bool blas_serial, single;
     double tol, reg_covar, skip;
     gmmp_model *init_model;
+    size_t single_passes, double_passes; /* the last fit's, gmmp_trainer_precision() */
     gmmp__option_values options; /* for the progress callback */
 };
 
@@ -44,6 +46,8 @@ int gmmp_trainer_create(gmmp_trainer **out, size_t K, const gmmp_options *option
                         .seed = gmmp__opt_int(&v, GMMP_OPT_SEED),
                         .threads = gmmp__opt_int(&v, GMMP_OPT_THREADS),
                         .blas_serial = gmmp__opt_int(&v, GMMP_OPT_BLAS_SERIAL) != 0,
+                        .single = gmmp__opt_int(&v, GMMP_OPT_PRECISION) ==
+                                  GMMP_PRECISION_SINGLE,
                         .kmeans_max_iter = gmmp__opt_int(&v, GMMP_OPT_KMEANS_MAX_ITER),
                         .tol = gmmp__opt_real(&v, GMMP_OPT_TOL),
                         .reg_covar = gmmp__opt_real(&v, GMMP_OPT_REG_COVAR),
@@ -84,6 +88,9 @@ typedef struct fit_state {
     const double *X;
     size_t n, d;
     gmmp_stats **stats; /* one per thread */
+    gmmp__single_view *view; /* single precision: the current model's, else NULL */
+    bool data_single_ok;     /* the data fit single precision's range */
+    size_t single_passes, double_passes;
     double init_flops;  /* k-means's products, for gmmp_fit_info::flops */
     int run;            /* the restart being initialised */
     bool stopped;       /* the progress callback stopped the initialisation */
@@ -97,6 +104,7 @@ typedef struct fit_state {
 typedef struct e_pass {
     fit_state *fs;
     const gmmp_model *model;
+    const gmmp__single_view *view;
     gmmp__queue queue;
 } e_pass;
 
@@ -120,7 +128,7 @@ static void *e_worker_run(void *arg)
     while (gmmp__queue_claim(&p->queue, &b)) {
         size_t start = b * GMMP__BLOCK_ROWS;
         size_t rows = gmmp__block_len(fs->n, start, GMMP__BLOCK_ROWS);
-        gmmp__stats_block(w->stats, p->model, fs->X + start * fs->d, rows);
+        gmmp__stats_block(w->stats, p->model, p->view, fs->X + start * fs->d, rows);
         gmmp__queue_commit(&p->queue, b, commit_block, w);
     }
     return NULL;
@@ -129,6 +137,15 @@ static void *e_worker_run(void *arg)
 /* One E-step over all the data into fs->stats[0]'s total. */
 static int e_step(fit_state *fs, const gmmp_model *m)
 {
+    const gmmp__single_view *view = NULL;
+    if (fs->view) {
+        gmmp__single_view_fill(fs->view, m, fs->data_single_ok);
+        view = fs->view;
+        fs->single_passes += view->n_single;
+        fs->double_passes += m->K - view->n_single;
+    } else {
+        fs->double_passes += m->K;
+    }
     gmmp_stats *total = fs->stats[0];
     gmmp_stats_reset(total);
     gmmp__stats_bind(total, m->means);
@@ -137,10 +154,10 @@ static int e_step(fit_state *fs, const gmmp_model *m)
         gmmp__stats_bind(fs->stats[t], m->means);
     }
     if (fs->n_threads == 1) {
-        gmmp__stats_accumulate(total, m, fs->X, fs->n);
+        gmmp__stats_accumulate(total, m, view, fs->X, fs->n);
         return GMMP_OK;
     }
-    e_pass pass = {.fs = fs, .model = m};
+    e_pass pass = {.fs = fs, .model = m, .view = view};
     gmmp__queue_init(&pass.queue, (fs->n + GMMP__BLOCK_ROWS - 1) / GMMP__BLOCK_ROWS);
     e_worker workers[256];
     for (size_t t = 0; t < fs->n_threads; t++)
@@ -157,7 +174,7 @@ static int data_moments(fit_state *fs, gmmp_model **out)
 {
     const size_t n = fs->n, d = fs->d;
     gmmp_stats *st;
-    int rc = gmmp__stats_new(&st, 1, d, true);
+    int rc = gmmp__stats_new(&st, 1, d, true, false);
     if (rc)
         return rc;
     double *ones = gmmp__alloc_array(GMMP__BLOCK_ROWS, sizeof(double));
@@ -351,8 +368,15 @@ int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_
     gmmp_model *cur = NULL, *spare = NULL, *best = NULL;
     gmmp_stats *stats[256] = {0};
     fs.stats = stats;
+    gmmp__single_view view = {0};
+    if (t->single) {
+        /* One scan of the data decides whether float can hold it. */
+        fs.data_single_ok = gmmp__max_abs(X, n * d) <= GMMP__SINGLE_MAX_ABS;
+        if ((rc = gmmp__single_view_alloc(&view, t->K, d)) == GMMP_OK)
+            fs.view = &view;
+    }
     for (size_t i = 0; i < fs.n_threads && rc == GMMP_OK; i++)
-        if ((rc = gmmp__stats_new(&stats[i], t->K, d, i == 0)) == GMMP_OK)
+        if ((rc = gmmp__stats_new(&stats[i], t->K, d, i == 0, t->single)) == GMMP_OK)
             stats[i]->skip = t->skip;
     if (rc == GMMP_OK && (rc = gmmp__model_alloc(&cur, t->K, d)) == GMMP_OK)
         rc = gmmp__model_alloc(&spare, t->K, d);
@@ -379,6 +403,9 @@ int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_
     }
     gmmp_model_destroy(cur);
     gmmp_model_destroy(spare);
+    gmmp__single_view_free(&view);
+    t->single_passes = fs.single_passes;
+    t->double_passes = fs.double_passes;
     if (rc) {
         gmmp_model_destroy(best);
         return rc;
@@ -390,5 +417,16 @@ int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_
     if (info)
         *info = best_info;
     *out = best;
+    return GMMP_OK;
+}
+
+int gmmp_trainer_precision(const gmmp_trainer *t, size_t *single_passes, size_t *double_passes)
+{
+    if (!t)
+        return gmmp__fail(GMMP_EINVAL, "trainer is NULL");
+    if (single_passes)
+        *single_passes = t->single_passes;
+    if (double_passes)
+        *double_passes = t->double_passes;
     return GMMP_OK;
 }
