@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,14 +99,15 @@ static void compare_models(const gmmp_model *got, const gmmp_model *want, double
     free(b);
 }
 
-/* A fit from `init`; *single_passes (if not NULL) receives how many
+/* A fit from `init` with this reg_covar; *single_passes (if not NULL) receives how many
  * E-step passes ran in single precision, and every pass is checked to be
  * counted once. */
 static gmmp_model *fit_prec(const problem *p, const gmmp_model *init, int max_iter, double tol,
                             gmmp_fit_info *info, gmmp_precision precision,
-                            size_t *single_passes)
+                            size_t *single_passes, double reg_covar)
 {
     gmmp_options *o = tu_options();
+    ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_REG_COVAR, reg_covar));
     ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_MAX_ITER, max_iter));
     ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_TOL, tol));
     ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PRECISION, precision));
@@ -142,7 +144,7 @@ static void check_parity(const char *dir, const double lower_bounds[3], int fina
     for (int s = 0; s < 3; s++) {
         gmmp_fit_info info;
         gmmp_model *m =
-            fit_prec(&p, init, iters[s], s < 2 ? 0.0 : 1e-10, &info, GMMP_PRECISION_DOUBLE, NULL);
+            fit_prec(&p, init, iters[s], s < 2 ? 0.0 : 1e-10, &info, GMMP_PRECISION_DOUBLE, NULL, 1e-6);
         gmmp_model *want = fixture_model(&p, stages[s]);
         if (getenv("GMMP_DEBUG_PARITY"))
             fprintf(stderr, "%s %s: n_iter %d lb %.17g\n", dir, stages[s], info.n_iter, info.mean_loglik);
@@ -210,7 +212,7 @@ static void check_single_parity(const char *dir, const double lower_bounds[3], i
         gmmp_fit_info info;
         size_t single;
         gmmp_model *m =
-            fit_prec(&p, init, iters[s], 0.0, &info, GMMP_PRECISION_SINGLE, &single);
+            fit_prec(&p, init, iters[s], 0.0, &info, GMMP_PRECISION_SINGLE, &single, 1e-6);
         if (getenv("GMMP_DEBUG_PARITY"))
             fprintf(stderr, "single %s %s: n_iter %d lb %.17g (%.3g rel)\n", dir, stages[s],
                     info.n_iter, info.mean_loglik,
@@ -226,7 +228,7 @@ static void check_single_parity(const char *dir, const double lower_bounds[3], i
     gmmp_fit_info conv[2];
     for (int prec = 0; prec < 2; prec++)
         gmmp_model_destroy(fit_prec(&p, init, 1000, 1e-3, &conv[prec],
-                                    prec ? GMMP_PRECISION_SINGLE : GMMP_PRECISION_DOUBLE, NULL));
+                                    prec ? GMMP_PRECISION_SINGLE : GMMP_PRECISION_DOUBLE, NULL, 1e-6));
     if (getenv("GMMP_DEBUG_PARITY"))
         fprintf(stderr, "tol 1e-3: double %d iterations, lb %.17g; single %d, %.17g\n",
                 conv[0].n_iter, conv[0].mean_loglik, conv[1].n_iter, conv[1].mean_loglik);
@@ -805,6 +807,125 @@ START_TEST(flops_include_the_initialisation)
 }
 END_TEST
 
+/* Two clusters in 4-d: component "collinear" has x2 = x1 + 1e-6 e and
+ * x4 = x3 + 1e-6 e', a correlation so close to 1 that rounding its
+ * coordinates to float (relative 6e-8) loses the difference that carries
+ * its Mahalanobis distance; component "round" is isotropic around (20,
+ * 20, 20, 20). */
+static double *two_clusters(size_t n, tu_rng *rng)
+{
+    double *X = malloc(n * 4 * sizeof *X);
+    for (size_t i = 0; i < n; i++) {
+        double *x = X + i * 4;
+        if (i % 2 == 0) {
+            double a = tu_normal(rng), b = tu_normal(rng);
+            x[0] = a;
+            x[1] = a + 1e-6 * tu_normal(rng);
+            x[2] = b;
+            x[3] = b + 1e-6 * tu_normal(rng);
+        } else {
+            for (int j = 0; j < 4; j++)
+                x[j] = 20.0 + tu_normal(rng);
+        }
+    }
+    return X;
+}
+
+/* The squared Mahalanobis distance ||L^{-1} r||^2 by forward substitution,
+ * in double or in float arithmetic throughout (the naive single-precision
+ * whitening the library must avoid here). */
+static double mahalanobis(const double *L, const double *r, size_t d, bool in_float)
+{
+    double z[8], q = 0.0;
+    float zf[8];
+    for (size_t i = 0; i < d; i++) {
+        if (in_float) {
+            float s = (float)r[i];
+            for (size_t j = 0; j < i; j++)
+                s -= (float)L[i * d + j] * zf[j];
+            zf[i] = s / (float)L[i * d + i];
+            q += (double)zf[i] * zf[i];
+        } else {
+            double s = r[i];
+            for (size_t j = 0; j < i; j++)
+                s -= L[i * d + j] * z[j];
+            z[i] = s / L[i * d + i];
+            q += z[i] * z[i];
+        }
+    }
+    return q;
+}
+
+START_TEST(single_precision_falls_back_where_float_fails)
+{
+    tu_rng rng = {7};
+    const size_t n = 4000, d = 4, K = 2;
+    problem p = {.dir = "two clusters", .n = n, .d = d, .K = K, .X = two_clusters(n, &rng)};
+    gmmp_options *o = tu_options();
+    ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_REG_COVAR, 0.0));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_MAX_ITER, 1));
+    gmmp_trainer *t;
+    ck_assert_ok(gmmp_trainer_create(&t, K, o));
+    gmmp_model *init;
+    ck_assert_ok(gmmp_trainer_fit(t, p.X, n, d, &init, NULL));
+    gmmp_trainer_destroy(t);
+    gmmp_options_destroy(o);
+
+    /* That float cannot whiten the collinear component: a sample's
+     * distance computed naively in float is off by far more than 1e-3. */
+    double L[2 * 16], mu[2 * 4];
+    ck_assert_ok(gmmp_model_cholesky(init, L));
+    double w[2], cov[2 * 16];
+    ck_assert_ok(gmmp_model_get(init, w, mu, cov));
+    size_t collinear = mu[0] < 10.0 ? 0 : 1;
+    double r[4], worst = 0.0;
+    for (size_t i = 0; i < 20; i += 2) {
+        for (size_t j = 0; j < d; j++)
+            r[j] = p.X[i * d + j] - mu[collinear * d + j];
+        double exact = mahalanobis(L + collinear * 16, r, d, false);
+        double naive = mahalanobis(L + collinear * 16, r, d, true);
+        worst = fmax(worst, fabs(naive - exact) / exact);
+    }
+    ck_assert_msg(worst > 1e-3, "naive float whitening erred only %g: the test needs a case "
+                                "float cannot do", worst);
+
+    /* Asked for single precision, the trainer keeps the collinear
+     * component in double and the round one in single: the result is the
+     * double fit's to single precision's tolerance. */
+    gmmp_fit_info info[2];
+    size_t single;
+    gmmp_model *dbl = fit_prec(&p, init, 5, 0.0, &info[0], GMMP_PRECISION_DOUBLE, NULL, 0.0);
+    gmmp_model *sgl = fit_prec(&p, init, 5, 0.0, &info[1], GMMP_PRECISION_SINGLE, &single, 0.0);
+    ck_assert_uint_eq(single, 5); /* the round component's passes only */
+    compare_models(sgl, dbl, 1e-6, "single with fallback against double");
+    ck_assert_double_eq_tol(info[1].mean_loglik, info[0].mean_loglik,
+                            1e-7 * fabs(info[0].mean_loglik));
+    gmmp_model_destroy(dbl);
+    gmmp_model_destroy(sgl);
+
+    /* Data beyond 2^40: float cannot square them safely, so every pass is
+     * double, and the fit is exactly the double one. */
+    for (size_t i = 0; i < n * d; i++)
+        p.X[i] = p.X[i] * 0x1p42 + 0x1p44;
+    gmmp_model *scaled_init;
+    ck_assert_ok(gmmp_model_get(init, w, mu, cov));
+    for (size_t i = 0; i < K * d; i++)
+        mu[i] = mu[i] * 0x1p42 + 0x1p44;
+    for (size_t i = 0; i < K * d * d; i++)
+        cov[i] *= 0x1p84;
+    ck_assert_ok(gmmp_model_create(&scaled_init, K, d, w, mu, cov));
+    dbl = fit_prec(&p, scaled_init, 3, 0.0, &info[0], GMMP_PRECISION_DOUBLE, NULL, 0.0);
+    sgl = fit_prec(&p, scaled_init, 3, 0.0, &info[1], GMMP_PRECISION_SINGLE, &single, 0.0);
+    ck_assert_uint_eq(single, 0);
+    compare_models(sgl, dbl, 0.0, "huge data: single falls back to double entirely");
+    gmmp_model_destroy(dbl);
+    gmmp_model_destroy(sgl);
+    gmmp_model_destroy(scaled_init);
+    gmmp_model_destroy(init);
+    free(p.X);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("train");
@@ -830,6 +951,7 @@ int main(void)
     tcase_add_test(tc, options_are_validated);
     tcase_add_test(tc, flops_include_the_initialisation);
     tcase_add_test(tc, m_step_leaves_n_split_untouched_on_failure);
+    tcase_add_test(tc, single_precision_falls_back_where_float_fails);
     suite_add_tcase(s, tc);
     TCase *threads = tu_tcase("threads");
     tcase_set_tags(threads, "slow threads");
