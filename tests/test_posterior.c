@@ -57,8 +57,20 @@ static void free_fixture(fixture *f)
 
 #define TOL 1e-9
 
-/* Every output of a plan against the fixture, normwise relative. */
+/* Every output of a plan against the fixture, normwise relative: within
+ * TOL, or within `tol` for the outputs a single-precision plan computes
+ * in float (posterior means, responsibilities, estimates; posterior
+ * covariances stay within TOL, the log-evidence within tol / 100). */
+static void check_plan_tol(const fixture *f, const gmmp_plan *plan, const char *what,
+                           double tol);
+
 static void check_plan(const fixture *f, const gmmp_plan *plan, const char *what)
+{
+    check_plan_tol(f, plan, what, TOL);
+}
+
+static void check_plan_tol(const fixture *f, const gmmp_plan *plan, const char *what,
+                           double tol)
 {
     const size_t K = f->K, d = f->d, n = f->n;
     ck_assert_uint_eq(gmmp_plan_components(plan), K);
@@ -71,7 +83,9 @@ static void check_plan(const fixture *f, const gmmp_plan *plan, const char *what
         ck_assert_msg(e <= TOL, "%s: posterior covariance %zu off by %g", what, k, e);
         ck_assert_ok(gmmp_plan_component_means(plan, k, f->Y, n, means));
         e = tu_rel_diff(means, f->post_means + k * n * d, n * d);
-        ck_assert_msg(e <= TOL, "%s: posterior means %zu off by %g", what, k, e);
+        if (getenv("GMMP_DEBUG_PARITY"))
+            fprintf(stderr, "%s: posterior means %zu: %.3g\n", what, k, e);
+        ck_assert_msg(e <= tol, "%s: posterior means %zu off by %g", what, k, e);
     }
     double *resp = malloc(n * K * sizeof *resp), *lev = malloc(n * sizeof *lev);
     double *map = malloc(n * d * sizeof *map), *mmse = malloc(n * d * sizeof *mmse);
@@ -86,7 +100,10 @@ static void check_plan(const fixture *f, const gmmp_plan *plan, const char *what
                 {"MMSE", mmse, f->mmse, n * d}};
     for (size_t i = 0; i < 4; i++) {
         double e = tu_rel_diff(outs[i].got, outs[i].want, outs[i].count);
-        ck_assert_msg(e <= TOL, "%s: %s off by %g", what, outs[i].name, e);
+        if (getenv("GMMP_DEBUG_PARITY"))
+            fprintf(stderr, "%s: %s: %.3g\n", what, outs[i].name, e);
+        ck_assert_msg(e <= (i == 1 ? fmax(tol * 1e-2, TOL) : tol), "%s: %s off by %g", what,
+                      outs[i].name, e);
     }
     /* Any subset of outputs gives the same values (to rounding: BLAS may
      * block a product of other row counts differently). */
@@ -127,6 +144,82 @@ START_TEST(denoise_matches_fixture_on_both_paths)
     ck_assert_ok(gmmp_plan_create(&plan, f.model, 64, NULL, GMMP_NOISE_SCALAR, &var, f.b, NULL));
     check_plan(&f, plan, "denoise, default skip");
     gmmp_plan_destroy(plan);
+    gmmp_options_destroy(o);
+    free_fixture(&f);
+}
+END_TEST
+
+/* Single precision (docs/math.md): the fixture to 1e-6 normwise on
+ * posterior means, responsibilities and estimates, 1e-8 on the
+ * log-evidence; and the same to 1e-4 of the pixel range (255) in the
+ * worst pixel against the double plan, the issue's requirement. */
+START_TEST(single_precision_plans_match_fixture)
+{
+    fixture f = load_fixture("post_denoise", 64, 200);
+    gmmp_options *o = exact();
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PRECISION, GMMP_PRECISION_SINGLE));
+    double var = f.noise[0];
+    gmmp_plan *plan, *dbl;
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 64, NULL, GMMP_NOISE_SCALAR, &var, f.b, o));
+    ck_assert_uint_eq(gmmp_plan_single_components(plan), f.K);
+    check_plan_tol(&f, plan, "denoise, single precision", 1e-6);
+    ck_assert_ok(gmmp_plan_create_denoise(&dbl, f.model, 20.0, NULL));
+    ck_assert_uint_eq(gmmp_plan_single_components(dbl), 0);
+    const size_t n = f.n, d = f.d;
+    double *a = malloc(n * d * sizeof *a), *b = malloc(n * d * sizeof *b);
+    ck_assert_ok(gmmp_plan_execute(plan, f.Y, n, NULL, NULL, NULL, a));
+    ck_assert_ok(gmmp_plan_execute(dbl, f.Y, n, NULL, NULL, NULL, b));
+    ck_assert_double_le(tu_max_abs_diff(a, b, n * d), 1e-4 * 255.0);
+    gmmp_plan_destroy(plan);
+    gmmp_plan_destroy(dbl);
+
+    /* Plans that single precision does not serve say so: the general
+     * path, and flat tails. */
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 64, f.W, GMMP_NOISE_FULL, f.noise, f.b, o));
+    ck_assert_uint_eq(gmmp_plan_single_components(plan), 0);
+    check_plan(&f, plan, "general path asked for single: double");
+    gmmp_plan_destroy(plan);
+    ck_assert_uint_eq(gmmp_plan_single_components(NULL), 0);
+    free(a), free(b);
+    gmmp_options_destroy(o);
+    free_fixture(&f);
+}
+END_TEST
+
+/* Where float is not accurate enough, the plan computes in double: a
+ * noise level so small beside the spectrum that the marginal covariances'
+ * condition number passes the limit keeps those components double, and
+ * a block with a value beyond 2^40 runs in double (the results are then
+ * exactly the double plan's). */
+START_TEST(single_precision_plans_fall_back)
+{
+    fixture f = load_fixture("post_denoise", 64, 200);
+    const size_t n = f.n, d = f.d, K = f.K;
+    gmmp_options *o = exact();
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PRECISION, GMMP_PRECISION_SINGLE));
+    gmmp_plan *tiny;
+    ck_assert_ok(gmmp_plan_create_denoise(&tiny, f.model, 1e-6, o));
+    ck_assert_uint_lt(gmmp_plan_single_components(tiny), K);
+    gmmp_plan_destroy(tiny);
+
+    gmmp_plan *sgl, *dbl;
+    ck_assert_ok(gmmp_plan_create_denoise(&sgl, f.model, 20.0, o));
+    ck_assert_uint_eq(gmmp_plan_single_components(sgl), K);
+    gmmp_options_destroy(o);
+    o = exact();
+    ck_assert_ok(gmmp_plan_create_denoise(&dbl, f.model, 20.0, o));
+    double *Y = malloc(n * d * sizeof *Y);
+    memcpy(Y, f.Y, n * d * sizeof *Y);
+    Y[5] = 0x1p41;
+    double *a = malloc(n * d * sizeof *a), *b = malloc(n * d * sizeof *b);
+    double *ra = malloc(n * K * sizeof *ra), *rb = malloc(n * K * sizeof *rb);
+    ck_assert_ok(gmmp_plan_execute(sgl, Y, n, ra, NULL, NULL, a));
+    ck_assert_ok(gmmp_plan_execute(dbl, Y, n, rb, NULL, NULL, b));
+    ck_assert_mem_eq(a, b, n * d * sizeof *a);
+    ck_assert_mem_eq(ra, rb, n * K * sizeof *ra);
+    free(Y), free(a), free(b), free(ra), free(rb);
+    gmmp_plan_destroy(sgl);
+    gmmp_plan_destroy(dbl);
     gmmp_options_destroy(o);
     free_fixture(&f);
 }
@@ -851,6 +944,8 @@ int main(void)
     TCase *tc = tu_tcase("core");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, denoise_matches_fixture_on_both_paths);
+    tcase_add_test(tc, single_precision_plans_match_fixture);
+    tcase_add_test(tc, single_precision_plans_fall_back);
     tcase_add_test(tc, mask_matches_fixture);
     tcase_add_test(tc, blur_matches_fixture);
     tcase_add_test(tc, random_problems_match_slow_reference);
