@@ -86,7 +86,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", gmmp_last_error());
             return 1;
         }
-        restore_options ro = {20.0, threads};
+        restore_options ro = {20.0, threads, GMMP_PRECISION_DOUBLE};
         double t0 = bench_now();
         if (restore_denoise(model, &ro, &noisy, &map, &mmse, err, sizeof err)) {
             fprintf(stderr, "%s\n", err);

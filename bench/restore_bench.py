@@ -32,6 +32,16 @@ import skimage
 from skimage.restoration import denoise_nl_means
 
 
+# label and gmmp-restore options of each method; None is scikit-image's NL-means
+METHODS = {
+    'full': ('gmmp-restore', []),
+    'fast': ('gmmp-restore --fast', ['--fast']),
+    'full-single': ('gmmp-restore --precision single', ['--precision', 'single']),
+    'fast-single': ('gmmp-restore --fast --precision single', ['--fast', '--precision', 'single']),
+    'nlm': ('NL-means', None),
+}
+
+
 def write_idx(path, array):
     """float64 IDX: h x w (grey) or 1 x h x w x 3 (RGB), big-endian."""
     a = np.asarray(array, dtype='>f8')
@@ -93,6 +103,10 @@ def main():
     ap.add_argument('--seed', type=int, default=0, help='noise seed (image i uses seed + i)')
     ap.add_argument('--nlm-h', type=float, default=0.8,
                     help='non-local means h as a multiple of sigma (default 0.8)')
+    ap.add_argument('--methods', nargs='+', default=['full', 'fast', 'nlm'],
+                    choices=sorted(METHODS),
+                    help='what to run (default: full fast nlm); the -single ones run '
+                         'gmmp-restore with --precision single')
     ap.add_argument('--tool-args', nargs=argparse.REMAINDER, default=[],
                     help='extra options for gmmp-restore (e.g. --model M --threads 2)')
     a = ap.parse_args()
@@ -109,7 +123,7 @@ def main():
                                                     ' '.join(a.tool_args)))
     print('protocol: N(0, sigma^2) noise on 0..255, not clipped, float64 IDX in; output '
           'clipped to 0..255 and rounded; PSNR peak 255; noise seed %d + image index' % a.seed)
-    methods = [('gmmp-restore', []), ('gmmp-restore --fast', ['--fast']), ('NL-means', None)]
+    methods = [METHODS[m] for m in a.methods]
     with tempfile.TemporaryDirectory() as tmp:
         for sigma in a.sigmas:
             rows = []

@@ -37,6 +37,7 @@ typedef struct config {
     unsigned threads;
     double sigma;
     int retrain;
+    int precision; /* a gmmp_precision, for training and denoising */
 } config;
 
 static double now(void)
@@ -56,6 +57,8 @@ static void usage(FILE *f)
             "  --retrain             train even if the cache exists\n"
             "  --train-patches N     random training patches (default 40000)\n"
             "  --threads N           threads (default: all cores)\n"
+            "  --precision P         double (default) or single: the heavy products of\n"
+            "                        training and denoising in float where accurate enough\n"
             "  --figure FILE         PNG figure (default mnist-denoise.png)\n",
             GMMP_DATA_DIR);
 }
@@ -149,6 +152,7 @@ static gmmp_model *train(const config *c, double *seconds)
              n, total / per);
     double t0 = now();
     if (!opt || gmmp_options_set_int(opt, GMMP_OPT_SEED, 1) ||
+        gmmp_options_set_int(opt, GMMP_OPT_PRECISION, c->precision) ||
         gmmp_options_set_progress(opt, on_progress, NULL) || gmmp_trainer_create(&t, 11, opt) ||
         gmmp_trainer_fit(t, X, n, d, &model, &info) ||
         /* The model says what it is a prior for: 16x16 grey patches, means kept. */
@@ -204,12 +208,13 @@ int main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     static const char *prog = "gmmp-mnist-demo";
     config c = {GMMP_DATA_DIR "/mnist", "gmmp-mnist-k11-p16.gmmp", "mnist-denoise.png",
-                40000, cores > 0 ? (unsigned)cores : 1, 20.0, 0};
+                40000, cores > 0 ? (unsigned)cores : 1, 20.0, 0, GMMP_PRECISION_DOUBLE};
     static const struct option opts[] = {{"data", required_argument, 0, 'd'},
                                           {"cache", required_argument, 0, 'c'},
                                           {"retrain", no_argument, 0, 'r'},
                                           {"train-patches", required_argument, 0, 'n'},
                                           {"threads", required_argument, 0, 't'},
+                                          {"precision", required_argument, 0, 'p'},
                                           {"figure", required_argument, 0, 'f'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
@@ -229,6 +234,7 @@ int main(int argc, char **argv)
             bad = cli_int(prog, "threads", optarg, 1, 256, &v);
             c.threads = (unsigned)v;
             break;
+        case 'p': bad = cli_choice(prog, "precision", optarg, cli_precisions, &c.precision); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return CLI_USAGE;
         }
@@ -305,7 +311,7 @@ int main(int argc, char **argv)
     /* Noisy digits are stored as images are, on 0..255: clipped. */
     restore_add_noise(&noisy, c.sigma, 20, 0.0, 255.0);
     double t0 = now();
-    restore_options ro = {c.sigma, c.threads};
+    restore_options ro = {c.sigma, c.threads, c.precision};
     if (restore_denoise(model, &ro, &noisy, &map, &mmse, err, sizeof err)) {
         fprintf(stderr, "denoising failed: %s\n", err);
         return 1;

@@ -117,11 +117,12 @@ expect_in "--version names the library" "$tmp/out" "libgmmprior"
 check "--help" 0 "$restore" --help
 expect_in "--help documents GMMPRIOR_MODEL_DIR" "$tmp/out" "GMMPRIOR_MODEL_DIR"
 for bad in "--sigma -1" "--sigma abc" "--sigma nan" "--steps 0" "--steps 65" "--threads 0" \
-    "--estimator MMSE" "--seed -1" "--max-elements 0" "--frobnicate"; do
+    "--estimator MMSE" "--seed -1" "--max-elements 0" "--precision half" "--frobnicate"; do
     # shellcheck disable=SC2086
     check "bad value: $bad" 2 "$restore" $bad "$tmp/g8.pgm" "$tmp/x.png"
 done
 check "missing OUTPUT" 2 "$restore" "$tmp/g8.pgm"
+check "--precision single" 0 $run --precision single --model "$tmp/grey.gmmp" "$tmp/g8.pgm" "$tmp/single.png"
 
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -42,6 +42,11 @@ check "train 3 iterations exactly" 0 "$train" --patch 8 --components 5 --max-pat
 lines=$(grep -c '^iteration' "$tmp/err")
 if [ "$lines" -eq 3 ]; then echo "ok: one progress line per iteration"; else
     echo "FAIL: $lines progress lines, expected 3"; failures=$((failures + 1)); fi
+check "train in single precision" 0 "$train" --patch 8 --components 5 --max-patches 4000 \
+    --tol 0 --max-iter 3 --seed 1 --precision single -o "$tmp/single.gmmp" \
+    "$data/train-images-idx3-ubyte.gz"
+expect_in "the passes in single precision are reported" "$tmp/err" "single precision: [0-9]* of 15 E-step passes"
+check "train bad --precision" 2 "$train" --precision half -o "$tmp/m" "$data/t10k-images-idx3-ubyte.gz"
 check "train a usable model" 0 "$train" --patch 8 --components 6 --max-patches 20000 --seed 2 \
     -q -o "$tmp/model.gmmp" "$data/train-images-idx3-ubyte.gz"
 
@@ -83,7 +88,9 @@ check "denoise bad --estimator" 2 "$denoise" --model "$tmp/model.gmmp" --sigma 2
 check "denoise with a missing model" 1 "$denoise" --model "$tmp/none.gmmp" --sigma 20 "$tmp/noisy.idx" "$tmp/o.idx"
 check "denoise with a corrupt model" 1 "$denoise" --model "$src/meson.build" --sigma 20 "$tmp/noisy.idx" "$tmp/o.idx"
 expect_in "corrupt model explained" "$tmp/err" "not a libgmmprior model"
-for est in mmse map; do
+check "denoise bad --precision" 2 "$denoise" --model "$tmp/model.gmmp" --sigma 20 --precision half "$tmp/noisy.idx" "$tmp/o.idx"
+for est in mmse map "mmse --precision single"; do
+    # shellcheck disable=SC2086
     check "denoise IDX ($est)" 0 "$denoise" --model "$tmp/model.gmmp" --sigma 20 --estimator $est \
         --clean "$tmp/clean.idx" "$tmp/noisy.idx" "$tmp/den.idx.gz"
     # "mean PSNR over 200 images: noisy A dB, denoised (X) B dB": B must beat A by 1 dB.

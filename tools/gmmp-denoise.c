@@ -35,6 +35,8 @@ static void usage(FILE *f)
             "  --peak P               peak value for PSNR (default 255)\n"
             "  --threads N            threads (default: all cores; with more than one,\n"
             "                         OpenBLAS is kept single-threaded while they run)\n"
+            "  --precision P          double (default) or single: the heavy products in\n"
+            "                         float where that is accurate enough (about 1.8x faster)\n"
             "  --max-elements N       refuse inputs of more pixels than N (default 2^27)\n"
             "  --version              print the version\n"
             "  -h, --help             this help\n"
@@ -53,14 +55,15 @@ int main(int argc, char **argv)
     double sigma = -1.0, peak = 255.0;
     int64_t threads = cores > 0 ? cores : 1, patch = 0;
     int64_t max_elements = (int64_t)GMMPIO_DEFAULT_MAX_ELEMENTS;
-    int map = 0, remove_mean = -1, bad = 0, peak_given = 0, c;
+    int map = 0, remove_mean = -1, bad = 0, peak_given = 0, precision = 0, c;
     static const char *const estimators[] = {"mmse", "map", NULL};
-    enum { MODEL = 256, SIGMA, EST, RMEAN, CLEAN, PEAK, THREADS, PATCH, MAXEL };
+    enum { MODEL = 256, SIGMA, EST, RMEAN, CLEAN, PEAK, THREADS, PATCH, MAXEL, PREC };
     static const struct option longopts[] = {
         {"model", required_argument, 0, MODEL},     {"sigma", required_argument, 0, SIGMA},
         {"estimator", required_argument, 0, EST},   {"remove-mean", no_argument, 0, RMEAN},
         {"clean", required_argument, 0, CLEAN},     {"peak", required_argument, 0, PEAK},
         {"threads", required_argument, 0, THREADS}, {"max-elements", required_argument, 0, MAXEL},
+        {"precision", required_argument, 0, PREC},
         {"patch", required_argument, 0, PATCH},     {"help", no_argument, 0, 'h'},             {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
     while (!bad && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -74,6 +77,7 @@ int main(int argc, char **argv)
             peak_given = 1;
             break;
         case THREADS: bad = cli_int(prog, "threads", optarg, 1, 256, &threads); break;
+        case PREC: bad = cli_choice(prog, "precision", optarg, cli_precisions, &precision); break;
         case PATCH: bad = cli_int(prog, "patch", optarg, 1, 4096, &patch); break;
         case MAXEL:
             bad = cli_int(prog, "max-elements", optarg, 1, GMMPIO_MAX_ELEMENTS, &max_elements);
@@ -143,7 +147,7 @@ int main(int argc, char **argv)
     }
     if (!peak_given && noisy.maxval)
         peak = noisy.maxval; /* a PGM's own scale */
-    restore_options ro = {sigma, (unsigned)threads};
+    restore_options ro = {sigma, (unsigned)threads, precision};
     if (restore_denoise(model, &ro, &noisy, map ? &out : NULL, map ? NULL : &out, err,
                         sizeof err)) {
         fprintf(stderr, "%s: %s: %s\n", prog, in_path, err);

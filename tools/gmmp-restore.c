@@ -68,6 +68,9 @@ static void usage(FILE *f)
             "  --threads N            threads (default: all cores; with more than one,\n"
             "                         OpenBLAS is kept single-threaded while they run)\n"
             "  --seed N               seed of the jittered grids (default 0)\n"
+            "  --precision P          double (default) or single: the heavy products in\n"
+            "                         float where that is accurate enough (full quality;\n"
+            "                         --fast's flat-tail products are double)\n"
             "  --max-elements N       refuse inputs of more values than N (default 2^27)\n"
             "  -q, --quiet            no estimate, no progress\n"
             "  --version              print the version\n"
@@ -144,15 +147,16 @@ int main(int argc, char **argv)
     double sigma = -1.0; /* auto */
     int64_t threads = cores > 0 ? cores : 1, steps = 0, seed = 0;
     int64_t max_elements = (int64_t)GMMPIO_DEFAULT_MAX_ELEMENTS;
-    int estimator = -1, fast = 0, quiet = 0, bad = 0, c;
+    int estimator = -1, fast = 0, quiet = 0, bad = 0, precision = 0, c;
     static const char *const estimators[] = {"mmse", "map", NULL};
-    enum { MODEL = 256, SIGMA, EST, FAST, STEPS, MASK, THREADS, SEED, MAXEL, VERSION };
+    enum { MODEL = 256, SIGMA, EST, FAST, STEPS, MASK, THREADS, SEED, MAXEL, VERSION, PREC };
     static const struct option longopts[] = {
         {"model", required_argument, 0, MODEL},     {"sigma", required_argument, 0, SIGMA},
         {"estimator", required_argument, 0, EST},   {"fast", no_argument, 0, FAST},
         {"steps", required_argument, 0, STEPS},     {"mask", required_argument, 0, MASK},
         {"threads", required_argument, 0, THREADS}, {"seed", required_argument, 0, SEED},
         {"max-elements", required_argument, 0, MAXEL},
+        {"precision", required_argument, 0, PREC},
         {"quiet", no_argument, 0, 'q'},             {"version", no_argument, 0, VERSION},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     while (!bad && (c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
@@ -169,6 +173,7 @@ int main(int argc, char **argv)
         case STEPS: bad = cli_int(prog, "steps", optarg, 1, 64, &steps); break;
         case MASK: mask_path = optarg; break;
         case THREADS: bad = cli_int(prog, "threads", optarg, 1, 256, &threads); break;
+        case PREC: bad = cli_choice(prog, "precision", optarg, cli_precisions, &precision); break;
         case SEED: bad = cli_int(prog, "seed", optarg, 0, INT64_MAX, &seed); break;
         case MAXEL:
             bad = cli_int(prog, "max-elements", optarg, 1, GMMPIO_MAX_ELEMENTS, &max_elements);
@@ -296,6 +301,7 @@ int main(int argc, char **argv)
         gmmp_options_set_int(opt, GMMP_OPT_THREADS, threads) ||
         (threads > 1 && gmmp_options_set_int(opt, GMMP_OPT_BLAS_SERIAL, 1)) ||
         gmmp_options_set_int(opt, GMMP_OPT_SEED, seed) ||
+        gmmp_options_set_int(opt, GMMP_OPT_PRECISION, precision) ||
         (steps && gmmp_options_set_int(opt, GMMP_OPT_EPLL_STEPS, steps)) ||
         /* MAP by default, as EPLL: as good here, and it needs one
          * component's posterior mean per patch instead of several. */

@@ -102,6 +102,9 @@ bad:
     return -1;
 }
 
+const char *const cli_precisions[] = {[GMMP_PRECISION_DOUBLE] = "double",
+                                      [GMMP_PRECISION_SINGLE] = "single", NULL};
+
 int cli_choice(const char *prog, const char *option, const char *text,
                const char *const *choices, int *out)
 {

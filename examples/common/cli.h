@@ -42,6 +42,10 @@ int cli_real(const char *prog, const char *option, const char *text, double lo, 
 int cli_real_list(const char *prog, const char *option, const char *text, double lo, double hi,
                   double *out, size_t max, size_t *n);
 
+/* The values of --precision, indexed by gmmp_precision: "double",
+ * "single". */
+extern const char *const cli_precisions[];
+
 /* Matches text exactly against the NULL-terminated choices; *out is the
  * index. The message lists the choices. */
 int cli_choice(const char *prog, const char *option, const char *text,

@@ -120,7 +120,7 @@ int restore_denoise(const gmmp_model *model, const restore_options *ro,
     gmmp_plan *plan = NULL;
     gmmp_options *opt = restore_threads_options(ro->threads);
     int result = -1;
-    if (!opt) {
+    if (!opt || gmmp_options_set_int(opt, GMMP_OPT_PRECISION, ro->precision)) {
         util_fail(err, errlen, "%s", gmmp_last_error());
         goto done;
     }

@@ -20,6 +20,7 @@
 typedef struct restore_options {
     double sigma;     /* noise standard deviation */
     unsigned threads; /* library threads; > 1 also makes OpenBLAS serial meanwhile */
+    int precision;    /* a gmmp_precision (GMMP_OPT_PRECISION) */
 } restore_options;
 
 /* A percentage on stderr for work over a stack of images, once it has

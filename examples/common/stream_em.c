@@ -143,7 +143,7 @@ int stream_sample(const stream_source *src, size_t n, uint64_t seed, double **X,
 
 void stream_fit_defaults(stream_fit_options *o)
 {
-    *o = (stream_fit_options){100, 1e-3, 1e-6, 1e-12, 0, NULL, NULL};
+    *o = (stream_fit_options){100, 1e-3, 1e-6, 1e-12, 0, NULL, NULL, GMMP_PRECISION_DOUBLE};
 }
 
 typedef struct pass {
@@ -183,6 +183,7 @@ int stream_fit(const stream_source *src, const gmmp_model *init, const stream_fi
     if ((opt->reduce && !buf) || !bytes || gmmp_model_serialize(init, bytes, wsize) ||
         gmmp_model_deserialize(&model, bytes, wsize) || gmmp_options_create(&so) ||
         gmmp_options_set_real(so, GMMP_OPT_SKIP, opt->skip) ||
+        gmmp_options_set_int(so, GMMP_OPT_PRECISION, opt->precision) ||
         gmmp_stats_create(&stats, K, d, so)) {
         util_fail(err, errlen, "%s", gmmp_last_error());
         goto done;

@@ -43,6 +43,7 @@ typedef struct stream_fit_options {
     int verbose;                 /* a progress line per iteration on stderr */
     stream_reduce_fn reduce;
     void *reduce_payload;
+    int precision;               /* a gmmp_precision, for the statistics' E-steps */
 } stream_fit_options;
 
 /* Sets the trainer's defaults (scikit-learn's, skip 1e-12). */
