@@ -16,7 +16,7 @@
  * Usage: bench_posterior [THREADS [SKIP [eigen|cholesky]]] (defaults 1,
  * 1e-12, eigen: the plan's default method for W = I).
  *
- * On the eigenbasis, the same batch then runs on a single-precision plan
+ * The same batch then runs on a single-precision plan of the same method
  * (GMMP_OPT_PRECISION) in the same process: its rate against double's,
  * and its estimates' largest difference from double's, relative to the
  * pixel range 255.
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
            "of it\n",
            n, d, d, gemm, 100.0 * flops / best * 1e-9 / gemm);
     printf("peak memory: %.1f MiB\n", bench_peak_rss_mib());
-    if (!cholesky) {
+    {
         CHECK(gmmp_options_set_int(opt, GMMP_OPT_PRECISION, GMMP_PRECISION_SINGLE));
         gmmp_plan *single;
         var = 400.0;

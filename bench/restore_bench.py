@@ -103,10 +103,9 @@ def main():
     ap.add_argument('--seed', type=int, default=0, help='noise seed (image i uses seed + i)')
     ap.add_argument('--nlm-h', type=float, default=0.8,
                     help='non-local means h as a multiple of sigma (default 0.8)')
-    ap.add_argument('--methods', nargs='+', default=['full', 'fast', 'nlm'],
-                    choices=sorted(METHODS),
-                    help='what to run (default: full fast nlm); the -single ones run '
-                         'gmmp-restore with --precision single')
+    ap.add_argument('--methods', default='full,fast,nlm',
+                    help='comma-separated, of %s (default full,fast,nlm); the -single ones '
+                         'run gmmp-restore with --precision single' % ', '.join(sorted(METHODS)))
     ap.add_argument('--tool-args', nargs=argparse.REMAINDER, default=[],
                     help='extra options for gmmp-restore (e.g. --model M --threads 2)')
     a = ap.parse_args()
@@ -123,7 +122,11 @@ def main():
                                                     ' '.join(a.tool_args)))
     print('protocol: N(0, sigma^2) noise on 0..255, not clipped, float64 IDX in; output '
           'clipped to 0..255 and rounded; PSNR peak 255; noise seed %d + image index' % a.seed)
-    methods = [METHODS[m] for m in a.methods]
+    unknown = [m for m in a.methods.split(',') if m not in METHODS]
+    if unknown:
+        sys.exit('--methods: unknown %s (expected some of %s)' % (', '.join(unknown),
+                                                                  ', '.join(sorted(METHODS))))
+    methods = [METHODS[m] for m in a.methods.split(',')]
     with tempfile.TemporaryDirectory() as tmp:
         for sigma in a.sigmas:
             rows = []

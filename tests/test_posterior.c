@@ -173,11 +173,22 @@ START_TEST(single_precision_plans_match_fixture)
     gmmp_plan_destroy(plan);
     gmmp_plan_destroy(dbl);
 
-    /* Plans that single precision does not serve say so: the general
-     * path, and flat tails. */
+    /* The general path (W and a full noise covariance given), and the
+     * Cholesky method, in single precision too. */
     ck_assert_ok(gmmp_plan_create(&plan, f.model, 64, f.W, GMMP_NOISE_FULL, f.noise, f.b, o));
+    ck_assert_uint_eq(gmmp_plan_single_components(plan), f.K);
+    check_plan_tol(&f, plan, "general path, single precision", 1e-6);
+    gmmp_plan_destroy(plan);
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PLAN_METHOD, GMMP_PLAN_CHOLESKY));
+    ck_assert_ok(gmmp_plan_create(&plan, f.model, 64, NULL, GMMP_NOISE_SCALAR, &var, f.b, o));
+    ck_assert_uint_eq(gmmp_plan_single_components(plan), f.K);
+    check_plan_tol(&f, plan, "Cholesky, single precision", 1e-6);
+    gmmp_plan_destroy(plan);
+    /* Flat tails are double: they say so. */
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PLAN_METHOD, GMMP_PLAN_DEFAULT));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_RANK, 8));
+    ck_assert_ok(gmmp_plan_create_denoise(&plan, f.model, 20.0, o));
     ck_assert_uint_eq(gmmp_plan_single_components(plan), 0);
-    check_plan(&f, plan, "general path asked for single: double");
     gmmp_plan_destroy(plan);
     ck_assert_uint_eq(gmmp_plan_single_components(NULL), 0);
     free(a), free(b);

@@ -119,15 +119,15 @@ GMMP_API size_t gmmp_plan_obs_dim(const gmmp_plan *plan);
 
 /**
  * Components whose products run in single precision (#GMMP_OPT_PRECISION),
- * 0 if plan is NULL. Single precision serves denoising plans on the
- * eigenbasis path (W the identity, scalar noise, #GMMP_PLAN_DEFAULT,
- * exact ranks). A component stays double when float is not accurate
- * enough for it: the condition number sqrt(max/min of lambda + sigma^2)
- * of its marginal covariance exceeds 1e5, a variance lies outside
- * [2^-80, 2^80], or a mean exceeds 2^40 in magnitude (docs/math.md). At
- * execution, a block of observations with a value beyond 2^40 runs in
- * double. Other plans (any W, diagonal or full noise, Cholesky, flat
- * tails) and masked execution compute in double: 0.
+ * 0 if plan is NULL. A component stays double when float is not accurate
+ * enough for it: the condition number of its whitening (from the
+ * correlations of its marginal covariance S_k, or sqrt(max/min of
+ * lambda + sigma^2) in the eigenbasis) exceeds 1e5, a marginal variance
+ * lies outside [2^-80, 2^80], or an observation mean exceeds 2^40 in
+ * magnitude (docs/math.md). At execution, a block of observations with a
+ * value beyond 2^40 runs in double. Flat-tail plans (#GMMP_OPT_RANK) and
+ * masked execution compute in double; plans made with double precision
+ * have 0.
  */
 GMMP_API size_t gmmp_plan_single_components(const gmmp_plan *plan);
 

@@ -76,7 +76,8 @@ double gmmp__max_abs(const double *x, size_t n)
     return top;
 }
 
-double gmmp__whitening_kappa(const double *cov, const double *l_inv, size_t d)
+double gmmp__whitening_kappa(const double *diag, size_t diag_stride, const double *l_inv,
+                             size_t d)
 {
     /* (Sigma^{-1})_ii = sum_j (L^{-1})_ji^2, column i of the lower
      * triangular inverse: rows j >= i. */
@@ -85,7 +86,7 @@ double gmmp__whitening_kappa(const double *cov, const double *l_inv, size_t d)
         double col = 0.0;
         for (size_t j = i; j < d; j++)
             col += l_inv[j * d + i] * l_inv[j * d + i];
-        trace += cov[i * d + i] * col;
+        trace += diag[i * diag_stride] * col;
     }
     return sqrt((double)d * trace);
 }

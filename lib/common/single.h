@@ -52,12 +52,14 @@ void gmmp__to_single(const double *x, size_t n, float *out);
 double gmmp__max_abs(const double *x, size_t n);
 
 /* An upper bound on the condition number of the Cholesky factor of the
- * correlation matrix of Sigma = L L^T, from Sigma's diagonal and L^{-1}
+ * correlation matrix of Sigma = L L^T, from Sigma's diagonal (d values,
+ * diag_stride apart: d + 1 for a whole row-major matrix) and L^{-1}
  * (lower, row-major): sqrt(tr C tr C^{-1}) = sqrt(d sum_i Sigma_ii
  * (Sigma^{-1})_ii), which is >= sqrt(lambda_max(C) / lambda_min(C)).
  * Scale-free: the componentwise error bounds of the float products do not
  * depend on the variables' units, only on their correlations. */
-double gmmp__whitening_kappa(const double *cov, const double *l_inv, size_t d);
+double gmmp__whitening_kappa(const double *diag, size_t diag_stride, const double *l_inv,
+                             size_t d);
 
 /* Whether a covariance with this whitening condition number and these
  * variances (its diagonal, d values) runs safely in single precision. */

@@ -30,6 +30,8 @@ void gmmp_plan_destroy(gmmp_plan *plan)
     gmmp__free(plan->noise_diag);
     gmmp__free(plan->single);
     gmmp__free(plan->ut_f);
+    gmmp__free(plan->s_chol_inv_f);
+    gmmp__free(plan->gain_t_f);
     gmmp__plan_flat_free(plan);
     gmmp__free(plan);
 }
@@ -137,7 +139,7 @@ static int plan_eigen(gmmp_plan *plan, const gmmp_model *m, double sigma2)
  * the whitening's condition number. The Wiener map's error is relative
  * to the residual's norm whatever kappa. Means beyond float's safe range
  * keep a component double; data are checked per block at execution. */
-static int plan_single(gmmp_plan *plan)
+static int plan_single_eigen(gmmp_plan *plan)
 {
     const size_t K = plan->K, d = plan->d;
     plan->single = gmmp__calloc_array(K, sizeof(bool));
@@ -164,6 +166,32 @@ static int plan_single(gmmp_plan *plan)
     return GMMP_OK;
 }
 
+/* Single precision on the general path: the model's E-step test
+ * (single.h) on S_k's whitening L_S^{-1}, whose diagonal `s_diag` (K x p)
+ * plan_general kept before factoring, and observation means in range. */
+static int plan_single_general(gmmp_plan *plan, const double *s_diag)
+{
+    const size_t K = plan->K, d = plan->d, p = plan->p;
+    plan->single = gmmp__calloc_array(K, sizeof(bool));
+    plan->s_chol_inv_f = gmmp__alloc_array(K * p, p * sizeof(float));
+    plan->gain_t_f = gmmp__alloc_array(K * p, d * sizeof(float));
+    if (!plan->single || !plan->s_chol_inv_f || !plan->gain_t_f)
+        return gmmp__fail_nomem();
+    for (size_t k = 0; k < K; k++) {
+        const double *l_inv = plan->s_chol_inv + k * p * p;
+        double kappa = gmmp__whitening_kappa(s_diag + k * p, 1, l_inv, p);
+        bool ok = gmmp__single_ok(kappa, s_diag + k * p, p, 1) &&
+                  gmmp__max_abs(plan->obs_means + k * p, p) <= GMMP__SINGLE_MAX_ABS;
+        plan->single[k] = ok;
+        if (ok) {
+            gmmp__to_single(l_inv, p * p, plan->s_chol_inv_f + k * p * p);
+            gmmp__to_single(plan->gain_t + k * p * d, p * d, plan->gain_t_f + k * p * d);
+            plan->n_single++;
+        }
+    }
+    return GMMP_OK;
+}
+
 size_t gmmp_plan_single_components(const gmmp_plan *plan)
 {
     return plan ? plan->n_single : 0;
@@ -171,9 +199,10 @@ size_t gmmp_plan_single_components(const gmmp_plan *plan)
 
 /* Any W and noise: S_k = W Sigma_k W^T + Sigma_y, its Cholesky factor
  * L_S (inverted for fast whitening, as the model does), and the gain
- * G_k = L_S^{-1} W Sigma_k, p x d. */
+ * G_k = L_S^{-1} W Sigma_k, p x d. s_diag (K x p, or NULL) receives the
+ * diagonals of the S_k, for the single-precision test. */
 static int plan_general(gmmp_plan *plan, const gmmp_model *m, const double *W,
-                        gmmp_noise_kind kind, const double *noise)
+                        gmmp_noise_kind kind, const double *noise, double *s_diag)
 {
     const size_t K = plan->K, d = plan->d, p = plan->p;
     plan->obs_means = gmmp__alloc_array(K * p, sizeof(double));
@@ -209,6 +238,8 @@ static int plan_general(gmmp_plan *plan, const gmmp_model *m, const double *W,
             else
                 s[i * p + i] += noise[kind == GMMP_NOISE_SCALAR ? 0 : i];
         }
+        for (size_t i = 0; s_diag && i < p; i++)
+            s_diag[k * p + i] = s[i * p + i];
         int minor = gmmp__cholesky(s, p);
         if (minor < 0) {
             rc = minor;
@@ -317,16 +348,24 @@ int gmmp_plan_create(gmmp_plan **out, const gmmp_model *m, size_t p, const doubl
         memcpy(plan->b, b, p * sizeof(double));
     bool eigen = !W && kind == GMMP_NOISE_SCALAR &&
                  gmmp__opt_int(&opt, GMMP_OPT_PLAN_METHOD) == GMMP_PLAN_DEFAULT;
-    rc = eigen ? plan_eigen(plan, m, noise[0]) : plan_general(plan, m, W, kind, noise);
+    bool single = gmmp__opt_int(&opt, GMMP_OPT_PRECISION) == GMMP_PRECISION_SINGLE;
+    double *s_diag = NULL;
+    if (single && !eigen && !(s_diag = gmmp__alloc_array(K, p * sizeof(double)))) {
+        gmmp_plan_destroy(plan);
+        return gmmp__fail_nomem();
+    }
+    rc = eigen ? plan_eigen(plan, m, noise[0]) : plan_general(plan, m, W, kind, noise, s_diag);
+    if (rc == GMMP_OK && s_diag)
+        rc = plan_single_general(plan, s_diag);
+    gmmp__free(s_diag);
     /* Flat tails only where they are what the caller asked for: a
      * denoising plan without offsets, and a rank below d. */
     size_t rank = (size_t)gmmp__opt_int(&opt, GMMP_OPT_RANK);
     bool flat = eigen && plan->identity_obs && rank > 0 && rank < d;
     if (rc == GMMP_OK && flat)
         rc = gmmp__plan_flat(plan, rank);
-    if (rc == GMMP_OK && eigen && !flat &&
-        gmmp__opt_int(&opt, GMMP_OPT_PRECISION) == GMMP_PRECISION_SINGLE)
-        rc = plan_single(plan);
+    if (rc == GMMP_OK && eigen && !flat && single)
+        rc = plan_single_eigen(plan);
     if (rc == GMMP_OK && !W && kind != GMMP_NOISE_FULL)
         rc = enable_masks(plan, kind, noise);
     if (rc) {

@@ -33,12 +33,14 @@ struct gmmp_plan {
     double *inv_var;     /* K x d: 1 / (lambda + sigma2) */
     double *gain;        /* K x d: lambda / (lambda + sigma2), the Wiener gains */
 
-    /* Single precision (GMMP_OPT_PRECISION) on the denoising path: the
-     * components that pass single.h's test whiten and filter with float
-     * copies of their eigenbases. */
+    /* Single precision (GMMP_OPT_PRECISION): the components that pass
+     * single.h's test whiten and map with float copies of their factors;
+     * only the copies of their own path are allocated. */
     size_t n_single;     /* components in single precision (0: all double) */
     bool *single;        /* K, or NULL */
-    float *ut_f;         /* K x d x d: U_k^T in float, for components with single[k] */
+    float *ut_f;         /* eigen path, K x d x d: U_k^T */
+    float *s_chol_inv_f; /* general path, K x p x p: L_S^{-1} */
+    float *gain_t_f;     /* general path, K x p x d: G_k */
 
     /* Flat-tail denoising (GMMP_OPT_RANK): the eigen path's bases cut to
      * the r leading eigenvectors, the rest of each spectrum flattened to

@@ -51,10 +51,10 @@ int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl, size_t B)
         return gmmp__fail_nomem();
     }
     if (pl->n_single > 0) {
-        const size_t d = pl->d;
-        w->dev_f = gmmp__alloc_array(B, d * sizeof(float));
-        w->z_f = gmmp__alloc_array(K * B, d * sizeof(float));
-        w->gat_f = gmmp__alloc_array(B, d * sizeof(float));
+        const size_t d = pl->d, width = w->width;
+        w->dev_f = gmmp__alloc_array(B, width * sizeof(float));
+        w->z_f = gmmp__alloc_array(K * B, width * sizeof(float));
+        w->gat_f = gmmp__alloc_array(B, width * sizeof(float));
         w->post_f = gmmp__alloc_array(B, d * sizeof(float));
         if (!w->dev_f || !w->z_f || !w->gat_f || !w->post_f) {
             gmmp__workspace_free(w);
@@ -85,19 +85,25 @@ static void whiten(const gmmp_plan *pl, size_t k, const double *Y, size_t n, wor
 }
 
 /* Component k of a single-precision block: residuals formed in double,
- * rounded, rotated into the eigenbasis in float (z_f, n x d), and their
- * log densities. */
+ * rounded, whitened in float (z_f, n x width: rotated into the eigenbasis,
+ * or multiplied by L_S^{-1}), and their log densities. */
 static void whiten_single(const gmmp_plan *pl, size_t k, const double *Y, size_t n,
                           workspace *w, float *z_f)
 {
-    const size_t d = pl->d, K = pl->K;
+    const size_t d = pl->d, p = pl->p, K = pl->K;
+    double base = pl->log_weights[k] + pl->log_norm[k];
+    if (!pl->eigen_path) {
+        gmmp__whiten_tri_single(Y, n, p, pl->obs_means + k * p, pl->s_chol_inv_f + k * p * p,
+                                z_f);
+        gmmp__log_density_single(z_f, n, p, NULL, base, w->lp + k, K);
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < d; j++)
             w->dev_f[i * d + j] = (float)(Y[i * d + j] - pl->b[j] - pl->means[k * d + j]);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)d, (int)d, 1.0f, w->dev_f,
                 (int)d, pl->ut_f + k * d * d, (int)d, 0.0f, z_f, (int)d);
-    gmmp__log_density_single(z_f, n, d, pl->inv_var + k * d,
-                             pl->log_weights[k] + pl->log_norm[k], w->lp + k, K);
+    gmmp__log_density_single(z_f, n, d, pl->inv_var + k * d, base, w->lp + k, K);
 }
 
 /* Log of pi_k N(y; W mu_k + b, S_k) from whitened residuals (on the
@@ -110,20 +116,24 @@ static void log_densities(const gmmp_plan *pl, size_t k, const double *z, size_t
 }
 
 /* posterior_means for a component in single precision: the Wiener map
- * in float, the mean added in double. */
+ * (or the gain G_k) in float, the mean added in double. */
 static void posterior_means_single(const gmmp_plan *pl, size_t k, const float *z_f,
                                    size_t count, workspace *w)
 {
-    const size_t d = pl->d;
-    const double *gain = pl->gain + k * d;
+    const size_t d = pl->d, width = w->width;
+    const double *gain = pl->eigen_path ? pl->gain + k * d : NULL;
     for (size_t s = 0; s < count; s++) {
-        const float *zi = z_f + w->sel[s] * d;
-        float *g = w->gat_f + s * d;
-        for (size_t j = 0; j < d; j++)
-            g[j] = (float)(zi[j] * gain[j]);
+        const float *zi = z_f + w->sel[s] * width;
+        float *g = w->gat_f + s * width;
+        if (gain)
+            for (size_t j = 0; j < width; j++)
+                g[j] = (float)(zi[j] * gain[j]);
+        else
+            memcpy(g, zi, width * sizeof *g);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)count, (int)d, (int)d, 1.0f,
-                w->gat_f, (int)d, pl->ut_f + k * d * d, (int)d, 0.0f, w->post_f, (int)d);
+    const float *map = pl->eigen_path ? pl->ut_f + k * d * d : pl->gain_t_f + k * pl->p * d;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)count, (int)d, (int)width, 1.0f,
+                w->gat_f, (int)width, map, (int)d, 0.0f, w->post_f, (int)d);
     const double *mu = pl->means + k * d;
     for (size_t s = 0; s < count; s++)
         for (size_t j = 0; j < d; j++)
@@ -156,9 +166,9 @@ static void posterior_means(const gmmp_plan *pl, size_t k, const double *z, size
 }
 
 /* Component k's whitened residuals in a single-precision block. */
-static float *z_single(const gmmp_plan *pl, const workspace *w, size_t k)
+static float *z_single(const workspace *w, size_t k)
 {
-    return w->z_f + k * w->rows * pl->d;
+    return w->z_f + k * w->rows * w->width;
 }
 
 /* Rows first .. first+n-1 of a request. */
@@ -191,7 +201,7 @@ static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size
     for (size_t k = 0; k < K; k++) {
         double *zk = w->z + k * w->rows * width;
         if ((single_block && pl->single[k])) {
-            whiten_single(pl, k, Y, n, w, z_single(pl, w, k));
+            whiten_single(pl, k, Y, n, w, z_single(w, k));
             continue;
         }
         whiten(pl, k, Y, n, w, zk);
@@ -231,7 +241,7 @@ static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size
         if (count == 0)
             continue;
         if ((single_block && pl->single[k]))
-            posterior_means_single(pl, k, z_single(pl, w, k), count, w);
+            posterior_means_single(pl, k, z_single(w, k), count, w);
         else
             posterior_means(pl, k, w->z + k * w->rows * width, count, w);
         for (size_t s = 0; s < count; s++) {
