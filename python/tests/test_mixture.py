@@ -67,6 +67,27 @@ def test_parity_with_fixtures(name, stage_name, max_iter, tol, blobs, mnist8):
 
 
 @pytest.mark.parametrize("name", ["em_blobs", "em_mnist8"])
+def test_single_precision_within_its_tolerance(name, blobs, mnist8):
+    """precision = "single" (docs/math.md): after 10 iterations the
+    parameters within 1e-5 of each array's scale and the lower bound
+    within 1e-7 relative of scikit-learn's; a bad value is refused."""
+    X = blobs if name == "em_blobs" else mnist8
+    mt, K, d, stage = problem(name, X)
+    gm = gmmprior.GaussianMixture(K, max_iter=10, tol=0.0, **init_kwargs(stage))
+    gm.precision = "single"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm.fit(X)
+    for got, want in zip((gm.weights_, gm.means_, gm.covariances_), stage("after10")):
+        assert np.max(np.abs(got - want)) <= 1e-5 * np.max(np.abs(want))
+    lb = mt["after10_lower_bound"]
+    assert abs(gm.lower_bound_ - lb) <= 1e-7 * abs(lb)
+    gm.precision = "half"
+    with pytest.raises(ValueError, match="precision"):
+        gm.fit(X)
+
+
+@pytest.mark.parametrize("name", ["em_blobs", "em_mnist8"])
 def test_default_skip_within_1e8_of_scale(name, blobs, mnist8):
     """With the library's default skip (1e-12), parameters still agree with
     scikit-learn's to 1e-8 of each array's scale."""
