@@ -236,6 +236,65 @@ START_TEST(single_precision_plans_fall_back)
 }
 END_TEST
 
+/* With many components (K = 70, d = 64) a worker does not keep every
+ * component's whitened residuals: it whitens again the rows each
+ * component's posterior means need. The estimates must be those built
+ * from gmmp_plan_component_means() (which whitens every row) and the
+ * responsibilities: MMSE = sum_k r_k mu_{k|y}, MAP = mu_{top|y}, over
+ * several blocks of rows, for both methods and both precisions. */
+START_TEST(many_components_whiten_again)
+{
+    enum { K = 70, D = 64, N = 700 };
+    tu_rng r = {77};
+    double *w = malloc(K * sizeof *w), *mu = malloc(K * D * sizeof *mu);
+    double *cov = malloc(K * D * D * sizeof *cov), *Y = malloc(N * D * sizeof *Y);
+    for (size_t k = 0; k < K; k++)
+        w[k] = 1.0 / K;
+    tu_fill_uniform(&r, mu, K * D, -2, 2);
+    for (size_t k = 0; k < K; k++)
+        tu_random_spd(&r, cov + k * D * D, D, 0.05, 4.0);
+    tu_fill_uniform(&r, Y, N * D, -3, 3);
+    gmmp_model *m;
+    ck_assert_ok(gmmp_model_create(&m, K, D, w, mu, cov));
+    double *resp = malloc(N * K * sizeof *resp), *map = malloc(N * D * sizeof *map);
+    double *mmse = malloc(N * D * sizeof *mmse), *means = malloc((size_t)K * N * D * sizeof *means);
+    double *ref = malloc(N * D * sizeof *ref), *ref_map = malloc(N * D * sizeof *ref_map);
+    for (int variant = 0; variant < 4; variant++) {
+        gmmp_options *o = exact();
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PLAN_METHOD,
+                                          variant & 1 ? GMMP_PLAN_CHOLESKY : GMMP_PLAN_DEFAULT));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PRECISION,
+                                          variant & 2 ? GMMP_PRECISION_SINGLE
+                                                      : GMMP_PRECISION_DOUBLE));
+        gmmp_plan *plan;
+        ck_assert_ok(gmmp_plan_create_denoise(&plan, m, 1.0, o));
+        gmmp_options_destroy(o);
+        ck_assert_uint_eq(gmmp_plan_single_components(plan), variant & 2 ? K : 0);
+        ck_assert_ok(gmmp_plan_execute(plan, Y, N, resp, NULL, map, mmse));
+        for (size_t k = 0; k < K; k++)
+            ck_assert_ok(gmmp_plan_component_means(plan, k, Y, N, means + k * N * D));
+        memset(ref, 0, N * D * sizeof *ref);
+        for (size_t i = 0; i < N; i++) {
+            size_t top = 0;
+            for (size_t k = 0; k < K; k++) {
+                if (resp[i * K + k] > resp[i * K + top])
+                    top = k;
+                for (size_t j = 0; j < D; j++)
+                    ref[i * D + j] += resp[i * K + k] * means[(k * N + i) * D + j];
+            }
+            memcpy(ref_map + i * D, means + (top * N + i) * D, D * sizeof *ref_map);
+        }
+        double tol = variant & 2 ? 1e-6 : 1e-12;
+        ck_assert_double_le(tu_rel_diff(mmse, ref, N * D), tol);
+        ck_assert_double_le(tu_rel_diff(map, ref_map, N * D), tol);
+        gmmp_plan_destroy(plan);
+    }
+    free(w), free(mu), free(cov), free(Y), free(resp), free(map), free(mmse), free(means);
+    free(ref), free(ref_map);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
 START_TEST(mask_matches_fixture)
 {
     fixture f = load_fixture("post_mask", 40, 150);
@@ -957,6 +1016,7 @@ int main(void)
     tcase_add_test(tc, denoise_matches_fixture_on_both_paths);
     tcase_add_test(tc, single_precision_plans_match_fixture);
     tcase_add_test(tc, single_precision_plans_fall_back);
+    tcase_add_test(tc, many_components_whiten_again);
     tcase_add_test(tc, mask_matches_fixture);
     tcase_add_test(tc, blur_matches_fixture);
     tcase_add_test(tc, random_problems_match_slow_reference);

@@ -51,10 +51,21 @@ size_t gmmp_plan_obs_dim(const gmmp_plan *plan)
     return plan ? plan->p : 0;
 }
 
-size_t gmmp__plan_block_rows(const gmmp_plan *plan)
+/* What a worker may keep of whitened residuals: 2^20 values (8 MB). */
+#define WHITENED_BUDGET ((size_t)1 << 20)
+
+bool gmmp__plan_keeps_whitened(const gmmp_plan *plan)
 {
     size_t width = plan->p > plan->d ? plan->p : plan->d;
-    size_t rows = ((size_t)1 << 20) / (plan->K * width);
+    return plan->flat || plan->K * width * 256 <= WHITENED_BUDGET;
+}
+
+size_t gmmp__plan_block_rows(const gmmp_plan *plan)
+{
+    if (!gmmp__plan_keeps_whitened(plan))
+        return 512;
+    size_t width = plan->p > plan->d ? plan->p : plan->d;
+    size_t rows = WHITENED_BUDGET / (plan->K * width);
     return rows < 64 ? 64 : rows > 1024 ? 1024 : rows;
 }
 

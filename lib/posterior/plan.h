@@ -83,8 +83,17 @@ typedef struct gmmp__exec_threads {
 int gmmp__plan_run(const gmmp_plan *plan, const double *Y, size_t n, double *map, double *mmse,
                    gmmp__exec_threads threads);
 
-/* Rows one worker handles at a time: the whitened residuals of all K
- * components for these rows are kept, about 8 MB. */
+/* Whether a worker keeps the whitened residuals of all K components of
+ * its block (about 8 MB) for the posterior means, or whitens again the
+ * rows each component's means need: when K is large (EPLL's 200), keeping
+ * them all would leave blocks too short for efficient matrix products
+ * (81 rows for K = 200, d = 64, where packing the factor dominated),
+ * and re-whitening costs only the rows a component serves (one per
+ * patch for MAP). Flat-tail plans always keep theirs. */
+bool gmmp__plan_keeps_whitened(const gmmp_plan *plan);
+
+/* Rows one worker handles at a time: as many as the budget of whitened
+ * residuals allows, or 512 when they are not kept. */
 size_t gmmp__plan_block_rows(const gmmp_plan *plan);
 
 #endif /* GMMP_PLAN_H */

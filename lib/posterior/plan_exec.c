@@ -22,6 +22,7 @@ void gmmp__workspace_free(workspace *w)
 {
     gmmp__free(w->dev);
     gmmp__free(w->z);
+    gmmp__free(w->ygat);
     gmmp__free(w->lp);
     gmmp__free(w->lpdf);
     gmmp__free(w->top);
@@ -37,23 +38,28 @@ void gmmp__workspace_free(workspace *w)
 int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl, size_t B)
 {
     const size_t K = pl->K;
-    *w = (workspace){.rows = B, .width = pl->eigen_path ? pl->d : pl->p};
+    *w = (workspace){.rows = B,
+                     .width = pl->eigen_path ? pl->d : pl->p,
+                     .keep = gmmp__plan_keeps_whitened(pl)};
+    const size_t slots = w->keep ? K : 1;
     w->dev = gmmp__alloc_array(B * w->width, sizeof(double));
-    w->z = gmmp__alloc_array(K * B, w->width * sizeof(double));
+    w->z = gmmp__alloc_array(slots * B, w->width * sizeof(double));
+    w->ygat = w->keep ? NULL : gmmp__alloc_array(B, pl->p * sizeof(double));
     w->lp = gmmp__alloc_array(B * K, sizeof(double));
     w->lpdf = gmmp__alloc_array(B, sizeof(double));
     w->top = gmmp__alloc_array(B, sizeof(size_t));
     w->sel = gmmp__alloc_array(B, sizeof(size_t));
     w->gat = gmmp__alloc_array(B * w->width, sizeof(double));
     w->post = gmmp__alloc_array(B * pl->d, sizeof(double));
-    if (!w->dev || !w->z || !w->lp || !w->lpdf || !w->top || !w->sel || !w->gat || !w->post) {
+    if (!w->dev || !w->z || !w->lp || !w->lpdf || !w->top || !w->sel || !w->gat || !w->post ||
+        (!w->keep && !w->ygat)) {
         gmmp__workspace_free(w);
         return gmmp__fail_nomem();
     }
     if (pl->n_single > 0) {
         const size_t d = pl->d, width = w->width;
         w->dev_f = gmmp__alloc_array(B, width * sizeof(float));
-        w->z_f = gmmp__alloc_array(K * B, width * sizeof(float));
+        w->z_f = gmmp__alloc_array(slots * B, width * sizeof(float));
         w->gat_f = gmmp__alloc_array(B, width * sizeof(float));
         w->post_f = gmmp__alloc_array(B, d * sizeof(float));
         if (!w->dev_f || !w->z_f || !w->gat_f || !w->post_f) {
@@ -84,18 +90,15 @@ static void whiten(const gmmp_plan *pl, size_t k, const double *Y, size_t n, wor
     }
 }
 
-/* Component k of a single-precision block: residuals formed in double,
- * rounded, whitened in float (z_f, n x width: rotated into the eigenbasis,
- * or multiplied by L_S^{-1}), and their log densities. */
+/* whiten() in single precision: residuals formed in double, rounded,
+ * whitened in float (z_f, n x width). */
 static void whiten_single(const gmmp_plan *pl, size_t k, const double *Y, size_t n,
                           workspace *w, float *z_f)
 {
-    const size_t d = pl->d, p = pl->p, K = pl->K;
-    double base = pl->log_weights[k] + pl->log_norm[k];
+    const size_t d = pl->d, p = pl->p;
     if (!pl->eigen_path) {
         gmmp__whiten_tri_single(Y, n, p, pl->obs_means + k * p, pl->s_chol_inv_f + k * p * p,
                                 z_f);
-        gmmp__log_density_single(z_f, n, p, NULL, base, w->lp + k, K);
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -103,27 +106,32 @@ static void whiten_single(const gmmp_plan *pl, size_t k, const double *Y, size_t
             w->dev_f[i * d + j] = (float)(Y[i * d + j] - pl->b[j] - pl->means[k * d + j]);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)d, (int)d, 1.0f, w->dev_f,
                 (int)d, pl->ut_f + k * d * d, (int)d, 0.0f, z_f, (int)d);
-    gmmp__log_density_single(z_f, n, d, pl->inv_var + k * d, base, w->lp + k, K);
 }
 
 /* Log of pi_k N(y; W mu_k + b, S_k) from whitened residuals (on the
- * denoising path, scaled by the inverse variances of the eigenbasis). */
-static void log_densities(const gmmp_plan *pl, size_t k, const double *z, size_t n, double *lp)
+ * denoising path, scaled by the inverse variances of the eigenbasis),
+ * from z or, in single precision, z_f. */
+static void log_densities(const gmmp_plan *pl, size_t k, const double *z, const float *z_f,
+                          size_t n, double *lp)
 {
     const size_t width = pl->eigen_path ? pl->d : pl->p;
     const double *iv = pl->eigen_path ? pl->inv_var + k * pl->d : NULL;
-    gmmp__log_density(z, n, width, iv, pl->log_weights[k] + pl->log_norm[k], lp + k, pl->K);
+    double base = pl->log_weights[k] + pl->log_norm[k];
+    if (z_f)
+        gmmp__log_density_single(z_f, n, width, iv, base, lp + k, pl->K);
+    else
+        gmmp__log_density(z, n, width, iv, base, lp + k, pl->K);
 }
 
 /* posterior_means for a component in single precision: the Wiener map
  * (or the gain G_k) in float, the mean added in double. */
 static void posterior_means_single(const gmmp_plan *pl, size_t k, const float *z_f,
-                                   size_t count, workspace *w)
+                                   const size_t *rows, size_t count, workspace *w)
 {
     const size_t d = pl->d, width = w->width;
     const double *gain = pl->eigen_path ? pl->gain + k * d : NULL;
     for (size_t s = 0; s < count; s++) {
-        const float *zi = z_f + w->sel[s] * width;
+        const float *zi = z_f + (rows ? rows[s] : s) * width;
         float *g = w->gat_f + s * width;
         if (gain)
             for (size_t j = 0; j < width; j++)
@@ -140,15 +148,16 @@ static void posterior_means_single(const gmmp_plan *pl, size_t k, const float *z
             w->post[s * d + j] = mu[j] + (double)w->post_f[s * d + j];
 }
 
-/* Posterior means of component k for the `count` rows listed in w->sel,
- * from their whitened residuals z, into w->post (count x d). */
-static void posterior_means(const gmmp_plan *pl, size_t k, const double *z, size_t count,
-                            workspace *w)
+/* Posterior means of component k for `count` rows, from their whitened
+ * residuals (row rows[s] of z, or row s when rows is NULL), into w->post
+ * (count x d). */
+static void posterior_means(const gmmp_plan *pl, size_t k, const double *z, const size_t *rows,
+                            size_t count, workspace *w)
 {
     const size_t d = pl->d, width = w->width;
     const double *gain = pl->eigen_path ? pl->gain + k * d : NULL;
     for (size_t s = 0; s < count; s++) {
-        const double *zi = z + w->sel[s] * width;
+        const double *zi = z + (rows ? rows[s] : s) * width;
         double *g = w->gat + s * width;
         if (gain) /* Wiener filter in the eigenbasis */
             for (size_t j = 0; j < width; j++)
@@ -165,17 +174,78 @@ static void posterior_means(const gmmp_plan *pl, size_t k, const double *z, size
             w->post[s * d + j] += mu[j];
 }
 
-/* Component k's whitened residuals in a single-precision block. */
-static float *z_single(const workspace *w, size_t k)
+/* One component of a block, in the precision it computes in (`single`:
+ * the plan's choice for it, and a block float can hold). Its whitened
+ * residuals go to slot `slot` of the workspace (of the double or the
+ * float array). */
+typedef struct component_pass {
+    const gmmp_plan *pl;
+    workspace *w;
+    size_t k, slot;
+    bool single;
+} component_pass;
+
+static double *slot_z(const component_pass *c)
 {
-    return w->z_f + k * w->rows * w->width;
+    return c->w->z + c->slot * c->w->rows * c->w->width;
+}
+
+static float *slot_z_f(const component_pass *c)
+{
+    return c->w->z_f + c->slot * c->w->rows * c->w->width;
+}
+
+/* Points the pass at component k, whitened residuals in `slot`. */
+static void select_component(component_pass *c, size_t k, size_t slot, bool single_block)
+{
+    c->k = k;
+    c->slot = slot;
+    c->single = single_block && c->pl->single[k];
+}
+
+/* Whitens n rows of Y; with lp, their log densities too. */
+static void pass_whiten(const component_pass *c, const double *Y, size_t n, double *lp)
+{
+    if (c->single)
+        whiten_single(c->pl, c->k, Y, n, c->w, slot_z_f(c));
+    else
+        whiten(c->pl, c->k, Y, n, c->w, slot_z(c));
+    if (lp)
+        log_densities(c->pl, c->k, c->single ? NULL : slot_z(c), c->single ? slot_z_f(c) : NULL,
+                      n, lp);
+}
+
+/* Posterior means into w->post for the rows of the slot (rows as for
+ * posterior_means). */
+static void pass_means(const component_pass *c, const size_t *rows, size_t count)
+{
+    if (c->single)
+        posterior_means_single(c->pl, c->k, slot_z_f(c), rows, count, c->w);
+    else
+        posterior_means(c->pl, c->k, slot_z(c), rows, count, c->w);
+}
+
+/* Posterior means of component k for the count rows listed in w->sel:
+ * from the kept whitened residuals, or by whitening those rows again. */
+static void selected_means(const component_pass *c, const double *Y, size_t count)
+{
+    workspace *w = c->w;
+    if (w->keep) {
+        pass_means(c, w->sel, count);
+        return;
+    }
+    const size_t p = c->pl->p;
+    for (size_t s = 0; s < count; s++)
+        memcpy(w->ygat + s * p, Y + w->sel[s] * p, p * sizeof *w->ygat);
+    pass_whiten(c, w->ygat, count, NULL);
+    pass_means(c, NULL, count);
 }
 
 /* Rows first .. first+n-1 of a request. */
 static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size_t n,
                       workspace *w)
 {
-    const size_t K = pl->K, d = pl->d, p = pl->p, width = w->width;
+    const size_t K = pl->K, d = pl->d, p = pl->p;
     const double *Y = rq->Y + first * p;
     if (pl->flat) {
         gmmp__flat_block(pl, rq, first, n, w);
@@ -184,28 +254,17 @@ static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size
     /* Single precision for the plan's single components, unless this
      * block holds values float cannot square safely. */
     bool single_block = pl->n_single > 0 && gmmp__max_abs(Y, n * p) <= GMMP__SINGLE_MAX_ABS;
+    component_pass c = {.pl = pl, .w = w};
     if (rq->only_component < K) {
-        size_t k = rq->only_component;
-        for (size_t i = 0; i < n; i++)
-            w->sel[i] = i;
-        if ((single_block && pl->single[k])) {
-            whiten_single(pl, k, Y, n, w, w->z_f);
-            posterior_means_single(pl, k, w->z_f, n, w);
-        } else {
-            whiten(pl, k, Y, n, w, w->z);
-            posterior_means(pl, k, w->z, n, w);
-        }
+        select_component(&c, rq->only_component, 0, single_block);
+        pass_whiten(&c, Y, n, NULL);
+        pass_means(&c, NULL, n);
         memcpy(rq->means + first * d, w->post, n * d * sizeof(double));
         return;
     }
     for (size_t k = 0; k < K; k++) {
-        double *zk = w->z + k * w->rows * width;
-        if ((single_block && pl->single[k])) {
-            whiten_single(pl, k, Y, n, w, z_single(w, k));
-            continue;
-        }
-        whiten(pl, k, Y, n, w, zk);
-        log_densities(pl, k, zk, n, w->lp);
+        select_component(&c, k, w->keep ? k : 0, single_block);
+        pass_whiten(&c, Y, n, w->lp);
     }
     /* MAP alone needs only the largest log density of each row. */
     bool map_only = rq->map && !rq->mmse && !rq->resp && !rq->log_evidence;
@@ -240,10 +299,8 @@ static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size
                 w->sel[count++] = i;
         if (count == 0)
             continue;
-        if ((single_block && pl->single[k]))
-            posterior_means_single(pl, k, z_single(w, k), count, w);
-        else
-            posterior_means(pl, k, w->z + k * w->rows * width, count, w);
+        select_component(&c, k, w->keep ? k : 0, single_block);
+        selected_means(&c, Y, count);
         for (size_t s = 0; s < count; s++) {
             size_t i = w->sel[s];
             const double *post = w->post + s * d;

@@ -20,8 +20,10 @@ typedef struct request {
 /* One worker's buffers, for `rows` rows at a time. */
 typedef struct workspace {
     size_t rows, width;       /* width: p, or d on the denoising path */
+    bool keep;                /* gmmp__plan_keeps_whitened: z holds all K components */
     double *dev;              /* rows x width residuals (denoising path) */
-    double *z;                /* K x rows x width whitened residuals */
+    double *z;                /* K (keep) or 1 x rows x width whitened residuals */
+    double *ygat;             /* rows x p observations gathered to whiten again (!keep) */
     double *lp;               /* rows x K */
     double *lpdf;             /* rows */
     size_t *top, *sel;        /* rows: most responsible component; selected rows */
