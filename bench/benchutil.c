@@ -107,19 +107,35 @@ void bench_print_machine(void)
     printf("OPENBLAS_CORETYPE: %s\n", core ? core : "(unset: OpenBLAS's own detection)");
 }
 
-double bench_dgemm_gflops(size_t m, size_t n, size_t k)
+/* GFLOP/s of the best of five m x k by k x n products, in double or in
+ * single precision. */
+static double gemm_gflops(size_t m, size_t n, size_t k, int single)
 {
-    double *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b);
-    double *c = malloc(m * n * sizeof *c);
-    for (size_t i = 0; i < m * k; i++)
-        a[i] = (double)(i % 17) * 0.1;
-    for (size_t i = 0; i < k * n; i++)
-        b[i] = (double)(i % 13) * 0.1;
+    size_t es = single ? sizeof(float) : sizeof(double);
+    void *a = malloc(m * k * es), *b = malloc(k * n * es), *c = malloc(m * n * es);
+    for (size_t i = 0; i < m * k; i++) {
+        double v = (double)(i % 17) * 0.1;
+        if (single)
+            ((float *)a)[i] = (float)v;
+        else
+            ((double *)a)[i] = v;
+    }
+    for (size_t i = 0; i < k * n; i++) {
+        double v = (double)(i % 13) * 0.1;
+        if (single)
+            ((float *)b)[i] = (float)v;
+        else
+            ((double *)b)[i] = v;
+    }
     double best = 1e30;
     for (int rep = 0; rep < 5; rep++) {
         double t0 = bench_now();
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0, a,
-                    (int)k, b, (int)n, 0.0, c, (int)n);
+        if (single)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
+                        a, (int)k, b, (int)n, 0.0f, c, (int)n);
+        else
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0, a,
+                        (int)k, b, (int)n, 0.0, c, (int)n);
         double t = bench_now() - t0;
         best = t < best ? t : best;
     }
@@ -129,26 +145,14 @@ double bench_dgemm_gflops(size_t m, size_t n, size_t k)
     return 2.0 * (double)m * (double)n * (double)k / best * 1e-9;
 }
 
+double bench_dgemm_gflops(size_t m, size_t n, size_t k)
+{
+    return gemm_gflops(m, n, k, 0);
+}
+
 double bench_sgemm_gflops(size_t m, size_t n, size_t k)
 {
-    float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b);
-    float *c = malloc(m * n * sizeof *c);
-    for (size_t i = 0; i < m * k; i++)
-        a[i] = (float)(i % 17) * 0.1f;
-    for (size_t i = 0; i < k * n; i++)
-        b[i] = (float)(i % 13) * 0.1f;
-    double best = 1e30;
-    for (int rep = 0; rep < 5; rep++) {
-        double t0 = bench_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, a,
-                    (int)k, b, (int)n, 0.0f, c, (int)n);
-        double t = bench_now() - t0;
-        best = t < best ? t : best;
-    }
-    free(a);
-    free(b);
-    free(c);
-    return 2.0 * (double)m * (double)n * (double)k / best * 1e-9;
+    return gemm_gflops(m, n, k, 1);
 }
 
 double *bench_load_digits(const char *name, size_t count)
