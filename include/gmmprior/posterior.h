@@ -125,9 +125,11 @@ GMMP_API size_t gmmp_plan_obs_dim(const gmmp_plan *plan);
  * lambda + sigma^2) in the eigenbasis) exceeds 1e5, a marginal variance
  * lies outside [2^-80, 2^80], or an observation mean exceeds 2^40 in
  * magnitude (docs/math.md). At execution, a block of observations with a
- * value beyond 2^40 runs in double. Flat-tail plans (#GMMP_OPT_RANK) and
- * masked execution compute in double; plans made with double precision
- * have 0.
+ * value beyond 2^40 runs in double. Flat-tail plans (#GMMP_OPT_RANK)
+ * project the observations themselves in float: a block runs so only
+ * while u d max|y| stays below 1e-3 sigma (u = 2^-24), else in double
+ * (the count is then K, whatever the blocks do). Masked execution
+ * computes in double; plans made with double precision have 0.
  */
 GMMP_API size_t gmmp_plan_single_components(const gmmp_plan *plan);
 

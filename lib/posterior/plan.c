@@ -374,7 +374,7 @@ int gmmp_plan_create(gmmp_plan **out, const gmmp_model *m, size_t p, const doubl
     size_t rank = (size_t)gmmp__opt_int(&opt, GMMP_OPT_RANK);
     bool flat = eigen && plan->identity_obs && rank > 0 && rank < d;
     if (rc == GMMP_OK && flat)
-        rc = gmmp__plan_flat(plan, rank);
+        rc = gmmp__plan_flat(plan, rank, single);
     if (rc == GMMP_OK && eigen && !flat && single)
         rc = plan_single_eigen(plan);
     if (rc == GMMP_OK && !W && kind != GMMP_NOISE_FULL)

@@ -48,6 +48,8 @@ struct gmmp_plan {
     bool flat;
     size_t rank;         /* r */
     double *u_all;       /* d x K r: [U_r,1 ... U_r,K], leading eigenvectors as columns */
+    float *u_all_f;      /* the same in float, for single precision (else NULL) */
+    double flat_single_max; /* largest |y| a block may hold for its projections in float */
     double *proj_mu;     /* K x r: U_r,k^T mu_k */
     double *mu_norm2;    /* K: ||mu_k||^2 */
     double *flat_iv;     /* K x (r + 1): 1 / (lambda + sigma2), the tail's last */
@@ -64,8 +66,8 @@ struct gmmp_plan {
 };
 
 /* Turns a denoising plan on the eigen path into a flat-tail plan of
- * rank r (1 <= r < d). */
-int gmmp__plan_flat(gmmp_plan *plan, size_t rank);
+ * rank r (1 <= r < d); `single`: its projections in float where safe. */
+int gmmp__plan_flat(gmmp_plan *plan, size_t rank, bool single);
 void gmmp__plan_flat_free(gmmp_plan *plan);
 
 /* Checks a noise standard deviation: positive, finite, with a normal

@@ -23,8 +23,26 @@
 #include "internal.h"
 #include "plan.h"
 #include "plan_exec.h"
+#include "single.h"
 
-int gmmp__plan_flat(gmmp_plan *plan, size_t rank)
+/* Single precision here projects the observations themselves, y U_r (one
+ * product for every component), not residuals: rounding errs by about
+ * u d max|y| in a coordinate, so a block runs in float only while that is
+ * below 1e-3 of the noise's standard deviation, the scale against which
+ * the coordinates are weighed (8-bit images pass down to sigma of about
+ * 2 for 8 x 8 grey patches), and within float's safe range. */
+static void flat_single(gmmp_plan *plan)
+{
+    const size_t d = plan->d, n = d * plan->K * plan->rank;
+    if (!(plan->u_all_f = gmmp__alloc_array(n, sizeof(float))))
+        return; /* not enough memory for the copy: double it is */
+    gmmp__to_single(plan->u_all, n, plan->u_all_f);
+    double limit = 1e-3 * sqrt(plan->sigma2) / (0x1p-24 * (double)d);
+    plan->flat_single_max = fmin(limit, GMMP__SINGLE_MAX_ABS);
+    plan->n_single = plan->K;
+}
+
+int gmmp__plan_flat(gmmp_plan *plan, size_t rank, bool single)
 {
     const size_t K = plan->K, d = plan->d, r = rank, tail = d - r;
     const gmmp__eigen *e = plan->eig;
@@ -65,12 +83,15 @@ int gmmp__plan_flat(gmmp_plan *plan, size_t rank)
         plan->mu_norm2[k] = mm;
         plan->log_norm[k] = -0.5 * ((double)d * GMMP__LOG_2PI + logdet);
     }
+    if (single)
+        flat_single(plan);
     return GMMP_OK;
 }
 
 void gmmp__plan_flat_free(gmmp_plan *plan)
 {
     gmmp__free(plan->u_all);
+    gmmp__free(plan->u_all_f);
     gmmp__free(plan->proj_mu);
     gmmp__free(plan->mu_norm2);
     gmmp__free(plan->flat_iv);
@@ -103,8 +124,16 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
     double *P = w->z;     /* n x K r: coordinates of y in every component's basis */
     double *lp = w->lp;   /* n x K: first y . mu_k, then log densities */
     double *yy = w->gat;  /* n: ||y||^2 */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)Kr, (int)d, 1.0, Y,
-                (int)d, pl->u_all, (int)Kr, 0.0, P, (int)Kr);
+    if (pl->u_all_f && gmmp__max_abs(Y, n * d) <= pl->flat_single_max) {
+        gmmp__residual_single(Y, n, d, NULL, w->dev_f);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)Kr, (int)d, 1.0f,
+                    w->dev_f, (int)d, pl->u_all_f, (int)Kr, 0.0f, w->z_f, (int)Kr);
+        for (size_t i = 0; i < n * Kr; i++)
+            P[i] = (double)w->z_f[i];
+    } else {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)Kr, (int)d, 1.0, Y,
+                    (int)d, pl->u_all, (int)Kr, 0.0, P, (int)Kr);
+    }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)d, 1.0, Y, (int)d,
                 pl->means, (int)d, 0.0, lp, (int)K);
     for (size_t i = 0; i < n; i++) {
