@@ -29,9 +29,10 @@ extern "C" {
  * is the method of Chen, Zhu and Heng ("An efficient statistical method for
  * image noise level estimation", ICCV 2015) on all patches: the mean of
  * the eigenvalue tail whose mean is its median.
- * Patches are 8x8 (8x8xC values); all overlapping ones, or an even grid of
- * about a million (fewer for colour, whose covariance costs 9 times more)
- * for large images. The estimate is deterministic, exact on pure noise
+ * Patches are 8x8 (8x8xC values): all overlapping ones, or an even grid of
+ * them, at most about a million grey ones, or 116,000 RGB ones (their
+ * covariance costs 9 times more: a 500x500 RGB image takes every second
+ * patch across and down). The estimate is deterministic, exact on pure noise
  * within its spread (0.4% at 512x512), and texture can only raise it; on
  * photographs at sigma = 5 it also includes the image's own noise. A
  * constant image gives 0, as does a clean image with flat regions.
