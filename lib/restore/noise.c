@@ -44,7 +44,7 @@
  * used; with fewer, the estimate before that selection stands. */
 #define MIN_SELECTED_PER_DIM 16.0
 /* Selection and estimate alternate until sigma^2 moves by less than this
- * fraction, at most MAX_ROUNDS times (they settle in 3 to 6). */
+ * fraction, at most MAX_ROUNDS times (2 or 3 on the photographs traced). */
 #define TOLERANCE 1e-3
 #define MAX_ROUNDS 10
 
