@@ -101,6 +101,15 @@ int gmmp__eigh(double *a, size_t d, double *lambda, double *vectors_t, const cha
     return GMMP_OK;
 }
 
+int gmmp__eigvalsh(double *a, size_t d, double *lambda, const char *what)
+{
+    lapack_int n = (lapack_int)d;
+    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'U', n, a, n, lambda);
+    if (info != 0)
+        return eigen_failure("dsyevd", info, what);
+    return GMMP_OK;
+}
+
 int gmmp__eigh_top(const double *a, size_t d, double *lambda, double *u, double *scratch,
                    const char *what)
 {

@@ -45,6 +45,11 @@ void gmmp__symmetrize_lower(double *a, size_t d);
  * Returns GMMP_OK or a GMMP_E* code with a message naming `what`. */
 int gmmp__eigh(double *a, size_t d, double *lambda, double *vectors_t, const char *what);
 
+/* The eigenvalues alone (ascending) of a symmetric d x d matrix, lower
+ * triangle read, `a` destroyed: several times faster than gmmp__eigh when
+ * the vectors are not needed. */
+int gmmp__eigvalsh(double *a, size_t d, double *lambda, const char *what);
+
 /* The largest eigenpair of a symmetric d x d matrix (lower triangle read):
  * *lambda and the unit vector u (d). scratch holds d*d + d doubles (dsyevr
  * needs room for all d eigenvalues even when it returns one). */

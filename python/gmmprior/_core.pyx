@@ -1141,7 +1141,8 @@ def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1,
 
 def estimate_noise(image):
     """The standard deviation of white Gaussian noise in an h x w or
-    h x w x C image, from the image alone (Chen, Zhu and Heng 2015)."""
+    h x w x C image, from the image alone (weak-texture patches, Liu, Tanaka
+    and Okutomi 2013; see noise.h)."""
     arr = np.asarray(image)
     channels = arr.shape[2] if arr.ndim == 3 else 1
     a, h, w, pitch = _image(arr, channels)
