@@ -2,8 +2,9 @@
 """scikit-learn side of the EM benchmark (bench/bench_em.c): the same
 patches (all 16x16 patches of the first 300 training digits, raster order),
 the same initial model (the file bench_em writes), 10 EM iterations with
-tol=0. Prints seconds per iteration and the final lower bound, to compare
-with bench_em run on the same BLAS and kernel.
+tol=0. Prints seconds per iteration and the final lower bound, for float64
+input (as users run it) and for float32 input, to compare with bench_em
+run on the same BLAS and kernel.
 
 Usage: python3 bench/sklearn_em.py bench-em-init.f64
 Needs Debian's python3-sklearn (scikit-learn 1.2.1) and python3-numpy.
@@ -35,12 +36,18 @@ print(f"workload: N = {X.shape[0]} patches, d = {d}, K = {K}, {ITERS} iterations
 print("numpy BLAS:", np.__config__.get_info("blas_opt_info").get("libraries", "?")
       if hasattr(np.__config__, "get_info") else "?")
 print("OPENBLAS_CORETYPE:", os.environ.get("OPENBLAS_CORETYPE", "(unset)"))
-gm = GaussianMixture(n_components=K, covariance_type="full", max_iter=ITERS, tol=0.0,
-                     weights_init=w, means_init=mu, precisions_init=prec)
-t0 = time.perf_counter()
-gm.fit(X)
-secs = time.perf_counter() - t0
-print(f"scikit-learn {__import__('sklearn').__version__}: {gm.n_iter_} iterations in "
-      f"{secs:.2f} s: {secs / ITERS:.3f} s/iteration")
-print(f"final lower bound {gm.lower_bound_:.10f}, score {gm.score(X):.10f}")
+# float64 as users run it, then the same data as float32 (scikit-learn keeps
+# float32 input in float32), for the single-precision comparison.
+for dtype in (np.float64, np.float32):
+    Xt = X.astype(dtype)
+    gm = GaussianMixture(n_components=K, covariance_type="full", max_iter=ITERS, tol=0.0,
+                         weights_init=w.astype(dtype), means_init=mu.astype(dtype),
+                         precisions_init=prec.astype(dtype))
+    t0 = time.perf_counter()
+    gm.fit(Xt)
+    secs = time.perf_counter() - t0
+    print(f"scikit-learn {__import__('sklearn').__version__}, {np.dtype(dtype).name} input: "
+          f"{gm.n_iter_} iterations in {secs:.2f} s: {secs / ITERS:.3f} s/iteration")
+    print(f"  final lower bound {gm.lower_bound_:.10f}, score {gm.score(Xt):.10f} "
+          f"(parameters in {gm.means_.dtype})")
 print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
