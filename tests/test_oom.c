@@ -228,7 +228,7 @@ static int op_stats(void)
     return e;
 }
 
-static int fit_with(int init, int threads)
+static int fit_with(int init, int threads, int precision)
 {
     gmmp_trainer *t = NULL;
     gmmp_model *m = NULL;
@@ -243,6 +243,8 @@ static int fit_with(int init, int threads)
     if (!e)
         e = gmmp_options_set_int(o, GMMP_OPT_N_INIT, 2);
     if (!e)
+        e = gmmp_options_set_int(o, GMMP_OPT_PRECISION, precision);
+    if (!e)
         e = gmmp_trainer_create(&t, K, o);
     if (!e && init == GMMP_INIT_MODEL)
         e = gmmp_trainer_set_init_model(t, model);
@@ -254,11 +256,13 @@ static int fit_with(int init, int threads)
     return e;
 }
 
-static int op_fit_kmeans(void) { return fit_with(GMMP_INIT_KMEANS, 1); }
-static int op_fit_random(void) { return fit_with(GMMP_INIT_RANDOM, 2); }
-static int op_fit_model(void) { return fit_with(GMMP_INIT_MODEL, 1); }
+static int op_fit_kmeans(void) { return fit_with(GMMP_INIT_KMEANS, 1, GMMP_PRECISION_DOUBLE); }
+static int op_fit_random(void) { return fit_with(GMMP_INIT_RANDOM, 2, GMMP_PRECISION_DOUBLE); }
+static int op_fit_model(void) { return fit_with(GMMP_INIT_MODEL, 1, GMMP_PRECISION_DOUBLE); }
+static int op_fit_single(void) { return fit_with(GMMP_INIT_KMEANS, 2, GMMP_PRECISION_SINGLE); }
 
-static int plan_with(int cholesky, unsigned threads)
+/* rank > 0: a flat-tail plan (eigenbasis only). */
+static int plan_with(int cholesky, unsigned threads, int precision, int rank)
 {
     gmmp_plan *p = NULL;
     gmmp_model *m = NULL; /* a fresh model: its eigenbasis cache is empty */
@@ -270,6 +274,10 @@ static int plan_with(int cholesky, unsigned threads)
                                  cholesky ? GMMP_PLAN_CHOLESKY : GMMP_PLAN_DEFAULT);
     if (!e)
         e = gmmp_options_set_int(o, GMMP_OPT_THREADS, threads);
+    if (!e)
+        e = gmmp_options_set_int(o, GMMP_OPT_PRECISION, precision);
+    if (!e)
+        e = gmmp_options_set_int(o, GMMP_OPT_RANK, rank);
     if (!e)
         e = gmmp_model_create(&m, K, D, w, mu, cov);
     if (!e)
@@ -310,8 +318,11 @@ static int op_plan_denoise(void)
     return e;
 }
 
-static int op_plan_eigen(void) { return plan_with(0, 1); }
-static int op_plan_cholesky(void) { return plan_with(1, 2); }
+static int op_plan_eigen(void) { return plan_with(0, 1, GMMP_PRECISION_DOUBLE, 0); }
+static int op_plan_cholesky(void) { return plan_with(1, 2, GMMP_PRECISION_DOUBLE, 0); }
+static int op_plan_eigen_single(void) { return plan_with(0, 2, GMMP_PRECISION_SINGLE, 0); }
+static int op_plan_cholesky_single(void) { return plan_with(1, 1, GMMP_PRECISION_SINGLE, 0); }
+static int op_plan_flat_single(void) { return plan_with(0, 1, GMMP_PRECISION_SINGLE, 2); }
 
 static const struct {
     const char *name;
@@ -334,6 +345,10 @@ static const struct {
     {"fit, model init", op_fit_model},
     {"eigenbasis plan", op_plan_eigen},
     {"Cholesky plan, 2 threads", op_plan_cholesky},
+    {"fit in single precision, 2 threads", op_fit_single},
+    {"eigenbasis plan in single precision, 2 threads", op_plan_eigen_single},
+    {"Cholesky plan in single precision", op_plan_cholesky_single},
+    {"flat-tail plan in single precision", op_plan_flat_single},
 };
 
 START_TEST(every_allocation_failure_is_clean)
@@ -421,23 +436,33 @@ START_TEST(a_new_sigma_allocates_o_of_k_d)
         tu_random_spd(&r, covk + k * DD * DD, DD, 1.0, 100.0);
     }
     tu_fill_uniform(&r, muk, KK * DD, 0, 255);
-    gmmp_model *m;
-    ck_assert_ok(gmmp_model_create(&m, KK, DD, wk, muk, covk));
-    gmmp_plan *first, *second;
-    ck_assert_ok(gmmp_plan_create_denoise(&first, m, 20.0, NULL)); /* fills the cache */
-    bytes = 0;
-    ck_assert_ok(gmmp_plan_create_denoise(&second, m, 25.0, NULL));
-    size_t used = bytes;
-    const size_t kd2 = (size_t)KK * DD * DD * sizeof(double);
-    ck_assert_msg(used < kd2 / 4,
-                  "a plan for a new sigma allocated %zu bytes; K d^2 doubles are %zu", used, kd2);
-    /* Both work, and the second still works without the first or the model. */
-    gmmp_plan_destroy(first);
-    gmmp_model_destroy(m);
-    double y[DD], est[DD];
-    tu_fill_uniform(&r, y, DD, 0, 255);
-    ck_assert_ok(gmmp_plan_execute(second, y, 1, NULL, NULL, NULL, est));
-    gmmp_plan_destroy(second);
+    /* Both precisions: single precision shares the float eigenbases with
+     * the model's cache too. */
+    for (int precision = 0; precision < 2; precision++) {
+        gmmp_options *o = tu_options();
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PRECISION, precision));
+        gmmp_model *m;
+        ck_assert_ok(gmmp_model_create(&m, KK, DD, wk, muk, covk));
+        gmmp_plan *first, *second;
+        ck_assert_ok(gmmp_plan_create_denoise(&first, m, 20.0, o)); /* fills the cache */
+        bytes = 0;
+        ck_assert_ok(gmmp_plan_create_denoise(&second, m, 25.0, o));
+        gmmp_options_destroy(o);
+        size_t used = bytes;
+        const size_t kd2 = (size_t)KK * DD * DD * sizeof(double);
+        ck_assert_msg(used < kd2 / 4,
+                      "a plan for a new sigma (precision %d) allocated %zu bytes; K d^2 doubles "
+                      "are %zu",
+                      precision, used, kd2);
+        ck_assert_uint_eq(gmmp_plan_single_components(second), precision ? KK : 0);
+        /* Both work, and the second still works without the first or the model. */
+        gmmp_plan_destroy(first);
+        gmmp_model_destroy(m);
+        double y[DD], est[DD];
+        tu_fill_uniform(&r, y, DD, 0, 255);
+        ck_assert_ok(gmmp_plan_execute(second, y, 1, NULL, NULL, NULL, est));
+        gmmp_plan_destroy(second);
+    }
     free(wk), free(muk), free(covk);
 }
 END_TEST

@@ -226,10 +226,21 @@ START_TEST(single_precision_plans_fall_back)
     const size_t n = f.n, d = f.d, K = f.K;
     gmmp_options *o = exact();
     ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PRECISION, GMMP_PRECISION_SINGLE));
-    gmmp_plan *tiny;
+    /* Mixed: some components single, the others double; the estimates
+     * stay within single precision's tolerance of the double plan's. */
+    gmmp_plan *tiny, *tiny_dbl;
     ck_assert_ok(gmmp_plan_create_denoise(&tiny, f.model, 1e-6, o));
     ck_assert_uint_lt(gmmp_plan_single_components(tiny), K);
+    gmmp_options *od = exact();
+    ck_assert_ok(gmmp_plan_create_denoise(&tiny_dbl, f.model, 1e-6, od));
+    gmmp_options_destroy(od);
+    double *ta = malloc(n * d * sizeof *ta), *tb = malloc(n * d * sizeof *tb);
+    ck_assert_ok(gmmp_plan_execute(tiny, f.Y, n, NULL, NULL, ta, NULL));
+    ck_assert_ok(gmmp_plan_execute(tiny_dbl, f.Y, n, NULL, NULL, tb, NULL));
+    ck_assert_double_le(tu_rel_diff(ta, tb, n * d), 1e-6);
+    free(ta), free(tb);
     gmmp_plan_destroy(tiny);
+    gmmp_plan_destroy(tiny_dbl);
 
     gmmp_plan *sgl, *dbl;
     ck_assert_ok(gmmp_plan_create_denoise(&sgl, f.model, 20.0, o));

@@ -378,6 +378,22 @@ START_TEST(thread_count_does_not_change_the_model)
     compare_models(models[2], models[0], 1e-12, "3 threads against 1");
     for (int i = 0; i < 3; i++)
         gmmp_model_destroy(models[i]);
+    /* Single precision too: its view of the model is shared by the threads. */
+    for (int i = 0; i < 2; i++) {
+        gmmp_options *o = tu_options();
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_MAX_ITER, 15));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_SEED, 17));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_THREADS, threads[i]));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PRECISION, GMMP_PRECISION_SINGLE));
+        gmmp_trainer *t;
+        ck_assert_ok(gmmp_trainer_create(&t, p.K, o));
+        gmmp_options_destroy(o);
+        ck_assert_ok(gmmp_trainer_fit(t, p.X, p.n, p.d, &models[i], NULL));
+        gmmp_trainer_destroy(t);
+    }
+    compare_models(models[1], models[0], 1e-12, "single precision: 2 threads against 1");
+    for (int i = 0; i < 2; i++)
+        gmmp_model_destroy(models[i]);
     free(p.X);
 }
 END_TEST
@@ -403,6 +419,20 @@ START_TEST(streaming_statistics_match_the_in_memory_step)
     ck_assert_ok(gmmp_stats_merge(a, b));
     ck_assert_double_eq(gmmp_stats_count(a), 3000.0);
     ck_assert_double_eq_tol(gmmp_stats_loglik(a) / 3000.0, -27.668144032452769, 1e-10 * 27.7);
+    {
+        /* Statistics in single precision: the same log-likelihood within
+         * single precision's tolerance. */
+        gmmp_options *so = tu_options();
+        ck_assert_ok(gmmp_options_set_int(so, GMMP_OPT_PRECISION, GMMP_PRECISION_SINGLE));
+        gmmp_stats *sa;
+        ck_assert_ok(gmmp_stats_create(&sa, p.K, p.d, so));
+        gmmp_options_destroy(so);
+        ck_assert_ok(gmmp_stats_accumulate(sa, init, p.X, p.n));
+        ck_assert_double_eq_tol(gmmp_stats_loglik(sa) / 3000.0, -27.668144032452769,
+                                1e-7 * 27.7);
+        ck_assert_double_ne(gmmp_stats_loglik(sa), gmmp_stats_loglik(a));
+        gmmp_stats_destroy(sa);
+    }
     gmmp_model *m;
     size_t splits = 99;
     ck_assert_ok(gmmp_stats_m_step(a, 1e-6, &m, &splits));
@@ -918,6 +948,21 @@ START_TEST(single_precision_falls_back_where_float_fails)
     sgl = fit_prec(&p, scaled_init, 3, 0.0, &info[1], GMMP_PRECISION_SINGLE, &single, 0.0);
     ck_assert_uint_eq(single, 0);
     compare_models(sgl, dbl, 0.0, "huge data: single falls back to double entirely");
+    gmmp_model_destroy(dbl);
+    gmmp_model_destroy(sgl);
+    gmmp_model_destroy(scaled_init);
+
+    /* A mean beyond 2^40 (an initial model far from the data): that
+     * component is double, the fit the double one. */
+    for (size_t i = 0; i < n * d; i++)
+        p.X[i] = (p.X[i] - 0x1p44) / 0x1p42;
+    ck_assert_ok(gmmp_model_get(init, w, mu, cov));
+    mu[0] = 1e39;
+    ck_assert_ok(gmmp_model_create(&scaled_init, K, d, w, mu, cov));
+    dbl = fit_prec(&p, scaled_init, 2, 0.0, &info[0], GMMP_PRECISION_DOUBLE, NULL, 0.0);
+    sgl = fit_prec(&p, scaled_init, 2, 0.0, &info[1], GMMP_PRECISION_SINGLE, &single, 0.0);
+    ck_assert_uint_lt(single, 2 * K);
+    compare_models(sgl, dbl, 1e-6, "a far mean: that component in double");
     gmmp_model_destroy(dbl);
     gmmp_model_destroy(sgl);
     gmmp_model_destroy(scaled_init);

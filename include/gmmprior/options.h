@@ -49,8 +49,8 @@ typedef enum gmmp_option {
     GMMP_OPT_SKIP = 3,
     /** int, a #gmmp_precision, default GMMP_PRECISION_DOUBLE: the precision
      * of the heavy matrix products (trainer, statistics, plans, whole-image
-     * calls). Single precision runs the whitening, the Wiener maps and the
-     * block moments in float, about twice as fast, and keeps in double
+     * calls). Single precision runs the whitening and the posterior-mean
+     * products in float, up to twice as fast, and keeps in double
      * what needs it; components where float is not accurate enough fall
      * back to double on their own (gmmp_trainer_precision(),
      * gmmp_plan_single_components(); docs/math.md). Inputs and outputs

@@ -240,7 +240,9 @@ GMMP_API int gmmp_trainer_fit(gmmp_trainer *trainer, const double *X, size_t n, 
  * @param trainer             the trainer, after gmmp_trainer_fit().
  * @param[out] single_passes  receives the passes run in single precision; may be NULL.
  * @param[out] double_passes  receives the passes run in double precision; may be NULL.
- * @return GMMP_OK; GMMP_EINVAL for a NULL trainer. Both are 0 before any fit.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL trainer. Both are 0 before any fit
+ *         and after a fit refused for its arguments; after a fit that failed
+ *         part-way they count the passes it ran.
  */
 GMMP_API int gmmp_trainer_precision(const gmmp_trainer *trainer, size_t *single_passes,
                                     size_t *double_passes);

@@ -23,10 +23,12 @@
  * 6e-3, and what was measured is orders of magnitude below the bound. */
 #define GMMP__SINGLE_MAX_KAPPA 1e5
 
-/* Values (data, means, standard deviations) single precision must hold
- * without overflow or gradual underflow, squares and sums of a block of
- * squares included: |x| <= 2^40 and standard deviations in
- * [2^-40, 2^40]. */
+/* Values (data, means, standard deviations) single precision must hold:
+ * |x| <= 2^40 and standard deviations in [2^-40, 2^40], so that residuals
+ * and whitened residuals (a residual over a standard deviation, at most
+ * about 2^81 for an outlier) stay within float's range (2^128) and away
+ * from its subnormals (below 2^-126), where rounding stops being
+ * relative. Squares are formed in double. */
 #define GMMP__SINGLE_MAX_ABS 0x1p40
 #define GMMP__SINGLE_MIN_SCALE 0x1p-40
 

@@ -26,6 +26,7 @@ static int compute(const gmmp_model *m, gmmp__eigen **out)
     e->d = d;
     e->lambda = gmmp__alloc_array(K * d, sizeof(double));
     e->ut = gmmp__alloc_array(K * d * d, sizeof(double));
+    e->ut_f = NULL; /* made by the first single-precision plan */
     if (!e->lambda || !e->ut) {
         gmmp__free(scratch);
         gmmp__eigen_release(e);
@@ -69,11 +70,27 @@ int gmmp__eigen_get(const gmmp_model *cm, gmmp__eigen **out)
     return rc;
 }
 
+const float *gmmp__eigen_single(const gmmp_model *cm, gmmp__eigen *e)
+{
+    gmmp_model *m = (gmmp_model *)cm; /* the lock guards the cache, as above */
+    const size_t n = e->K * e->d * e->d;
+    pthread_mutex_lock(&m->lock);
+    if (!e->ut_f && (e->ut_f = gmmp__alloc_array(n, sizeof(float))))
+        for (size_t i = 0; i < n; i++)
+            e->ut_f[i] = (float)e->ut[i];
+    const float *ut_f = e->ut_f;
+    pthread_mutex_unlock(&m->lock);
+    if (!ut_f)
+        gmmp__fail_nomem();
+    return ut_f;
+}
+
 void gmmp__eigen_release(gmmp__eigen *e)
 {
     if (!e || atomic_fetch_sub(&e->refs, 1) != 1)
         return;
     gmmp__free(e->lambda);
     gmmp__free(e->ut);
+    gmmp__free(e->ut_f);
     gmmp__free(e);
 }

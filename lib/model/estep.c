@@ -34,7 +34,7 @@ void gmmp__single_view_fill(gmmp__single_view *v, const gmmp_model *m, bool data
     v->n_single = 0;
     for (size_t k = 0; k < m->K; k++) {
         const double *cov = m->covs + k * d * d, *l_inv = m->chol_inv + k * d * d;
-        v->single[k] = data_ok &&
+        v->single[k] = data_ok && gmmp__max_abs(m->means + k * d, d) <= GMMP__SINGLE_MAX_ABS &&
                        gmmp__single_ok(gmmp__whitening_kappa(cov, d + 1, l_inv, d), cov, d, d + 1);
         if (v->single[k]) {
             gmmp__to_single(l_inv, d * d, v->chol_inv + k * d * d);

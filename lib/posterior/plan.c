@@ -29,7 +29,6 @@ void gmmp_plan_destroy(gmmp_plan *plan)
     gmmp__free(plan->gain_t);
     gmmp__free(plan->noise_diag);
     gmmp__free(plan->single);
-    gmmp__free(plan->ut_f);
     gmmp__free(plan->s_chol_inv_f);
     gmmp__free(plan->gain_t_f);
     gmmp__plan_flat_free(plan);
@@ -53,6 +52,8 @@ size_t gmmp_plan_obs_dim(const gmmp_plan *plan)
 
 /* What a worker may keep of whitened residuals: 2^20 values (8 MB). */
 #define WHITENED_BUDGET ((size_t)1 << 20)
+/* Rows of a block when they are not kept, at most. */
+#define REWHITEN_ROWS 512
 
 bool gmmp__plan_keeps_whitened(const gmmp_plan *plan)
 {
@@ -62,9 +63,12 @@ bool gmmp__plan_keeps_whitened(const gmmp_plan *plan)
 
 size_t gmmp__plan_block_rows(const gmmp_plan *plan)
 {
-    if (!gmmp__plan_keeps_whitened(plan))
-        return 512;
     size_t width = plan->p > plan->d ? plan->p : plan->d;
+    if (!gmmp__plan_keeps_whitened(plan)) {
+        /* The workspace's few row buffers stay within the same budget. */
+        size_t rows = WHITENED_BUDGET / width;
+        return rows < 64 ? 64 : rows > REWHITEN_ROWS ? REWHITEN_ROWS : rows;
+    }
     size_t rows = WHITENED_BUDGET / (plan->K * width);
     return rows < 64 ? 64 : rows > 1024 ? 1024 : rows;
 }
@@ -153,10 +157,10 @@ static int plan_eigen(gmmp_plan *plan, const gmmp_model *m, double sigma2)
 static int plan_single_eigen(gmmp_plan *plan)
 {
     const size_t K = plan->K, d = plan->d;
-    plan->single = gmmp__calloc_array(K, sizeof(bool));
-    plan->ut_f = gmmp__alloc_array(K * d, d * sizeof(float));
-    if (!plan->single || !plan->ut_f)
+    if (!(plan->single = gmmp__calloc_array(K, sizeof(bool))))
         return gmmp__fail_nomem();
+    if (!(plan->ut_f = gmmp__eigen_single(plan->model, plan->eig)))
+        return GMMP_ENOMEM;
     for (size_t k = 0; k < K; k++) {
         const double *iv = plan->inv_var + k * d;
         double lo = iv[0], hi = iv[0];
@@ -166,13 +170,13 @@ static int plan_single_eigen(gmmp_plan *plan)
         }
         double var_lo = 1.0 / hi, var_hi = 1.0 / lo;
         double range[2] = {var_lo, var_hi};
-        bool ok = gmmp__single_ok(sqrt(hi / lo), range, 2, 1) &&
-                  gmmp__max_abs(plan->means + k * d, d) <= GMMP__SINGLE_MAX_ABS;
-        plan->single[k] = ok;
-        if (ok) {
-            gmmp__to_single(plan->eig->ut + k * d * d, d * d, plan->ut_f + k * d * d);
-            plan->n_single++;
-        }
+        /* The residual is y - b - mu_k: the observation mean is b + mu_k. */
+        double top = 0.0;
+        for (size_t j = 0; j < d; j++)
+            top = fmax(top, fabs(plan->b[j] + plan->means[k * d + j]));
+        plan->single[k] =
+            gmmp__single_ok(sqrt(hi / lo), range, 2, 1) && top <= GMMP__SINGLE_MAX_ABS;
+        plan->n_single += plan->single[k];
     }
     return GMMP_OK;
 }

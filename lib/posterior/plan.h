@@ -38,7 +38,7 @@ struct gmmp_plan {
      * only the copies of their own path are allocated. */
     size_t n_single;     /* components in single precision (0: all double) */
     bool *single;        /* K, or NULL */
-    float *ut_f;         /* eigen path, K x d x d: U_k^T */
+    const float *ut_f;   /* eigen path, K x d x d: U_k^T, the shared eigenbases' */
     float *s_chol_inv_f; /* general path, K x p x p: L_S^{-1} */
     float *gain_t_f;     /* general path, K x p x d: G_k */
 

@@ -346,6 +346,7 @@ int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_
 {
     if (!t || !out)
         return gmmp__fail(GMMP_EINVAL, "trainer or output is NULL");
+    t->single_passes = t->double_passes = 0; /* a failed fit reports none */
     if (d == 0)
         return gmmp__fail(GMMP_EINVAL, "sample dimension is 0");
     if (n < t->K)
