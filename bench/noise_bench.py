@@ -17,28 +17,13 @@ Run with Debian's python (numpy, PIL):
 """
 import argparse
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
-from PIL import Image
 
-
-def write_idx(path, array):
-    """float64 IDX: h x w (grey) or 1 x h x w x 3 (RGB), big-endian."""
-    a = np.asarray(array, dtype='>f8')
-    if a.ndim == 3:
-        a = a[None]
-    with open(path, 'wb') as f:
-        f.write(bytes([0, 0, 0x0E, a.ndim]))
-        f.write(struct.pack('>%dI' % a.ndim, *a.shape))
-        f.write(a.tobytes())
-
-
-def read_png(path):
-    return np.asarray(Image.open(path), dtype=np.float64)
+from imagefiles import read_png, write_idx
 
 
 def estimate(tool, paths, repeats):

@@ -20,16 +20,16 @@ Extra tool options (a model, threads) go after --tool-args.
 import argparse
 import os
 import platform
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
-from PIL import Image
 import skimage
 from skimage.restoration import denoise_nl_means
+
+from imagefiles import read_idx, read_png, write_idx  # noqa: F401 (restore_figure)
 
 
 # label and gmmp-restore options of each method; None is scikit-image's NL-means
@@ -40,21 +40,6 @@ METHODS = {
     'fast-single': ('gmmp-restore --fast --precision single', ['--fast', '--precision', 'single']),
     'nlm': ('NL-means', None),
 }
-
-
-def write_idx(path, array):
-    """float64 IDX: h x w (grey) or 1 x h x w x 3 (RGB), big-endian."""
-    a = np.asarray(array, dtype='>f8')
-    if a.ndim == 3:
-        a = a[None]
-    with open(path, 'wb') as f:
-        f.write(bytes([0, 0, 0x0E, a.ndim]))
-        f.write(struct.pack('>%dI' % a.ndim, *a.shape))
-        f.write(a.tobytes())
-
-
-def read_png(path):
-    return np.asarray(Image.open(path), dtype=np.float64)
 
 
 def psnr(estimate, clean):
@@ -166,15 +151,6 @@ def main():
                      for k in range(len(methods))]
             print('| ' + ' | '.join(cells) + ' |')
             sys.stdout.flush()
-
-
-def read_idx(path):
-    with open(path, 'rb') as f:
-        data = f.read()
-    ndim, kind = data[3], data[2]
-    shape = struct.unpack('>%dI' % ndim, data[4:4 + 4 * ndim])
-    dtype = {0x08: '>u1', 0x0D: '>f4', 0x0E: '>f8'}[kind]
-    return np.frombuffer(data, dtype=dtype, offset=4 + 4 * ndim).reshape(shape).astype(np.float64)
 
 
 if __name__ == '__main__':
