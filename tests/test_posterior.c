@@ -105,13 +105,16 @@ static void check_plan_tol(const fixture *f, const gmmp_plan *plan, const char *
         ck_assert_msg(e <= (i == 1 ? fmax(tol * 1e-2, TOL) : tol), "%s: %s off by %g", what,
                       outs[i].name, e);
     }
-    /* Any subset of outputs gives the same values (to rounding: BLAS may
-     * block a product of other row counts differently). */
+    /* Any subset of outputs gives the same values, to the rounding of the
+     * precision the plan computes in: BLAS may block a product of other
+     * row counts differently (a float product by 1e-8 relative, seen
+     * under valgrind, whose emulated CPU gets other OpenBLAS kernels). */
+    const double rounding = tol > TOL ? 1e-7 : 1e-14;
     double *map2 = malloc(n * d * sizeof *map2), *mmse2 = malloc(n * d * sizeof *mmse2);
     ck_assert_ok(gmmp_plan_execute(plan, f->Y, n, NULL, NULL, map2, NULL));
-    ck_assert_double_le(tu_rel_diff(map2, map, n * d), 1e-14);
+    ck_assert_double_le(tu_rel_diff(map2, map, n * d), rounding);
     ck_assert_ok(gmmp_plan_execute(plan, f->Y, n, NULL, NULL, NULL, mmse2));
-    ck_assert_double_le(tu_rel_diff(mmse2, mmse, n * d), 1e-14);
+    ck_assert_double_le(tu_rel_diff(mmse2, mmse, n * d), rounding);
     free(cov), free(means), free(resp), free(lev), free(map), free(mmse), free(map2),
         free(mmse2);
 }
@@ -1045,7 +1048,6 @@ int main(void)
     tcase_add_test(tc, denoise_matches_fixture_on_both_paths);
     tcase_add_test(tc, single_precision_plans_match_fixture);
     tcase_add_test(tc, single_precision_plans_fall_back);
-    tcase_add_test(tc, many_components_whiten_again);
     tcase_add_test(tc, mask_matches_fixture);
     tcase_add_test(tc, blur_matches_fixture);
     tcase_add_test(tc, random_problems_match_slow_reference);
@@ -1056,6 +1058,13 @@ int main(void)
     tcase_add_test(tc, contract_fixes);
     tcase_add_test(tc, flat_tail_plan_equals_the_flattened_prior);
     suite_add_tcase(s, tc);
+    /* Tagged slow: minutes under valgrind, which runs with
+     * CK_EXCLUDE_TAGS=slow (AddressSanitizer runs it). */
+    TCase *large = tu_tcase("large");
+    tcase_set_tags(large, "slow");
+    tcase_set_timeout(large, 600);
+    tcase_add_test(large, many_components_whiten_again);
+    suite_add_tcase(s, large);
     TCase *threads = tu_tcase("threads");
     tcase_set_tags(threads, "threads");
     tcase_set_timeout(threads, 300);
