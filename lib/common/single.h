@@ -4,9 +4,9 @@
  *
  * The split, everywhere: residuals are formed in double and only then
  * rounded to float, so no cancellation happens in single precision; the
- * O(n d^2) products (whitening, Wiener maps, moments of a block) run in
- * float; squared norms, log-sum-exp, sums across blocks, the model's
- * factors and every final result stay double. docs/math.md gives the
+ * O(n d^2) products (whitening, posterior-mean maps) run in float; squared
+ * norms, log-sum-exp, the M-step's moments, sums across blocks, the
+ * model's factors and every final result stay double. docs/math.md gives the
  * error analysis behind the limits below.
  * SPDX-License-Identifier: MIT
  */

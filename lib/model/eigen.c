@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "linalg.h"
 #include "model.h"
+#include "single.h"
 
 static int compute(const gmmp_model *m, gmmp__eigen **out)
 {
@@ -76,8 +77,7 @@ const float *gmmp__eigen_single(const gmmp_model *cm, gmmp__eigen *e)
     const size_t n = e->K * e->d * e->d;
     pthread_mutex_lock(&m->lock);
     if (!e->ut_f && (e->ut_f = gmmp__alloc_array(n, sizeof(float))))
-        for (size_t i = 0; i < n; i++)
-            e->ut_f[i] = (float)e->ut[i];
+        gmmp__to_single(e->ut, n, e->ut_f);
     const float *ut_f = e->ut_f;
     pthread_mutex_unlock(&m->lock);
     if (!ut_f)
