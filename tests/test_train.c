@@ -759,6 +759,18 @@ START_TEST(options_are_validated)
     gmmp_model *three = known_mixture();
     ck_assert_fails(gmmp_trainer_set_init_model(t, three), GMMP_EDIM);
     gmmp_model_destroy(three);
+    /* The precision report: NULL refused; no passes before a fit, nor
+     * after a fit refused for its arguments; either output may be NULL. */
+    size_t single = 7, dbl = 7;
+    ck_assert_fails(gmmp_trainer_precision(NULL, &single, &dbl), GMMP_EINVAL);
+    ck_assert_ok(gmmp_trainer_precision(t, &single, &dbl));
+    ck_assert_uint_eq(single + dbl, 0);
+    double one[2] = {0.0, 1.0};
+    gmmp_model *none = NULL;
+    ck_assert_fails(gmmp_trainer_fit(t, one, 1, 2, &none, NULL), GMMP_EDIM);
+    ck_assert_ok(gmmp_trainer_precision(t, NULL, &dbl));
+    ck_assert_uint_eq(dbl, 0);
+    ck_assert_ok(gmmp_trainer_precision(t, NULL, NULL));
     gmmp_trainer_destroy(t);
     gmmp_trainer_destroy(NULL);
 
