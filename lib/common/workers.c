@@ -33,8 +33,10 @@ static void look_up(void)
     }
 }
 
-static int blas_threads_single(void)
+int gmmp__blas_serial_begin(bool want)
 {
+    if (!want)
+        return 0;
     pthread_once(&looked_up, look_up);
     if (!set_threads)
         return 0;
@@ -48,7 +50,7 @@ static int blas_threads_single(void)
     return 1;
 }
 
-static void blas_threads_restore(int previous)
+void gmmp__blas_serial_end(int previous)
 {
     if (!previous || !set_threads)
         return;
@@ -64,14 +66,14 @@ void gmmp__run_workers(void *(*fn)(void *), void *args, size_t stride, size_t T,
     char *base = args;
     pthread_t tids[256];
     size_t started = 1;
-    int blas = T > 1 && blas_serial ? blas_threads_single() : 0;
+    int blas = gmmp__blas_serial_begin(T > 1 && blas_serial);
     for (size_t t = 1; t < T && t < 256 && pthread_create(&tids[t], NULL, fn, base + t * stride) == 0;
          t++)
         started = t + 1;
     fn(base);
     for (size_t t = 1; t < started; t++)
         pthread_join(tids[t], NULL);
-    blas_threads_restore(blas);
+    gmmp__blas_serial_end(blas);
 }
 
 void gmmp__queue_init(gmmp__queue *q, size_t count)

@@ -27,6 +27,16 @@
 void gmmp__run_workers(void *(*fn)(void *), void *args, size_t stride, size_t T,
                        bool blas_serial);
 
+/* A section in which OpenBLAS runs single-threaded, when `want` and the
+ * BLAS is OpenBLAS; sections nest with each other and with those of
+ * gmmp__run_workers, and the count from before the first is restored
+ * when the last ends. A call that runs workers many times (EPLL's
+ * batches and steps) holds one around them all: OpenBLAS's threads,
+ * woken by every change of the count, would otherwise spin on the second
+ * core in between. Returns what gmmp__blas_serial_end takes. */
+int gmmp__blas_serial_begin(bool want);
+void gmmp__blas_serial_end(int token);
+
 /* Work shared out in pieces numbered 0 .. count-1, claimed in order by
  * whichever worker is free. The first failure stops further claims and
  * keeps its message for the calling thread. Pieces whose results must be
