@@ -80,10 +80,20 @@ typedef struct gmmp__exec_threads {
     bool blas_serial;
 } gmmp__exec_threads;
 
+/* The workers' buffers of plan executions, kept from one execution to
+ * the next: a sequence of executions on plans of one shape (a
+ * whole-image pass's batches, EPLL's steps) allocates them once, and
+ * pages them in once. Page faults on fresh workspaces had been a fifth
+ * of a fast EPLL (docs/performance.md). Not for concurrent executions. */
+typedef struct gmmp__executor gmmp__executor;
+int gmmp__executor_create(gmmp__executor **out);
+void gmmp__executor_destroy(gmmp__executor *ex);
+
 /* gmmp_plan_execute for MAP and MMSE only, with the given threads and
- * without re-checking the observations (the caller has). */
-int gmmp__plan_run(const gmmp_plan *plan, const double *Y, size_t n, double *map, double *mmse,
-                   gmmp__exec_threads threads);
+ * without re-checking the observations (the caller has); in the
+ * executor's workspaces, or (ex NULL) in workspaces of its own. */
+int gmmp__plan_run(gmmp__executor *ex, const gmmp_plan *plan, const double *Y, size_t n,
+                   double *map, double *mmse, gmmp__exec_threads threads);
 
 /* Whether a worker keeps the whitened residuals of all K components of
  * its block (about 8 MB) for the posterior means, or whitens again the

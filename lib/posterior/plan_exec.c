@@ -342,33 +342,96 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
+/* Workspaces kept from one execution to the next (gmmp__executor in
+ * plan.h): `count` of them, all for blocks of `rows` rows of plans of
+ * this shape. */
+struct gmmp__executor {
+    worker workers[256];
+    size_t count;
+    size_t rows, width, K, d, p;
+    bool keep, single;
+};
+
+int gmmp__executor_create(gmmp__executor **out)
+{
+    *out = gmmp__alloc_array(1, sizeof **out);
+    if (!*out)
+        return gmmp__fail_nomem();
+    (*out)->count = 0;
+    return GMMP_OK;
+}
+
+static void executor_release(gmmp__executor *ex)
+{
+    for (size_t t = 0; t < ex->count; t++)
+        gmmp__workspace_free(&ex->workers[t].ws);
+    ex->count = 0;
+}
+
+void gmmp__executor_destroy(gmmp__executor *ex)
+{
+    if (!ex)
+        return;
+    executor_release(ex);
+    gmmp__free(ex);
+}
+
+/* Whether the kept workspaces serve pl: the same shape, and blocks of
+ * at least B rows (a pass's shorter last batch keeps the full batches'
+ * workspaces; their blocks are simply not filled). */
+static bool executor_fits(const gmmp__executor *ex, const gmmp_plan *pl, size_t B)
+{
+    size_t width = pl->eigen_path ? pl->d : pl->p;
+    return ex->count > 0 && ex->rows >= B && ex->width == width && ex->K == pl->K &&
+           ex->d == pl->d && ex->p == pl->p && ex->keep == gmmp__plan_keeps_whitened(pl) &&
+           ex->single == (pl->n_single > 0);
+}
+
 /* Every workspace is allocated before any output is written, so a
  * failure leaves the outputs untouched. */
-static int execute(const gmmp_plan *pl, const request *rq, gmmp__exec_threads threads)
+static int execute_in(gmmp__executor *ex, const gmmp_plan *pl, const request *rq,
+                      gmmp__exec_threads threads)
 {
     /* Blocks no larger than the request: a small batch must not pay for
      * (and page in) a workspace sized for large ones. */
     size_t B = gmmp__block_len(rq->n, 0, gmmp__plan_block_rows(pl));
-    size_t n_blocks = B ? (rq->n + B - 1) / B : 0;
-    size_t T = threads.count < n_blocks ? threads.count : n_blocks;
-    if (T == 0)
+    if (B == 0)
         return GMMP_OK;
-    worker workers[256];
+    if (!executor_fits(ex, pl, B)) {
+        executor_release(ex);
+        *ex = (gmmp__executor){.rows = B,
+                               .width = pl->eigen_path ? pl->d : pl->p,
+                               .K = pl->K,
+                               .d = pl->d,
+                               .p = pl->p,
+                               .keep = gmmp__plan_keeps_whitened(pl),
+                               .single = pl->n_single > 0};
+    }
+    B = ex->rows; /* never more than the plan's block rows: the shape fixes them */
+    size_t n_blocks = (rq->n + B - 1) / B;
+    size_t T = threads.count < n_blocks ? threads.count : n_blocks;
+    if (T > sizeof ex->workers / sizeof ex->workers[0])
+        T = sizeof ex->workers / sizeof ex->workers[0];
+    for (; ex->count < T; ex->count++) {
+        int rc = gmmp__workspace_alloc(&ex->workers[ex->count].ws, pl, B);
+        if (rc)
+            return rc;
+    }
     job jb = {.plan = pl, .rq = rq, .block = B};
-    int rc = GMMP_OK;
-    size_t ready = 0;
-    for (; ready < T; ready++) {
-        workers[ready].job = &jb;
-        if ((rc = gmmp__workspace_alloc(&workers[ready].ws, pl, B)))
-            break;
-    }
-    if (rc == GMMP_OK) {
-        gmmp__queue_init(&jb.queue, n_blocks);
-        gmmp__run_workers(worker_run, workers, sizeof workers[0], T, threads.blas_serial);
-        gmmp__queue_destroy(&jb.queue);
-    }
-    for (size_t t = 0; t < ready; t++)
-        gmmp__workspace_free(&workers[t].ws);
+    for (size_t t = 0; t < T; t++)
+        ex->workers[t].job = &jb;
+    gmmp__queue_init(&jb.queue, n_blocks);
+    gmmp__run_workers(worker_run, ex->workers, sizeof ex->workers[0], T, threads.blas_serial);
+    gmmp__queue_destroy(&jb.queue);
+    return GMMP_OK;
+}
+
+/* One execution with workspaces of its own. */
+static int execute(const gmmp_plan *pl, const request *rq, gmmp__exec_threads threads)
+{
+    gmmp__executor ex = {.count = 0};
+    int rc = execute_in(&ex, pl, rq, threads);
+    executor_release(&ex);
     return rc;
 }
 
@@ -421,9 +484,9 @@ int gmmp_plan_component_means(const gmmp_plan *plan, size_t k, const double *Y, 
     return execute(plan, &rq, own_threads(plan));
 }
 
-int gmmp__plan_run(const gmmp_plan *plan, const double *Y, size_t n, double *map, double *mmse,
-                   gmmp__exec_threads threads)
+int gmmp__plan_run(gmmp__executor *ex, const gmmp_plan *plan, const double *Y, size_t n,
+                   double *map, double *mmse, gmmp__exec_threads threads)
 {
     request rq = {Y, n, NULL, NULL, map, mmse, plan->K, NULL};
-    return execute(plan, &rq, threads);
+    return ex ? execute_in(ex, plan, &rq, threads) : execute(plan, &rq, threads);
 }

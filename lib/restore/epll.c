@@ -23,6 +23,7 @@
 #include "options_internal.h"
 #include "pass.h"
 #include "rng.h"
+#include "workers.h"
 
 /* beta sigma^2 at step s (0-based): 1, 4, 8, 16, 32, then doubling. */
 static double schedule(size_t s)
@@ -115,6 +116,11 @@ int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size
     const size_t row = w * C, values = h * row;
     double *x = gmmp__alloc_array(values, sizeof(double));
     double *avg = gmmp__alloc_array(values, sizeof(double));
+    /* One set of workspaces, and OpenBLAS single-threaded, for all the
+     * steps' executions (workers.h, plan.h say why). */
+    int blas = gmmp__blas_serial_begin(e.pass.threads.count > 1 && e.pass.threads.blas_serial);
+    if ((rc = gmmp__executor_create(&e.pass.exec)))
+        goto done;
     if (!x || !avg) {
         rc = gmmp__fail_nomem();
         goto done;
@@ -143,6 +149,8 @@ int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size
     for (size_t r = 0; r < h; r++)
         memcpy(out + r * out_pitch, x + r * row, row * sizeof *x);
 done:
+    gmmp__executor_destroy(e.pass.exec);
+    gmmp__blas_serial_end(blas);
     gmmp__free(x);
     gmmp__free(avg);
     return rc;

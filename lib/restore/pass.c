@@ -128,6 +128,7 @@ int gmmp__run_pass(const gmmp__pass *ps, double *out, size_t out_pitch, size_t *
 {
     gmmp_extractor *ex = NULL;
     gmmp_reconstructor *rec = NULL;
+    gmmp__executor *own = NULL, *exec = ps->exec;
     batch bt = {0};
     const size_t d = ps->plan->d;
     const bool masked = ps->observed != NULL;
@@ -135,6 +136,8 @@ int gmmp__run_pass(const gmmp__pass *ps, double *out, size_t out_pitch, size_t *
                                         ps->col_offset);
     if (rc == GMMP_OK)
         rc = gmmp_reconstructor_create(&rec, ex, ps->h, ps->w);
+    if (rc == GMMP_OK && !exec && !masked && (rc = gmmp__executor_create(&own)) == GMMP_OK)
+        exec = own;
     const size_t n = rc == GMMP_OK ? gmmp_reconstructor_count(rec) : 0;
     if (rc == GMMP_OK)
         rc = batch_alloc(&bt, gmmp__block_len(n, 0, ps->batch), d, ps->C, masked);
@@ -150,7 +153,7 @@ int gmmp__run_pass(const gmmp__pass *ps, double *out, size_t out_pitch, size_t *
             rc = gmmp_plan_execute_masked(ps->plan, bt.patches, bt.mask, count, NULL, NULL, map,
                                           mmse);
         } else {
-            rc = gmmp__plan_run(ps->plan, bt.patches, count, map, mmse, ps->threads);
+            rc = gmmp__plan_run(exec, ps->plan, bt.patches, count, map, mmse, ps->threads);
         }
         if (rc)
             break;
@@ -172,6 +175,7 @@ int gmmp__run_pass(const gmmp__pass *ps, double *out, size_t out_pitch, size_t *
     if (rc == GMMP_OK && patches)
         *patches = n;
     batch_free(&bt);
+    gmmp__executor_destroy(own);
     gmmp_reconstructor_destroy(rec);
     gmmp_extractor_destroy(ex);
     return rc;

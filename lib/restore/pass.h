@@ -27,6 +27,9 @@ typedef struct gmmp__pass {
     bool map;                            /* MAP-component estimates, else MMSE */
     size_t batch;
     gmmp__exec_threads threads;
+    /* Workspaces of the plan executions, kept across the passes of one
+     * call (EPLL's steps); NULL: the pass makes its own. */
+    gmmp__executor *exec;
     /* Progress: reports done_before + patches of this pass, of total. */
     const gmmp__option_values *options;
     double start, done_before, total;
