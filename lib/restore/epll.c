@@ -116,10 +116,10 @@ int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size
     const size_t row = w * C, values = h * row;
     double *x = gmmp__alloc_array(values, sizeof(double));
     double *avg = gmmp__alloc_array(values, sizeof(double));
-    /* One set of workspaces, and OpenBLAS single-threaded, for all the
-     * steps' executions (workers.h, plan.h say why). */
+    /* One set of buffers, and OpenBLAS single-threaded, for all the
+     * steps' passes (workers.h, pass.h say why). */
     int blas = gmmp__blas_serial_begin(e.pass.threads.count > 1 && e.pass.threads.blas_serial);
-    if ((rc = gmmp__executor_create(&e.pass.exec)))
+    if ((rc = gmmp__pass_scratch_create(&e.pass.scratch)))
         goto done;
     if (!x || !avg) {
         rc = gmmp__fail_nomem();
@@ -149,7 +149,7 @@ int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size
     for (size_t r = 0; r < h; r++)
         memcpy(out + r * out_pitch, x + r * row, row * sizeof *x);
 done:
-    gmmp__executor_destroy(e.pass.exec);
+    gmmp__pass_scratch_destroy(e.pass.scratch);
     gmmp__blas_serial_end(blas);
     gmmp__free(x);
     gmmp__free(avg);

@@ -81,7 +81,6 @@ static void batch_free(batch *b)
 
 static int batch_alloc(batch *b, size_t B, size_t d, size_t C, bool masked)
 {
-    *b = (batch){0};
     b->patches = gmmp__alloc_array(B, d * sizeof(double));
     b->estimates = gmmp__alloc_array(B, d * sizeof(double));
     b->means = gmmp__alloc_array(B, C * sizeof(double));
@@ -92,6 +91,51 @@ static int batch_alloc(batch *b, size_t B, size_t d, size_t C, bool masked)
         return gmmp__fail_nomem();
     }
     return GMMP_OK;
+}
+
+struct gmmp__pass_scratch {
+    batch bt;
+    size_t rows, d, C; /* the shape bt was allocated for; rows 0: none */
+    bool masked;
+    gmmp__executor *exec;
+};
+
+int gmmp__pass_scratch_create(gmmp__pass_scratch **out)
+{
+    gmmp__pass_scratch *s = gmmp__alloc_array(1, sizeof *s);
+    *out = NULL;
+    if (!s)
+        return gmmp__fail_nomem();
+    *s = (gmmp__pass_scratch){.rows = 0};
+    int rc = gmmp__executor_create(&s->exec);
+    if (rc) {
+        gmmp__free(s);
+        return rc;
+    }
+    *out = s;
+    return GMMP_OK;
+}
+
+void gmmp__pass_scratch_destroy(gmmp__pass_scratch *s)
+{
+    if (!s)
+        return;
+    batch_free(&s->bt);
+    gmmp__executor_destroy(s->exec);
+    gmmp__free(s);
+}
+
+/* The scratch's batch buffers, for at least B rows of this shape. */
+static int scratch_batch(gmmp__pass_scratch *s, size_t B, size_t d, size_t C, bool masked)
+{
+    if (s->rows >= B && s->d == d && s->C == C && s->masked == masked)
+        return GMMP_OK;
+    batch_free(&s->bt);
+    s->rows = 0;
+    int rc = batch_alloc(&s->bt, B, d, C, masked);
+    if (rc == GMMP_OK)
+        *s = (gmmp__pass_scratch){s->bt, B, d, C, masked, s->exec};
+    return rc;
 }
 
 /* With a mask: each patch's value mask (its pixels' flags repeated over
@@ -128,19 +172,19 @@ int gmmp__run_pass(const gmmp__pass *ps, double *out, size_t out_pitch, size_t *
 {
     gmmp_extractor *ex = NULL;
     gmmp_reconstructor *rec = NULL;
-    gmmp__executor *own = NULL, *exec = ps->exec;
-    batch bt = {0};
+    gmmp__pass_scratch *own = NULL, *scratch = ps->scratch;
     const size_t d = ps->plan->d;
     const bool masked = ps->observed != NULL;
     int rc = gmmp_extractor_create_grid(&ex, ps->ph, ps->pw, ps->C, ps->step, ps->row_offset,
                                         ps->col_offset);
     if (rc == GMMP_OK)
         rc = gmmp_reconstructor_create(&rec, ex, ps->h, ps->w);
-    if (rc == GMMP_OK && !exec && !masked && (rc = gmmp__executor_create(&own)) == GMMP_OK)
-        exec = own;
+    if (rc == GMMP_OK && !scratch && (rc = gmmp__pass_scratch_create(&own)) == GMMP_OK)
+        scratch = own;
     const size_t n = rc == GMMP_OK ? gmmp_reconstructor_count(rec) : 0;
     if (rc == GMMP_OK)
-        rc = batch_alloc(&bt, gmmp__block_len(n, 0, ps->batch), d, ps->C, masked);
+        rc = scratch_batch(scratch, gmmp__block_len(n, 0, ps->batch), d, ps->C, masked);
+    batch bt = rc == GMMP_OK ? scratch->bt : (batch){0};
     double *map = ps->map ? bt.estimates : NULL, *mmse = ps->map ? NULL : bt.estimates;
     for (size_t first = 0; first < n && rc == GMMP_OK; first += ps->batch) {
         size_t count = gmmp__block_len(n, first, ps->batch);
@@ -153,7 +197,7 @@ int gmmp__run_pass(const gmmp__pass *ps, double *out, size_t out_pitch, size_t *
             rc = gmmp_plan_execute_masked(ps->plan, bt.patches, bt.mask, count, NULL, NULL, map,
                                           mmse);
         } else {
-            rc = gmmp__plan_run(exec, ps->plan, bt.patches, count, map, mmse, ps->threads);
+            rc = gmmp__plan_run(scratch->exec, ps->plan, bt.patches, count, map, mmse, ps->threads);
         }
         if (rc)
             break;
@@ -174,8 +218,7 @@ int gmmp__run_pass(const gmmp__pass *ps, double *out, size_t out_pitch, size_t *
         rc = gmmp_reconstructor_finish(rec, out, out_pitch);
     if (rc == GMMP_OK && patches)
         *patches = n;
-    batch_free(&bt);
-    gmmp__executor_destroy(own);
+    gmmp__pass_scratch_destroy(own);
     gmmp_reconstructor_destroy(rec);
     gmmp_extractor_destroy(ex);
     return rc;

@@ -27,9 +27,9 @@ typedef struct gmmp__pass {
     bool map;                            /* MAP-component estimates, else MMSE */
     size_t batch;
     gmmp__exec_threads threads;
-    /* Workspaces of the plan executions, kept across the passes of one
-     * call (EPLL's steps); NULL: the pass makes its own. */
-    gmmp__executor *exec;
+    /* Buffers kept across the passes of one call (EPLL's steps); NULL:
+     * the pass makes its own. */
+    struct gmmp__pass_scratch *scratch;
     /* Progress: reports done_before + patches of this pass, of total. */
     const gmmp__option_values *options;
     double start, done_before, total;
@@ -44,6 +44,15 @@ typedef struct gmmp__pass {
 int gmmp__pass_init(gmmp__pass *pass, const gmmp_model *model, const gmmp__option_values *opt,
                     const double *src, size_t h, size_t w, size_t pitch,
                     const unsigned char *observed, const double *out, size_t out_pitch);
+
+/* What passes allocate (the batch buffers, the plan executions'
+ * workspaces), kept from one pass to the next: freshly allocated large
+ * buffers come from mmap, and paging them in again on every pass had been
+ * a tenth of a fast EPLL (docs/performance.md). For passes of one shape
+ * (patch, batch, mask or not), one at a time. */
+typedef struct gmmp__pass_scratch gmmp__pass_scratch;
+int gmmp__pass_scratch_create(gmmp__pass_scratch **out);
+void gmmp__pass_scratch_destroy(gmmp__pass_scratch *scratch);
 
 /* Runs the pass and writes the average of the estimates into out (h x w
  * x C, row pitch out_pitch), which is written only on success and may be
