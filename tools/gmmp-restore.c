@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas_threads.h"
 #include "cli.h"
 #include "gmmprior.h"
 #include "imageio.h"
@@ -76,7 +77,7 @@ static void usage(FILE *f)
             "  --mask MASK            inpainting: a grey image of INPUT's size whose zero\n"
             "                         pixels are missing in INPUT (all channels)\n"
             "  --threads N            threads (default: all cores; with more than one,\n"
-            "                         OpenBLAS is kept single-threaded while they run)\n"
+            "                         OpenBLAS runs single-threaded)\n"
             "  --seed N               seed of the jittered grids (default 0)\n"
             "  --precision P          double (default) or single: the heavy products in\n"
             "                         float where that is accurate enough (about twice as\n"
@@ -212,6 +213,8 @@ int main(int argc, char **argv)
     if (mask_path && cli_same_file(mask_path, out_path))
         return cli_usage_error(prog, "the output %s is the mask: it would be replaced", out_path);
     gmmpio_set_max_elements((size_t)max_elements);
+    if (threads > 1)
+        blas_threads_single(); /* blas_threads.h says why */
 
     gmmp_model *model = NULL;
     gmmp_options *opt = NULL;
