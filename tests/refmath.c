@@ -98,3 +98,65 @@ double ref_mixture(const double *x, size_t K, size_t d, const double *w, const d
         resp[k] = exp(resp[k] - lse);
     return lse;
 }
+
+/* Cyclic Jacobi: rotate away the largest remaining off-diagonal entries
+ * sweep after sweep until they are negligible, accumulating the rotations
+ * (Golub and Van Loan, section 8.5). */
+void ref_sym_eigen(const double *a, size_t n, double *lambda, double *vt)
+{
+    double *m = malloc(n * n * sizeof *m);
+    memcpy(m, a, n * n * sizeof *m);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            vt[i * n + j] = i == j ? 1.0 : 0.0;
+    for (int sweep = 0; sweep < 100; sweep++) {
+        double off = 0.0, diag = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            diag += m[i * n + i] * m[i * n + i];
+            for (size_t j = 0; j < n; j++)
+                off += i != j ? m[i * n + j] * m[i * n + j] : 0.0;
+        }
+        if (off <= 1e-30 * diag || off == 0.0)
+            break;
+        for (size_t p = 0; p < n; p++)
+            for (size_t q = p + 1; q < n; q++) {
+                if (m[p * n + q] == 0.0)
+                    continue;
+                double theta = (m[q * n + q] - m[p * n + p]) / (2.0 * m[p * n + q]);
+                double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+                double c = 1.0 / sqrt(t * t + 1.0), s = t * c;
+                for (size_t k = 0; k < n; k++) { /* M <- M J */
+                    double mkp = m[k * n + p], mkq = m[k * n + q];
+                    m[k * n + p] = c * mkp - s * mkq;
+                    m[k * n + q] = s * mkp + c * mkq;
+                }
+                for (size_t k = 0; k < n; k++) { /* M <- J^T M */
+                    double mpk = m[p * n + k], mqk = m[q * n + k];
+                    m[p * n + k] = c * mpk - s * mqk;
+                    m[q * n + k] = s * mpk + c * mqk;
+                }
+                for (size_t k = 0; k < n; k++) { /* rows of vt are the columns of V J */
+                    double vp = vt[p * n + k], vq = vt[q * n + k];
+                    vt[p * n + k] = c * vp - s * vq;
+                    vt[q * n + k] = s * vp + c * vq;
+                }
+            }
+    }
+    /* Ascending order (selection sort: n is small). */
+    for (size_t i = 0; i < n; i++)
+        lambda[i] = m[i * n + i];
+    for (size_t i = 0; i < n; i++) {
+        size_t best = i;
+        for (size_t j = i + 1; j < n; j++)
+            best = lambda[j] < lambda[best] ? j : best;
+        double tl = lambda[i];
+        lambda[i] = lambda[best];
+        lambda[best] = tl;
+        for (size_t k = 0; k < n; k++) {
+            double tv = vt[i * n + k];
+            vt[i * n + k] = vt[best * n + k];
+            vt[best * n + k] = tv;
+        }
+    }
+    free(m);
+}

@@ -1,7 +1,8 @@
 /*
  * Slow, textbook reference computations for the tests: Gaussian
- * elimination with partial pivoting for inverses and determinants, and
- * Gaussian densities from them. Deliberately independent of BLAS/LAPACK.
+ * elimination with partial pivoting for inverses and determinants,
+ * Gaussian densities from them, Jacobi rotations for eigenvectors.
+ * Deliberately independent of BLAS/LAPACK.
  * SPDX-License-Identifier: MIT
  */
 #ifndef GMMP_REFMATH_H
@@ -24,5 +25,9 @@ double ref_log_gauss(const double *x, const double *mu, const double *cov, size_
 /* log p(x) and responsibilities (K) of one sample under a mixture. */
 double ref_mixture(const double *x, size_t K, size_t d, const double *w, const double *mu,
                    const double *cov, double *resp);
+
+/* Eigenvalues (ascending) and eigenvectors (row j of vt for lambda[j]) of
+ * a symmetric n x n matrix, by cyclic Jacobi rotations. */
+void ref_sym_eigen(const double *a, size_t n, double *lambda, double *vt);
 
 #endif

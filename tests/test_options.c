@@ -35,6 +35,7 @@ static const key_spec specs[] = {
     {GMMP_OPT_ESTIMATOR, 1, GMMP_ESTIMATOR_MMSE, GMMP_ESTIMATOR_MMSE, GMMP_ESTIMATOR_MAP, 1},
     {GMMP_OPT_BATCH, 1, 4096, 1, 1048576, 1},
     {GMMP_OPT_EPLL_STEPS, 1, 5, 1, 64, 1},
+    {GMMP_OPT_CHANNEL_BASIS, 1, GMMP_BASIS_PCA, GMMP_BASIS_PCA, GMMP_BASIS_IDENTITY, 1},
 };
 enum { N_KEYS = sizeof specs / sizeof specs[0] };
 
@@ -153,7 +154,7 @@ START_TEST(unknown_keys_and_null_arguments)
 {
     gmmp_options *o = tu_options();
     const gmmp_option unknown[] = {(gmmp_option)0, (gmmp_option)5, (gmmp_option)18,
-                                   (gmmp_option)34, (gmmp_option)-1, (gmmp_option)999};
+                                   (gmmp_option)35, (gmmp_option)-1, (gmmp_option)999};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         int64_t iv;
         double rv;

@@ -195,23 +195,6 @@ START_TEST(sample_draws_distinct_patches_in_order)
 END_TEST
 
 /* A K = 3 model of ph x pw x C patches, with its patch description. */
-static gmmp_model *patch_model(size_t ph, size_t pw, size_t C, int remove_mean)
-{
-    enum { K = 3 };
-    size_t d = ph * pw * C;
-    double w[K] = {0.2, 0.5, 0.3}, *mu = malloc(K * d * sizeof *mu);
-    double *cov = malloc(K * d * d * sizeof *cov);
-    tu_rng r = {d * 7 + (size_t)remove_mean};
-    tu_fill_uniform(&r, mu, K * d, remove_mean ? -20 : 40, remove_mean ? 20 : 200);
-    for (size_t k = 0; k < K; k++)
-        tu_random_spd(&r, cov + k * d * d, d, 5.0, 900.0);
-    gmmp_model *m;
-    ck_assert_ok(gmmp_model_create(&m, K, d, w, mu, cov));
-    ck_assert_ok(gmmp_model_set_patch(m, ph, pw, C, remove_mean));
-    free(mu), free(cov);
-    return m;
-}
-
 /* The four parts by hand: all patches, one execution, the reconstructor. */
 static void ref_restore(const gmmp_plan *plan, const gmmp_model *m, const double *img, size_t h,
                         size_t w, size_t pitch, size_t step, int map, double *out,
@@ -256,7 +239,7 @@ START_TEST(whole_image_equals_the_four_parts)
     for (size_t ci = 0; ci < 2; ci++)
         for (int rm = 0; rm < 2; rm++) {
             size_t C = chans[ci], pitch = w * C + 3, op = w * C + 1;
-            gmmp_model *m = patch_model(3, 2, C, rm);
+            gmmp_model *m = tu_patch_model(3, 2, C, rm);
             gmmp_plan *plan;
             ck_assert_ok(gmmp_plan_create_denoise(&plan, m, sigma, NULL));
             double *img = random_image(h, pitch, 5 + C);
@@ -400,7 +383,7 @@ START_TEST(epll_equals_the_paper_by_hand)
         for (int rm = 0; rm < 2; rm++)
             for (int masked = 0; masked < 2; masked++) {
                 size_t pitch = w * C + 2, row = w * C;
-                gmmp_model *m = patch_model(3, 3, C, rm);
+                gmmp_model *m = tu_patch_model(3, 3, C, rm);
                 double *y = random_image(h, pitch, 11 + C);
                 unsigned char *obs = NULL;
                 if (masked) {
@@ -438,7 +421,7 @@ END_TEST
 START_TEST(epll_jittered_grids_are_seeded)
 {
     const size_t h = 16, w = 15, C = 1;
-    gmmp_model *m = patch_model(4, 4, C, 1);
+    gmmp_model *m = tu_patch_model(4, 4, C, 1);
     double *y = random_image(h, w, 3);
     double *a = malloc(h * w * sizeof *a), *b = malloc(h * w * sizeof *b);
     double *c = malloc(h * w * sizeof *c);
@@ -586,7 +569,7 @@ END_TEST
 START_TEST(whole_image_errors_leave_out_untouched)
 {
     const size_t h = 8, w = 7;
-    gmmp_model *m = patch_model(3, 3, 1, 1);
+    gmmp_model *m = tu_patch_model(3, 3, 1, 1);
     double *img = random_image(h, w, 3), out[8 * 7];
     const double sentinel = -4242.0;
 #define RESET() for (size_t i_ = 0; i_ < h * w; i_++) out[i_] = sentinel
@@ -652,7 +635,7 @@ END_TEST
 
 START_TEST(extractor_for_model_matches_its_description)
 {
-    gmmp_model *m = patch_model(3, 2, 3, 0);
+    gmmp_model *m = tu_patch_model(3, 2, 3, 0);
     gmmp_extractor *a, *b;
     ck_assert_ok(gmmp_extractor_create_for_model(&a, m, 2));
     ck_assert_ok(gmmp_extractor_create(&b, 3, 2, 3, 2));

@@ -128,6 +128,23 @@ struct gmmp_options *tu_options(void)
     return o;
 }
 
+struct gmmp_model *tu_patch_model(size_t ph, size_t pw, size_t C, int remove_mean)
+{
+    enum { K = 3 };
+    size_t d = ph * pw * C;
+    double w[K] = {0.2, 0.5, 0.3}, *mu = malloc(K * d * sizeof *mu);
+    double *cov = malloc(K * d * d * sizeof *cov);
+    tu_rng r = {d * 7 + (size_t)remove_mean};
+    tu_fill_uniform(&r, mu, K * d, remove_mean ? -20 : 40, remove_mean ? 20 : 200);
+    for (size_t k = 0; k < K; k++)
+        tu_random_spd(&r, cov + k * d * d, d, 5.0, 900.0);
+    gmmp_model *m;
+    ck_assert_ok(gmmp_model_create(&m, K, d, w, mu, cov));
+    ck_assert_ok(gmmp_model_set_patch(m, ph, pw, C, remove_mean));
+    free(mu), free(cov);
+    return m;
+}
+
 TCase *tu_tcase(const char *name)
 {
     TCase *tc = tcase_create(name);

@@ -38,6 +38,12 @@ void tu_random_spd(tu_rng *r, double *a, size_t n, double lo, double hi);
 struct gmmp_options;
 struct gmmp_options *tu_options(void);
 
+/* A K = 3 model of ph x pw x C patches, random but fixed for the shape
+ * (means in -20..20 if it removes patch means, 40..200 otherwise;
+ * covariance eigenvalues in 5..900). Free with gmmp_model_destroy(). */
+struct gmmp_model;
+struct gmmp_model *tu_patch_model(size_t ph, size_t pw, size_t C, int remove_mean);
+
 /* A test case with no Check timeout of its own (Check's default is 4 s,
  * too short on a loaded machine): meson's timeout applies instead. */
 TCase *tu_tcase(const char *name);

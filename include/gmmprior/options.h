@@ -98,7 +98,11 @@ typedef enum gmmp_option {
     /** int in [1, 64], default 5: half-quadratic steps of gmmp_epll_image(),
      * with beta = 1, 4, 8, 16, 32, 64, ... times 1/sigma^2 (Zoran and
      * Weiss's schedule, doubling past its end). */
-    GMMP_OPT_EPLL_STEPS = 33
+    GMMP_OPT_EPLL_STEPS = 33,
+    /** int, a #gmmp_channel_basis, default GMMP_BASIS_PCA: the orthonormal
+     * basis in which gmmp_epll_channels() restores each channel with a
+     * one-channel prior (since 1.1). */
+    GMMP_OPT_CHANNEL_BASIS = 34
 } gmmp_option;
 
 /** How the trainer starts (#GMMP_OPT_INIT), as scikit-learn's `init_params`. */
@@ -136,6 +140,24 @@ typedef enum gmmp_estimator {
     GMMP_ESTIMATOR_MMSE = 0, /**< the posterior mean, sum_k p(k|y) mu_{k|y} */
     GMMP_ESTIMATOR_MAP = 1   /**< mu_{k|y} of the most responsible component */
 } gmmp_estimator;
+
+/** The colour bases of gmmp_epll_channels() (#GMMP_OPT_CHANNEL_BASIS).
+ * All are orthonormal, so white noise of standard deviation sigma in
+ * every channel stays white, of the same sigma, in the basis. */
+typedef enum gmmp_channel_basis {
+    /** The eigenvectors of the image's own colour covariance, taken over
+     * the pixels' deviations from the mean of their patch-sized tile
+     * (the detail a zero-mean patch prior models), strongest first, each
+     * signed so that its coefficients sum to a positive value (the first
+     * is then a luminance). Noise adds sigma^2 I to that covariance and
+     * leaves its eigenvectors alone. */
+    GMMP_BASIS_PCA = 0,
+    /** Three channels only: the fixed opponent basis (1, 1, 1)/sqrt 3,
+     * (1, 0, -1)/sqrt 2, (1, -2, 1)/sqrt 6, as colour BM3D uses. */
+    GMMP_BASIS_OPPONENT = 1,
+    /** Each channel as it is (no decorrelation). */
+    GMMP_BASIS_IDENTITY = 2
+} gmmp_channel_basis;
 
 /** What a long call is doing when it reports progress. */
 typedef enum gmmp_phase {

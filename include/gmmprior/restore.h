@@ -127,6 +127,38 @@ GMMP_API int gmmp_epll_image(const gmmp_model *model, double sigma, const double
                              size_t w, size_t pitch, const unsigned char *observed, double *out,
                              size_t out_pitch, const gmmp_options *options);
 
+/**
+ * Restores a multi-channel image (colour) by EPLL with a one-channel
+ * (grey) prior: the channels are taken to an orthonormal basis
+ * (#GMMP_OPT_CHANNEL_BASIS: by default the principal axes of the image's
+ * own colour detail, a luminance first), each channel of the basis is
+ * restored with gmmp_epll_image() as a grey image, and the result is
+ * taken back. An orthonormal basis keeps white noise white with the same
+ * sigma, so each channel sees the noise the prior expects. Decorrelating
+ * first is colour BM3D's approach; with the shipped priors it measured
+ * about 1 dB better than a joint RGB prior on McMaster
+ * (docs/performance.md).
+ *
+ * The arguments are gmmp_epll_image()'s, with the image's number of
+ * channels given (the model's must be 1), and the same options; every
+ * channel runs all of #GMMP_OPT_EPLL_STEPS, and progress counts the
+ * patches of all channels. A mask marks pixels missing in all channels;
+ * the basis is then computed from the observed pixels. Memory: the image
+ * twice more (in the basis, one plane per channel, and its PCA).
+ *
+ * @param channels  channels of y and out, in [1, 64]; with one channel
+ *                  this is gmmp_epll_image().
+ * @return as gmmp_epll_image(); GMMP_EDIM also if the model is not a
+ *         one-channel prior with a patch description; GMMP_EINVAL for 0 or
+ *         more than 64 channels, or #GMMP_BASIS_OPPONENT with other than
+ *         three. On failure `out` is untouched.
+ * @since 1.1
+ */
+GMMP_API int gmmp_epll_channels(const gmmp_model *model, double sigma, const double *y,
+                                size_t h, size_t w, size_t channels, size_t pitch,
+                                const unsigned char *observed, double *out, size_t out_pitch,
+                                const gmmp_options *options);
+
 #ifdef __cplusplus
 }
 #endif

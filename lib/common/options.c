@@ -42,6 +42,8 @@ static const option_spec specs[GMMP__N_OPTIONS] = {
      GMMP_ESTIMATOR_MMSE},
     {GMMP_OPT_BATCH, "batch", false, 1, 1048576, 4096},
     {GMMP_OPT_EPLL_STEPS, "epll_steps", false, 1, 64, 5},
+    {GMMP_OPT_CHANNEL_BASIS, "channel_basis", false, GMMP_BASIS_PCA, GMMP_BASIS_IDENTITY,
+     GMMP_BASIS_PCA},
 };
 
 struct gmmp_options {
