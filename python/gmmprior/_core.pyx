@@ -180,6 +180,10 @@ cdef extern from "gmmprior.h" nogil:
     int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size_t h,
                         size_t w, size_t pitch, const unsigned char *observed, double *out,
                         size_t out_pitch, const gmmp_options *options)
+    int gmmp_epll_channels(const gmmp_model *model, double sigma, const double *y, size_t h,
+                           size_t w, size_t channels, size_t pitch,
+                           const unsigned char *observed, double *out, size_t out_pitch,
+                           const gmmp_options *options)
     int gmmp_estimate_noise(const double *image, size_t h, size_t w, size_t channels,
                             size_t pitch, double *sigma)
 
@@ -1100,20 +1104,37 @@ def restore_image(Plan plan, image, step=1, estimator="mmse", batch=4096, thread
     return out
 
 
+_COLOUR_BASES = {"pca": 0, "opponent": 1, "identity": 2}
+
+
 def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1, seed=0,
-               estimator="mmse", batch=4096, threads=1, progress=None):
+               estimator="mmse", batch=4096, threads=1, progress=None, colour_basis="pca"):
     """Restores an image by EPLL (Zoran and Weiss 2011; gmmp_epll_image):
     `steps` half-quadratic steps (GMMP_OPT_EPLL_STEPS); with step > 1, fast
     EPLL's jittered patch grids (seeded by `seed`). ``observed`` (h x w,
     true where a pixel is observed) makes it inpaint: missing pixels are
     never read. sigma is the noise on observed pixels (pixel units; a small
-    value such as 1 for noiseless inpainting of 0..255 images)."""
+    value such as 1 for noiseless inpainting of 0..255 images).
+
+    A grey (one-channel) model also restores an h x w x C image, channel
+    by channel in an orthonormal colour basis (gmmp_epll_channels):
+    ``colour_basis`` "pca" (the image's own principal colour axes, the
+    default), "opponent" (C = 3) or "identity". A C-channel model takes
+    h x w x C images as they are, and ignores colour_basis."""
     p = model.patch
     if p is None:
         raise ArgumentError("the model has no patch description: set it with "
                             "Model.set_patch(h, w, channels, remove_mean)", GMMP_EDIM)
-    a, h, w, pitch = _image(image, p[2])
-    out = _new_image(h, w, p[2])
+    if colour_basis not in _COLOUR_BASES:
+        raise ArgumentError("colour_basis must be one of %s, not %r"
+                            % (", ".join(_COLOUR_BASES), colour_basis), GMMP_EINVAL)
+    arr = np.asarray(image)
+    cdef size_t C = p[2]
+    cdef bint by_channel = p[2] == 1 and arr.ndim == 3 and arr.shape[2] > 1
+    if by_channel:
+        C = arr.shape[2]
+    a, h, w, pitch = _image(arr, C)
+    out = _new_image(h, w, C)
     mask = None
     if observed is not None:
         mask = np.ascontiguousarray(observed, dtype=np.uint8)
@@ -1123,15 +1144,21 @@ def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1,
     cdef Options opts = _image_options(step, estimator, batch, threads, progress)
     opts.set("epll_steps", steps)
     opts.set("seed", seed)
+    opts.set("channel_basis", _COLOUR_BASES[colour_basis])
     cdef const double *pa = _ptr(a)
     cdef const unsigned char *pk = NULL
     if mask is not None:
         pk = <const unsigned char *><uintptr_t>mask.__array_interface__["data"][0]
     cdef double *po = _ptr(out)
-    cdef size_t ch = h, cw = w, cpitch = pitch, opitch = w * p[2]
+    cdef size_t ch = h, cw = w, cpitch = pitch, opitch = w * C
     cdef int rc
     with nogil:
-        rc = gmmp_epll_image(model.ptr, sigma, pa, ch, cw, cpitch, pk, po, opitch, opts.ptr)
+        if by_channel:
+            rc = gmmp_epll_channels(model.ptr, sigma, pa, ch, cw, C, cpitch, pk, po, opitch,
+                                    opts.ptr)
+        else:
+            rc = gmmp_epll_image(model.ptr, sigma, pa, ch, cw, cpitch, pk, po, opitch,
+                                 opts.ptr)
     if rc < 0:
         err = error_for(rc)
         opts.callback.reraise()

@@ -267,6 +267,57 @@ def test_epll_and_fast_plans():
     assert np.mean((a - b) ** 2) < 0.1 * np.mean((a - P) ** 2)
 
 
+def _detail_basis(img, tile):
+    """The PCA colour basis as gmmp_epll_channels defines it, with numpy:
+    deviations from tile means, eigenvectors strongest first, each signed
+    to a positive sum."""
+    h, w, C = img.shape
+    cov = np.zeros((C, C))
+    for r in range(0, h, tile):
+        for c in range(0, w, tile):
+            t = img[r:r + tile, c:c + tile].reshape(-1, C)
+            if len(t) >= 2:
+                d = t - t.mean(axis=0)
+                cov += d.T @ d
+    lam, vec = np.linalg.eigh(cov)
+    basis = vec[:, ::-1].T
+    return basis * np.sign(basis.sum(axis=1))[:, None]
+
+
+def test_colour_with_a_grey_prior():
+    natural = gmmprior.Model.load(os.path.join(ROOT, "data", "models", "natural-8x8-k50.gmmp"))
+    cam = _read_pgm(os.path.join(ROOT, "data", "images", "camera.pgm"))
+    a, b = cam[100:148, 180:236], cam[20:68, 40:96]
+    clean = np.stack([a, 0.8 * a + 0.2 * b, 0.5 * a + 0.4 * b + 20], axis=-1)
+    rng = np.random.default_rng(6)
+    noisy = clean + rng.normal(0, 20, clean.shape)
+    got = gmmprior.epll_image(natural, noisy, 20.0, steps=2, step=2, seed=3)
+    assert got.shape == clean.shape
+    assert np.mean((got - clean) ** 2) < np.mean((noisy - clean) ** 2) / 3
+    # The same by hand: into the basis, each channel as a grey image with
+    # its own seed, back by the transpose.
+    for name in ("pca", "opponent", "identity"):
+        if name == "pca":
+            U = _detail_basis(noisy, 8)
+        elif name == "opponent":
+            U = np.array([[1, 1, 1], [1, 0, -1], [1, -2, 1]]) / np.sqrt([[3], [2], [6]])
+        else:
+            U = np.eye(3)
+        z = noisy @ U.T
+        planes = [gmmprior.epll_image(natural, np.ascontiguousarray(z[..., c]), 20.0, steps=2,
+                                      step=2, seed=3 + c) for c in range(3)]
+        ref = np.stack(planes, axis=-1) @ U
+        out = gmmprior.epll_image(natural, noisy, 20.0, steps=2, step=2, seed=3,
+                                  colour_basis=name)
+        np.testing.assert_allclose(out, ref, atol=1e-8, rtol=0, err_msg=name)
+    with pytest.raises(ValueError, match="colour_basis"):
+        gmmprior.epll_image(natural, noisy, 20.0, colour_basis="yuv")
+    # A colour prior does not take a grey image.
+    colour = gmmprior.Model.load(os.path.join(ROOT, "data", "models", "natural-rgb-8x8.gmmp"))
+    with pytest.raises(ValueError, match="x 3"):
+        gmmprior.epll_image(colour, a, 20.0)
+
+
 def test_estimate_noise():
     rng = np.random.default_rng(3)
     from conftest import ROOT
