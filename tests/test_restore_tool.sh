@@ -79,11 +79,24 @@ expect_in "the estimate is printed" "$tmp/err" "estimated sigma"
 check "--quiet prints nothing" 0 "$restore" -q --steps 1 --fast "$tmp/g8.pgm" "$tmp/auto.png"
 same "quiet stderr" "$(wc -c <"$tmp/err" | tr -d ' ')" "0"
 
+# Colour with a grey prior (the default for RGB): channel by channel in a
+# colour basis, every basis; channel order kept.
+mkdir "$tmp/greyonly"
+cp "$src/data/models/natural-8x8-k50.gmmp" "$tmp/greyonly/"
+check "RGB with the installed grey prior (the default)" 0 env GMMPRIOR_MODEL_DIR="$tmp/greyonly" $run --fast "$tmp/c8.ppm" "$tmp/c8-grey.png"
+same "and written as RGB" "$(bytes "$tmp/c8-grey.png" 24 2)" "8 2"
+for basis in pca opponent rgb; do
+    check "RGB with a grey model, --colour-basis $basis" 0 $run --model "$tmp/grey.gmmp" --colour-basis $basis "$tmp/c8.ppm" "$tmp/c8-$basis.ppm"
+    check "pure red, grey model, $basis" 0 $run --sigma 1 --model "$tmp/grey.gmmp" --colour-basis $basis "$tmp/red.ppm" "$tmp/red-$basis.ppm"
+    same "red stays red with a grey model, $basis" "$(bytes "$tmp/red-$basis.ppm" 13 3)" "200 0 0"
+done
+
 # Inpainting: a mask of the input's size works, any other size is refused.
 { printf 'P5\n24 24\n255\n'; head -c 576 /dev/zero | tr '\0' '\377'; } >"$tmp/mask.pgm"
 printf '\0\0\0\0\0\0\0\0\0\0' | dd of="$tmp/mask.pgm" bs=1 seek=200 conv=notrunc 2>/dev/null
 check "--mask of the right size" 0 $run --model "$tmp/grey.gmmp" --mask "$tmp/mask.pgm" "$tmp/g8.pgm" "$tmp/inpainted.png"
 check "--mask on colour" 0 $run --model "$tmp/rgb.gmmp" --mask "$tmp/mask.pgm" "$tmp/c8.ppm" "$tmp/inpainted-rgb.png"
+check "--mask on colour with a grey model" 0 $run --model "$tmp/grey.gmmp" --mask "$tmp/mask.pgm" "$tmp/c8.ppm" "$tmp/inpainted-rgb-grey.png"
 { printf 'P5\n20 24\n255\n'; head -c 480 /dev/zero | tr '\0' '\377'; } >"$tmp/mask-small.pgm"
 check "--mask of the wrong size refused" 1 $run --model "$tmp/grey.gmmp" --mask "$tmp/mask-small.pgm" "$tmp/g8.pgm" "$tmp/x.png"
 expect_in "the size mismatch is explained" "$tmp/err" "same size"
@@ -97,12 +110,9 @@ check "model whose patches do not fit refused" 1 $run --model "$tmp/big.gmmp" "$
 expect_in "the patch mismatch is explained" "$tmp/err" "do not fit"
 check "grey image with a colour model refused" 1 $run --model "$tmp/rgb.gmmp" "$tmp/g8.pgm" "$tmp/x.png"
 expect_in "grey vs colour explained" "$tmp/err" "colour (3 channels, RGB) prior, but .* is grey"
-check "RGB image with a grey model refused" 1 $run --model "$tmp/grey.gmmp" "$tmp/c8.ppm" "$tmp/x.png"
-expect_in "colour vs grey explained" "$tmp/err" "grey (1 channel) prior, but .* is colour"
-mkdir "$tmp/greyonly"
-cp "$src/data/models/natural-8x8-k50.gmmp" "$tmp/greyonly/"
-check "RGB without an installed colour prior refused" 1 env GMMPRIOR_MODEL_DIR="$tmp/greyonly" $run "$tmp/c8.ppm" "$tmp/x.png"
-expect_in "says no colour prior is installed" "$tmp/err" "no colour prior is installed"
+mkdir "$tmp/empty"
+check "RGB without an installed prior refused" 1 env GMMPRIOR_MODEL_DIR="$tmp/empty" $run "$tmp/c8.ppm" "$tmp/x.png"
+expect_in "says no grey prior is installed, for colour" "$tmp/err" "no grey prior is installed.*colour images are restored with one"
 check "missing model named" 1 $run --model "$tmp/nothing.gmmp" "$tmp/g8.pgm" "$tmp/x.png"
 expect_in "missing model is named" "$tmp/err" "nothing.gmmp"
 check "RGB input to a .pgm refused" 1 $run --model "$tmp/rgb.gmmp" "$tmp/c8.ppm" "$tmp/x.pgm"
@@ -117,7 +127,8 @@ expect_in "--version names the library" "$tmp/out" "libgmmprior"
 check "--help" 0 "$restore" --help
 expect_in "--help documents GMMPRIOR_MODEL_DIR" "$tmp/out" "GMMPRIOR_MODEL_DIR"
 for bad in "--sigma -1" "--sigma abc" "--sigma nan" "--steps 0" "--steps 65" "--threads 0" \
-    "--estimator MMSE" "--seed -1" "--max-elements 0" "--precision half" "--frobnicate"; do
+    "--estimator MMSE" "--seed -1" "--max-elements 0" "--precision half" "--colour-basis yuv" \
+    "--frobnicate"; do
     # shellcheck disable=SC2086
     check "bad value: $bad" 2 "$restore" $bad "$tmp/g8.pgm" "$tmp/x.png"
 done
