@@ -146,8 +146,22 @@ GMMP_API int gmmp_epll_image(const gmmp_model *model, double sigma, const double
  * the basis is then computed from the observed pixels. Memory: the image
  * twice more (in the basis, one plane per channel, and its PCA).
  *
- * @param channels  channels of y and out, in [1, 64]; with one channel
- *                  this is gmmp_epll_image().
+ * @param model      a one-channel prior with a patch description.
+ * @param sigma      standard deviation of the noise in every channel
+ *                   (pixel units), as for gmmp_epll_image().
+ * @param y          h x w image of `channels` interleaved channels, row
+ *                   pitch `pitch`.
+ * @param h          image height.
+ * @param w          image width.
+ * @param channels   channels of y and out, in [1, 64]; with one channel
+ *                   this is gmmp_epll_image().
+ * @param pitch      elements between row starts of y, >= w*channels.
+ * @param observed   NULL, or h x w flags (row by row, no padding):
+ *                   non-zero where the pixel (all its channels) is observed.
+ * @param out        output image, h x w x channels; may be y itself.
+ * @param out_pitch  elements between row starts of out, >= w*channels.
+ * @param options    NULL for the defaults; reads #GMMP_OPT_CHANNEL_BASIS
+ *                   and everything gmmp_epll_image() reads.
  * @return as gmmp_epll_image(); GMMP_EDIM also if the model is not a
  *         one-channel prior with a patch description; GMMP_EINVAL for 0 or
  *         more than 64 channels, or #GMMP_BASIS_OPPONENT with other than
