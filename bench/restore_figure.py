@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""The picture of docs/guide.md: one photograph, noisy (sigma 25), restored
-by scikit-image's non-local means and by gmmp-restore, and clean, with the
-PSNR of each, under the protocol of bench/restore_bench.py.
+"""The pictures of docs/guide.md: one photograph (grey or RGB), noisy
+(sigma 25), restored by scikit-image's non-local means and by
+gmmp-restore, and clean, with the PSNR of each, under the protocol of
+bench/restore_bench.py.
 
     /usr/bin/python3 bench/restore_figure.py build/tools/gmmp-restore \
-        [data/images/camera.pgm] [docs/images/restore-camera.png]
+        [data/images/camera.pgm] [docs/images/restore-camera.png] [TOOL OPTIONS...]
 
-The photograph is scikit-image's "camera" (public domain, data/images/),
-so the picture may be shipped; the benchmark sets themselves may not.
+The grey photograph is scikit-image's "camera", the colour one its
+"coffee" (both CC0: data/images/README.md), so the pictures may be
+shipped; the benchmark sets themselves may not.
 """
 import os
 import subprocess
@@ -27,25 +29,30 @@ def main():
     src = sys.argv[2] if len(sys.argv) > 2 else "data/images/camera.pgm"
     out = sys.argv[3] if len(sys.argv) > 3 else "docs/images/restore-camera.png"
     sigma = 25.0
-    clean = np.asarray(Image.open(src).convert("L"), dtype=np.float64)
+    extra = sys.argv[4:]
+    image = Image.open(src)
+    colour = image.mode not in ("L", "I", "I;16")
+    clean = np.asarray(image.convert("RGB" if colour else "L"), dtype=np.float64)
     noisy = clean + np.random.default_rng(25).normal(0.0, sigma, clean.shape)
     with tempfile.TemporaryDirectory() as tmp:
         write_idx(os.path.join(tmp, "noisy.idx"), noisy)
-        subprocess.run([tool, "-q", "--sigma", str(sigma), os.path.join(tmp, "noisy.idx"),
+        subprocess.run([tool, "-q", "--sigma", str(sigma)] + extra + [os.path.join(tmp, "noisy.idx"),
                         os.path.join(tmp, "ours.idx")], check=True)
         with open(os.path.join(tmp, "ours.idx"), "rb") as f:
             data = f.read()
         ours = np.frombuffer(data[-clean.size * 8:], dtype=">f8").reshape(clean.shape)
     # As bench/restore_bench.py runs it.
     nlm = denoise_nl_means(noisy, h=0.8 * sigma, sigma=sigma, patch_size=5, patch_distance=6,
-                           fast_mode=True)
-    panels = [("noisy", noisy), ("NL-means", nlm), ("gmmp-restore", ours), ("clean", clean)]
+                           fast_mode=True, channel_axis=-1 if colour else None)
+    label = "gmmp-restore " + " ".join(extra) if extra else "gmmp-restore"
+    panels = [("noisy", noisy), ("NL-means", nlm), (label.strip(), ours), ("clean", clean)]
     # A crop with texture and edges, at twice the size.
-    r0, c0, size = clean.shape[0] // 5, clean.shape[1] // 4, min(clean.shape) // 2
+    r0, c0, size = clean.shape[0] // 5, clean.shape[1] // 4, min(clean.shape[:2]) // 2
     tiles = []
     for name, img in panels:
         shown = np.clip(np.round(img), 0, 255).astype(np.uint8)[r0:r0 + size, c0:c0 + size]
-        tile = Image.fromarray(shown).resize((2 * size, 2 * size), Image.NEAREST).convert("RGB")
+        tile = Image.fromarray(shown).resize((2 * size, 2 * size), Image.NEAREST)
+        tile = tile.convert("RGB")
         label = name if name == "clean" else "%s  %.2f dB" % (name, psnr(img, clean))
         draw = ImageDraw.Draw(tile)
         draw.rectangle([0, 0, 8 * len(label) + 12, 22], fill=(0, 0, 0))
