@@ -15,6 +15,7 @@
 #include "blas_threads.h"
 #include "cli.h"
 #include "gmmprior.h"
+#include "noise_ahead.h"
 #include "imageio.h"
 #include "restore.h"
 
@@ -40,14 +41,33 @@ static const char *const fast_grey_models[] = {"natural-8x8-k50.gmmp", "natural-
  * default prior). Measured on set12 at sigma 25 (docs/performance.md):
  * jittered grids of step 4, flat tails beyond 16 eigenvalues (fast EPLL),
  * MAP estimates, the K = 50 prior. */
+#define FAST_RANK 16
+
 static int fast_options(gmmp_options *o)
 {
     /* EPLL's 5 half-quadratic steps: a sixth would cost --fast a fifth
      * more time for hundredths of a dB. */
     return gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, 5) ||
            gmmp_options_set_int(o, GMMP_OPT_STEP, 4) ||
-           gmmp_options_set_int(o, GMMP_OPT_RANK, 16) ||
+           gmmp_options_set_int(o, GMMP_OPT_RANK, FAST_RANK) ||
            gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR, GMMP_ESTIMATOR_MAP);
+}
+
+/* The model's eigenbases, which every flat-tail plan needs, computed now
+ * (the model keeps them) by a plan made and dropped: while the noise
+ * estimate runs beside it, rather than after it. Failures are left to the
+ * restoration, which makes the same plans and reports them. */
+static void prepare_flat_plans(const gmmp_model *model)
+{
+    gmmp_options *o = NULL;
+    gmmp_plan *plan = NULL;
+    const double var = 1.0;
+    if (gmmp_model_dim(model) > FAST_RANK && !gmmp_options_create(&o) &&
+        !gmmp_options_set_int(o, GMMP_OPT_RANK, FAST_RANK) &&
+        !gmmp_plan_create(&plan, model, gmmp_model_dim(model), NULL, GMMP_NOISE_SCALAR, &var,
+                          NULL, o))
+        gmmp_plan_destroy(plan);
+    gmmp_options_destroy(o);
 }
 
 static void usage(FILE *f)
@@ -220,6 +240,7 @@ int main(int argc, char **argv)
     gmmp_options *opt = NULL;
     gmmpio_stack in = {0}, mask = {0}, out = {0};
     unsigned char *observed = NULL;
+    noise_ahead *ahead = NULL;
     int status = 1;
     if (gmmpio_atomic_check(out_path, err, sizeof err)) {
         fprintf(stderr, "%s: %s\n", prog, err);
@@ -232,6 +253,14 @@ int main(int argc, char **argv)
     }
     const size_t ch = gmmpio_stack_channels(&in), h = in.rows, w = in.cols;
     const size_t per = h * w * ch;
+    /* The priors model the 0..255 scale: deeper files are scaled to it. */
+    const double scale = in.maxval ? 255.0 / in.maxval : 1.0;
+    for (size_t i = 0; i < in.count * per; i++)
+        in.pixels[i] *= scale;
+    /* --sigma auto: the first image's estimate runs beside the model's
+     * loading (noise_ahead.h); with one thread, in line below. */
+    if (sigma < 0 && threads > 1)
+        ahead = noise_ahead_start(in.pixels, h, w, ch, w * ch);
     /* Refuse what cannot be written before the long work. */
     if (out_kind != GMMPIO_KIND_IDX && in.count != 1) {
         fprintf(stderr, "%s: %s holds %zu images: only an .idx output holds more than one\n",
@@ -303,16 +332,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s: %s\n", prog, model_path, err);
         goto done;
     }
+    if (ahead && fast)
+        prepare_flat_plans(model);
 
-    /* The priors model the 0..255 scale: deeper files are scaled to it. */
-    const double scale = in.maxval ? 255.0 / in.maxval : 1.0;
     if (gmmpio_stack_alloc_channels(&out, in.count, h, w, ch) || gmmp_options_create(&opt)) {
         fprintf(stderr, "%s: out of memory\n", prog);
         goto done;
     }
     out.maxval = in.maxval;
-    for (size_t i = 0; i < in.count * per; i++)
-        in.pixels[i] *= scale;
     restore_progress ps;
     restore_progress_start(&ps, prog, in.count);
     if (gmmp_options_set_int(opt, GMMP_OPT_EPLL_STEPS, FULL_STEPS) ||
@@ -334,10 +361,16 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < in.count; i++) {
         double *y = in.pixels + i * per, s = sigma;
         if (s < 0) {
-            int rc = gmmp_estimate_noise(y, h, w, ch, w * ch, &s);
+            int rc;
+            if (i == 0 && ahead) {
+                rc = noise_ahead_finish(ahead, &s, err, sizeof err);
+                ahead = NULL;
+            } else if ((rc = gmmp_estimate_noise(y, h, w, ch, w * ch, &s))) {
+                snprintf(err, sizeof err, "%s", gmmp_last_error());
+            }
             if (rc) {
                 fprintf(stderr, "%s: %s: cannot estimate the noise (%s): give --sigma\n", prog,
-                        in_path, gmmp_last_error());
+                        in_path, err);
                 goto done;
             }
             if (mask_path && s < 1.0)
@@ -374,6 +407,10 @@ int main(int argc, char **argv)
     }
     status = 0;
 done:
+    if (ahead) {
+        double unused;
+        noise_ahead_finish(ahead, &unused, err, sizeof err);
+    }
     free(observed);
     gmmpio_stack_free(&in);
     gmmpio_stack_free(&mask);
