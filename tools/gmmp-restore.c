@@ -37,12 +37,12 @@ static const char *const fast_grey_models[] = {"natural-8x8-k50.gmmp", "natural-
  * (a seventh gave nothing more; docs/performance.md). */
 #define FULL_STEPS 6
 
+#define FAST_RANK 16
+
 /* What --fast means: every option it sets, in one place (with the smaller
  * default prior). Measured on set12 at sigma 25 (docs/performance.md):
  * jittered grids of step 4, flat tails beyond 16 eigenvalues (fast EPLL),
  * MAP estimates, the K = 50 prior. */
-#define FAST_RANK 16
-
 static int fast_options(gmmp_options *o)
 {
     /* EPLL's 5 half-quadratic steps: a sixth would cost --fast a fifth
@@ -257,10 +257,6 @@ int main(int argc, char **argv)
     const double scale = in.maxval ? 255.0 / in.maxval : 1.0;
     for (size_t i = 0; i < in.count * per; i++)
         in.pixels[i] *= scale;
-    /* --sigma auto: the first image's estimate runs beside the model's
-     * loading (noise_ahead.h); with one thread, in line below. */
-    if (sigma < 0 && threads > 1)
-        ahead = noise_ahead_start(in.pixels, h, w, ch, w * ch);
     /* Refuse what cannot be written before the long work. */
     if (out_kind != GMMPIO_KIND_IDX && in.count != 1) {
         fprintf(stderr, "%s: %s holds %zu images: only an .idx output holds more than one\n",
@@ -274,6 +270,11 @@ int main(int argc, char **argv)
                 ch == 1 ? ".pgm" : ".ppm");
         goto done;
     }
+    /* --sigma auto: the first image's estimate runs beside the mask's
+     * reading and the model's loading (noise_ahead.h); with one thread, in
+     * line below. */
+    if (sigma < 0 && threads > 1)
+        ahead = noise_ahead_start(in.pixels, h, w, ch, w * ch);
     if (mask_path) {
         if (gmmpio_read_images(mask_path, &mask, NULL, err, sizeof err)) {
             fprintf(stderr, "%s: mask: %s\n", prog, err);

@@ -31,7 +31,7 @@ static void *run(void *arg)
 
 noise_ahead *noise_ahead_start(const double *y, size_t h, size_t w, size_t c, size_t pitch)
 {
-    noise_ahead *job = calloc(1, sizeof *job);
+    noise_ahead *job = malloc(sizeof *job);
     if (!job)
         return NULL;
     *job = (noise_ahead){.y = y, .h = h, .w = w, .c = c, .pitch = pitch};
