@@ -12,6 +12,7 @@
 
 #include "gmmprior.h"
 #include "imageio.h"
+#include "refmath.h"
 #include "testutil.h"
 
 typedef struct problem {
@@ -491,6 +492,122 @@ START_TEST(streaming_statistics_match_the_in_memory_step)
     gmmp_options_destroy(exact);
     free(pa);
     free(pb);
+    gmmp_model_destroy(init);
+    gmmp_model_destroy(after1);
+    free(p.X);
+}
+END_TEST
+
+/* MAP adaptation as Reynolds, Quatieri and Dunn write it: responsibilities
+ * from the reference mixture density (refmath.c), moments as plain sums
+ * in absolute coordinates (the library works about the prior's means),
+ * each parameter blended with alpha_k = N_k / (N_k + relevance). */
+static gmmp_model *ref_adapt(const problem *p, const gmmp_model *prior, double relevance,
+                             double reg)
+{
+    const size_t K = p->K, d = p->d;
+    double *w = malloc(K * sizeof *w), *mu = malloc(K * d * sizeof *mu);
+    double *cov = malloc(K * d * d * sizeof *cov), *resp = malloc(K * sizeof *resp);
+    double *nk = calloc(K, sizeof *nk), *m1 = calloc(K * d, sizeof *m1);
+    double *m2 = calloc(K * d * d, sizeof *m2);
+    ck_assert_ok(gmmp_model_get(prior, w, mu, cov));
+    for (size_t i = 0; i < p->n; i++) {
+        const double *x = p->X + i * d;
+        ref_mixture(x, K, d, w, mu, cov, resp);
+        for (size_t k = 0; k < K; k++) {
+            nk[k] += resp[k];
+            for (size_t a = 0; a < d; a++) {
+                m1[k * d + a] += resp[k] * x[a];
+                for (size_t b = 0; b < d; b++)
+                    m2[(k * d + a) * d + b] += resp[k] * x[a] * x[b];
+            }
+        }
+    }
+    double N = 0.0, wsum = 0.0;
+    for (size_t k = 0; k < K; k++)
+        N += nk[k];
+    double *nw = malloc(K * sizeof *nw), *nmu = malloc(K * d * sizeof *nmu);
+    double *ncov = malloc(K * d * d * sizeof *ncov);
+    for (size_t k = 0; k < K; k++) {
+        double al = nk[k] / (nk[k] + relevance);
+        nw[k] = al * nk[k] / N + (1 - al) * w[k];
+        wsum += nw[k];
+        for (size_t a = 0; a < d; a++)
+            nmu[k * d + a] = al * m1[k * d + a] / nk[k] + (1 - al) * mu[k * d + a];
+        for (size_t a = 0; a < d; a++)
+            for (size_t b = 0; b < d; b++) {
+                size_t ab = (k * d + a) * d + b;
+                double prior2 = cov[ab] + mu[k * d + a] * mu[k * d + b];
+                ncov[ab] = al * m2[ab] / nk[k] + (1 - al) * prior2 -
+                           nmu[k * d + a] * nmu[k * d + b] + (a == b ? reg : 0.0);
+            }
+    }
+    for (size_t k = 0; k < K; k++)
+        nw[k] /= wsum;
+    gmmp_model *m;
+    ck_assert_ok(gmmp_model_create(&m, K, d, nw, nmu, ncov));
+    free(w), free(mu), free(cov), free(resp), free(nk), free(m1), free(m2);
+    free(nw), free(nmu), free(ncov);
+    return m;
+}
+
+START_TEST(map_adaptation_matches_its_formula)
+{
+    problem p = load_problem("em_blobs");
+    gmmp_model *init = fixture_model(&p, "init");
+    gmmp_model *after1 = fixture_model(&p, "after1");
+    ck_assert_ok(gmmp_model_set_patch(init, 4, 4, 1, 1));
+    gmmp_options *exact = tu_options();
+    ck_assert_ok(gmmp_options_set_real(exact, GMMP_OPT_SKIP, 0.0));
+    gmmp_stats *st;
+    ck_assert_ok(gmmp_stats_create(&st, p.K, p.d, exact));
+    ck_assert_ok(gmmp_stats_accumulate(st, init, p.X, p.n));
+    gmmp_model *got, *want;
+    const double relevances[] = {0.0, 3.7, 500.0};
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_ok(gmmp_stats_adapt(st, init, relevances[i], 1e-6, &got));
+        want = ref_adapt(&p, init, relevances[i], 1e-6);
+        char what[64];
+        snprintf(what, sizeof what, "adaptation, relevance %g", relevances[i]);
+        compare_models(got, want, 1e-9, what);
+        /* The patch description comes with the model. */
+        size_t ph = 0, pw = 0, C = 0;
+        int rm = 0;
+        ck_assert_ok(gmmp_model_patch(got, &ph, &pw, &C, &rm));
+        ck_assert(ph == 4 && pw == 4 && C == 1 && rm == 1);
+        gmmp_model_destroy(got);
+        gmmp_model_destroy(want);
+    }
+    /* Relevance 0 is scikit-learn's EM step; a huge one keeps the prior. */
+    ck_assert_ok(gmmp_stats_adapt(st, init, 0.0, 1e-6, &got));
+    compare_models(got, after1, 1e-8, "adaptation with relevance 0");
+    gmmp_model_destroy(got);
+    ck_assert_ok(gmmp_stats_adapt(st, init, 1e12, 0.0, &got));
+    compare_models(got, init, 1e-7, "adaptation with relevance 1e12");
+    gmmp_model_destroy(got);
+
+    /* Errors leave *out alone. */
+    got = (gmmp_model *)&p;
+    ck_assert_fails(gmmp_stats_adapt(NULL, init, 1.0, 0.0, &got), GMMP_EINVAL);
+    ck_assert_fails(gmmp_stats_adapt(st, NULL, 1.0, 0.0, &got), GMMP_EINVAL);
+    ck_assert_fails(gmmp_stats_adapt(st, init, 1.0, 0.0, NULL), GMMP_EINVAL);
+    ck_assert_fails(gmmp_stats_adapt(st, init, -1.0, 0.0, &got), GMMP_EINVAL);
+    ck_assert_fails(gmmp_stats_adapt(st, init, NAN, 0.0, &got), GMMP_EINVAL);
+    ck_assert_fails(gmmp_stats_adapt(st, init, INFINITY, 0.0, &got), GMMP_EINVAL);
+    ck_assert_fails(gmmp_stats_adapt(st, init, 1.0, -1e-6, &got), GMMP_EINVAL);
+    ck_assert_fails(gmmp_stats_adapt(st, after1, 1.0, 0.0, &got), GMMP_EINVAL); /* other model */
+    gmmp_stats *empty, *small;
+    ck_assert_ok(gmmp_stats_create(&empty, p.K, p.d, exact));
+    ck_assert_fails(gmmp_stats_adapt(empty, init, 1.0, 0.0, &got), GMMP_EINVAL);
+    ck_assert_ok(gmmp_stats_accumulate(empty, init, p.X, 0)); /* bound, still empty */
+    ck_assert_fails(gmmp_stats_adapt(empty, init, 1.0, 0.0, &got), GMMP_EINVAL);
+    ck_assert_ok(gmmp_stats_create(&small, p.K, p.d - 1, exact));
+    ck_assert_fails(gmmp_stats_adapt(small, init, 1.0, 0.0, &got), GMMP_EDIM);
+    ck_assert(got == (gmmp_model *)&p);
+    gmmp_stats_destroy(small);
+    gmmp_stats_destroy(empty);
+    gmmp_stats_destroy(st);
+    gmmp_options_destroy(exact);
     gmmp_model_destroy(init);
     gmmp_model_destroy(after1);
     free(p.X);
@@ -1001,6 +1118,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, recovers_a_known_mixture);
     tcase_add_test(tc, streaming_statistics_match_the_in_memory_step);
+    tcase_add_test(tc, map_adaptation_matches_its_formula);
     tcase_add_test(tc, empty_component_is_split_not_left_dead);
     tcase_add_test(tc, hard_inputs_get_clear_answers);
     tcase_add_test(tc, progress_reports_and_stops);

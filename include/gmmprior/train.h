@@ -127,6 +127,35 @@ GMMP_API int gmmp_stats_m_step(const gmmp_stats *stats, double reg_covar, gmmp_m
                                size_t *n_split);
 
 /**
+ * Adapts a prior to data (MAP adaptation: Reynolds, Quatieri and Dunn
+ * 2000; for patch priors Luo, Chan and Nguyen, IEEE TIP 2016): one EM
+ * step whose M-step is pulled towards the prior. With N_k the
+ * responsibility mass of component k in the statistics and
+ * alpha_k = N_k / (N_k + relevance), the new weight is proportional to
+ * alpha_k N_k / N + (1 - alpha_k) w_k, the new mean and second moment are
+ * alpha_k times the data's plus (1 - alpha_k) times the prior's, and
+ * reg_covar is added to each covariance's diagonal. Relevance 0 is the
+ * plain M-step (except that unvisited components keep the prior's
+ * parameters instead of being re-seeded); a large relevance keeps the
+ * prior. The adapted model keeps the prior's patch description.
+ * (since 1.1)
+ *
+ * @param stats      statistics accumulated under `prior`
+ *                   (gmmp_stats_accumulate() with it).
+ * @param prior      the model to adapt; not changed.
+ * @param relevance  finite, non-negative: samples' worth of the prior.
+ * @param reg_covar  finite, non-negative, added to every covariance's diagonal.
+ * @param[out] out   receives the adapted model.
+ * @return GMMP_OK; GMMP_EINVAL for NULL pointers, a bad relevance or
+ *         reg_covar, empty statistics or statistics bound to another
+ *         model; GMMP_EDIM if K or d differ; GMMP_ENOTSPD if a covariance
+ *         is not positive definite (the message suggests a larger
+ *         reg_covar or relevance); GMMP_ENOMEM.
+ */
+GMMP_API int gmmp_stats_adapt(const gmmp_stats *stats, const gmmp_model *prior, double relevance,
+                              double reg_covar, gmmp_model **out);
+
+/**
  * Number of doubles in the packed form of statistics for K components in
  * d dimensions: 2 + K*(1 + d + d*(d+1)/2).
  */

@@ -71,6 +71,14 @@ void gmmp__stats_commit(gmmp_stats *dst, const gmmp_stats *src);
 void gmmp__stats_accumulate(gmmp_stats *st, const gmmp_model *m, const gmmp__single_view *view,
                             const double *X, size_t n);
 
+/* The same on T threads: stats[0] receives the total, stats[1..T-1]
+ * (created without one) are the other threads' workspaces; all bound to
+ * m's means. The total does not depend on T. With blas_serial, OpenBLAS
+ * runs single-threaded meanwhile (workers.h). */
+void gmmp__stats_accumulate_parallel(gmmp_stats *const *stats, size_t T, const gmmp_model *m,
+                                     const gmmp__single_view *view, const double *X, size_t n,
+                                     bool blas_serial);
+
 /* M-step into an allocated model of the same K and d. `hint` completes the
  * message when a covariance is not positive definite. */
 int gmmp__m_step_into(const gmmp_stats *st, double reg_covar, gmmp_model *m, size_t *n_split,

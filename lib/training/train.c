@@ -98,42 +98,6 @@ typedef struct fit_state {
     double start;
 } fit_state;
 
-/* The E-step's work list: blocks are claimed in order by whichever thread
- * is free, and their sums added to the total strictly in block order, so
- * the total does not depend on how many threads there are. */
-typedef struct e_pass {
-    fit_state *fs;
-    const gmmp_model *model;
-    const gmmp__single_view *view;
-    gmmp__queue queue;
-} e_pass;
-
-typedef struct e_worker {
-    e_pass *pass;
-    gmmp_stats *stats; /* this thread's workspace and block sums */
-} e_worker;
-
-static void commit_block(void *arg)
-{
-    e_worker *w = arg;
-    gmmp__stats_commit(w->pass->fs->stats[0], w->stats);
-}
-
-static void *e_worker_run(void *arg)
-{
-    e_worker *w = arg;
-    e_pass *p = w->pass;
-    fit_state *fs = p->fs;
-    size_t b;
-    while (gmmp__queue_claim(&p->queue, &b)) {
-        size_t start = b * GMMP__BLOCK_ROWS;
-        size_t rows = gmmp__block_len(fs->n, start, GMMP__BLOCK_ROWS);
-        gmmp__stats_block(w->stats, p->model, p->view, fs->X + start * fs->d, rows);
-        gmmp__queue_commit(&p->queue, b, commit_block, w);
-    }
-    return NULL;
-}
-
 /* One E-step over all the data into fs->stats[0]'s total. */
 static int e_step(fit_state *fs, const gmmp_model *m)
 {
@@ -153,18 +117,8 @@ static int e_step(fit_state *fs, const gmmp_model *m)
         gmmp_stats_reset(fs->stats[t]);
         gmmp__stats_bind(fs->stats[t], m->means);
     }
-    if (fs->n_threads == 1) {
-        gmmp__stats_accumulate(total, m, view, fs->X, fs->n);
-        return GMMP_OK;
-    }
-    e_pass pass = {.fs = fs, .model = m, .view = view};
-    gmmp__queue_init(&pass.queue, (fs->n + GMMP__BLOCK_ROWS - 1) / GMMP__BLOCK_ROWS);
-    e_worker workers[256];
-    for (size_t t = 0; t < fs->n_threads; t++)
-        workers[t] = (e_worker){&pass, fs->stats[t]};
-    gmmp__run_workers(e_worker_run, workers, sizeof workers[0], fs->n_threads,
-                      fs->t->blas_serial);
-    gmmp__queue_destroy(&pass.queue);
+    gmmp__stats_accumulate_parallel(fs->stats, fs->n_threads, m, view, fs->X, fs->n,
+                                    fs->t->blas_serial);
     return GMMP_OK;
 }
 
