@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "workers.h"
 #include "estep.h"
 #include "internal.h"
 #include "kmeans.h"
