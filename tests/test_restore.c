@@ -418,6 +418,85 @@ START_TEST(epll_equals_the_paper_by_hand)
 }
 END_TEST
 
+/* Records the last progress report and whether any went past its total. */
+typedef struct progress_seen {
+    double done, total;
+    int over;
+} progress_seen;
+
+static int record_progress(const gmmp_progress *p, void *payload)
+{
+    progress_seen *s = payload;
+    s->done = p->done;
+    s->total = p->total;
+    s->over |= p->done > p->total * (1.0 + 1e-12);
+    return 0;
+}
+
+static double mse(const double *a, const double *b, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (a[i] - b[i]) * (a[i] - b[i]);
+    return s / (double)n;
+}
+
+START_TEST(epll_adapts_the_prior_to_the_image)
+{
+    /* Diagonal stripes the random prior knows nothing about: adapting it
+     * to a first restoration's patches must restore them better. */
+    const size_t h = 40, w = 36, n = h * w;
+    const double sigma = 20.0;
+    gmmp_model *m = tu_patch_model(4, 4, 1, 1);
+    double *clean = malloc(n * sizeof *clean), *y = malloc(n * sizeof *y);
+    double *plain = malloc(n * sizeof *plain), *adapted = malloc(n * sizeof *adapted);
+    double *kept = malloc(n * sizeof *kept);
+    tu_rng r = {5};
+    for (size_t i = 0; i < n; i++) {
+        clean[i] = 128.0 + 70.0 * sin(6.283185307179586 * (double)(i / w + 2 * (i % w)) / 9.0);
+        y[i] = clean[i] + sigma * tu_normal(&r);
+    }
+    gmmp_options *o = tu_options();
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR, GMMP_ESTIMATOR_MAP));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_THREADS, 2));
+    ck_assert_ok(gmmp_epll_image(m, sigma, y, h, w, w, NULL, plain, w, o));
+    progress_seen seen = {0};
+    ck_assert_ok(gmmp_options_set_progress(o, record_progress, &seen));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT, 2));
+    ck_assert_ok(gmmp_epll_image(m, sigma, y, h, w, w, NULL, adapted, w, o));
+    double before = mse(plain, clean, n), after = mse(adapted, clean, n);
+    ck_assert_msg(after < 0.8 * before, "adapted MSE %g against %g without", after, before);
+    ck_assert(!seen.over);
+    ck_assert_double_eq_tol(seen.done, seen.total, 1e-9 * seen.total);
+
+    /* A prior worth 1e12 samples does not move: the last round is then
+     * the plain restoration (all patches, from the noisy image). */
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT, 1));
+    ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_ADAPT_RELEVANCE, 1e12));
+    ck_assert_ok(gmmp_epll_image(m, sigma, y, h, w, w, NULL, kept, w, o));
+    ck_assert_double_le(tu_max_abs_diff(kept, plain, n), 1e-6 * 255);
+
+    /* Inpainting adapts too, and never reads a missing pixel. */
+    unsigned char *obs = malloc(n);
+    for (size_t i = 0; i < n; i++) {
+        obs[i] = tu_uniform(&r) < 0.8;
+        if (!obs[i])
+            y[i] = NAN;
+    }
+    ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_ADAPT_RELEVANCE, 16));
+    ck_assert_ok(gmmp_epll_image(m, sigma, y, h, w, w, obs, adapted, w, o));
+    for (size_t i = 0; i < n; i++)
+        ck_assert(isfinite(adapted[i]));
+    ck_assert(!seen.over);
+    ck_assert_double_eq_tol(seen.done, seen.total, 1e-9 * seen.total);
+    ck_assert_fails(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT, 9), GMMP_EINVAL);
+    ck_assert_fails(gmmp_options_set_real(o, GMMP_OPT_ADAPT_RELEVANCE, -1.0), GMMP_EINVAL);
+    gmmp_options_destroy(o);
+    free(clean), free(y), free(plain), free(adapted), free(kept), free(obs);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
 START_TEST(epll_jittered_grids_are_seeded)
 {
     const size_t h = 16, w = 15, C = 1;
@@ -667,6 +746,7 @@ int main(void)
     tcase_add_test(tc, whole_image_errors_leave_out_untouched);
     tcase_add_test(tc, epll_equals_the_paper_by_hand);
     tcase_add_test(tc, epll_jittered_grids_are_seeded);
+    tcase_add_test(tc, epll_adapts_the_prior_to_the_image);
     tcase_add_test(tc, noise_level_of_white_noise_on_a_smooth_image);
     tcase_add_test(tc, noise_level_beside_texture_at_low_noise);
     tcase_add_test(tc, noise_level_follows_the_image_scale);

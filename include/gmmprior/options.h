@@ -102,7 +102,17 @@ typedef enum gmmp_option {
     /** int, a #gmmp_channel_basis, default GMMP_BASIS_PCA: the orthonormal
      * basis in which gmmp_epll_channels() restores each channel with a
      * one-channel prior (since 1.1). */
-    GMMP_OPT_CHANNEL_BASIS = 34
+    GMMP_OPT_CHANNEL_BASIS = 34,
+    /** int in [0, 8], default 0: rounds of gmmp_epll_image() that adapt
+     * the prior to the image (since 1.1). Each round adapts the prior of
+     * the previous restoration to that restoration's patches
+     * (gmmp_stats_adapt(), relevance #GMMP_OPT_ADAPT_RELEVANCE) and
+     * restores the input again, from the start, with the adapted prior:
+     * Luo, Chan and Nguyen's EM adaptation (IEEE TIP 2016). */
+    GMMP_OPT_EPLL_ADAPT = 35,
+    /** real in [0, 1e12], default 16: the prior's worth in samples when
+     * EPLL adapts it (#GMMP_OPT_EPLL_ADAPT; gmmp_stats_adapt()) (since 1.1). */
+    GMMP_OPT_ADAPT_RELEVANCE = 36
 } gmmp_option;
 
 /** How the trainer starts (#GMMP_OPT_INIT), as scikit-learn's `init_params`. */

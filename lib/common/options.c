@@ -44,6 +44,8 @@ static const option_spec specs[GMMP__N_OPTIONS] = {
     {GMMP_OPT_EPLL_STEPS, "epll_steps", false, 1, 64, 5},
     {GMMP_OPT_CHANNEL_BASIS, "channel_basis", false, GMMP_BASIS_PCA, GMMP_BASIS_IDENTITY,
      GMMP_BASIS_PCA},
+    {GMMP_OPT_EPLL_ADAPT, "epll_adapt", false, 0, 8, 0},
+    {GMMP_OPT_ADAPT_RELEVANCE, "adapt_relevance", true, 0, 1e12, 16},
 };
 
 struct gmmp_options {

@@ -1,0 +1,74 @@
+/*
+ * A prior adapted to one image: the E-step of the prior over the patches
+ * of a first restoration, then MAP adaptation (gmmp_stats_adapt). Luo,
+ * Chan and Nguyen (IEEE TIP 2016) adapt a generic patch prior this way
+ * to the image being denoised, from a pre-filtered estimate, because the
+ * noisy patches themselves would teach the prior the noise.
+ * SPDX-License-Identifier: MIT
+ */
+#include "gmmprior/patches.h"
+#include "gmmprior/train.h"
+
+#include "adapt_image.h"
+#include "internal.h"
+#include "model.h"
+#include "stats.h"
+
+/* The statistics come from the patches of a grid of this step (at most
+ * the patch size): a quarter of them for 8x8 patches, tens of thousands
+ * in a photograph, enough for a prior's components; on Kodak crops at
+ * sigma 25 all patches gave the same PSNR to 0.01 dB. */
+#define STATS_STEP 2
+
+/* Patches extracted at once: bounds the memory (8 MB of 8x8 patches) while
+ * leaving the threads many blocks to share. */
+#define ADAPT_CHUNK 16384
+
+int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, size_t w,
+                         size_t pitch, double relevance, gmmp__exec_threads threads,
+                         gmmp_model **out)
+{
+    const size_t K = prior->K, d = prior->d;
+    size_t T = threads.count > 0 ? threads.count : 1;
+    gmmp_extractor *ex = NULL;
+    gmmp_stats *stats[256] = {0};
+    T = T < 256 ? T : 256;
+    double *patches = NULL, *means = NULL;
+    size_t n = 0;
+    size_t step = STATS_STEP < prior->patch_h ? STATS_STEP : prior->patch_h;
+    step = step < prior->patch_w ? step : prior->patch_w;
+    int rc = gmmp_extractor_create_for_model(&ex, prior, step);
+    if (!rc)
+        rc = gmmp_extractor_count(ex, h, w, &n);
+    for (size_t t = 0; !rc && t < T; t++)
+        rc = gmmp__stats_new(&stats[t], K, d, t == 0, false);
+    for (size_t t = 0; !rc && t < T; t++)
+        rc = gmmp__stats_bind(stats[t], prior->means);
+    if (rc)
+        goto done;
+    size_t chunk = n < ADAPT_CHUNK ? n : ADAPT_CHUNK;
+    patches = gmmp__alloc_array(chunk * d, sizeof(double));
+    means = gmmp__alloc_array(chunk * prior->channels, sizeof(double));
+    if (!patches || !means) {
+        rc = gmmp__fail_nomem();
+        goto done;
+    }
+    for (size_t first = 0; first < n; first += chunk) {
+        size_t count = gmmp__block_len(n, first, chunk);
+        if ((rc = gmmp_extractor_extract(ex, x, h, w, pitch, first, count, patches,
+                                         prior->remove_mean ? means : NULL)))
+            goto done;
+        gmmp__stats_accumulate_parallel(stats, T, prior, NULL, patches, count,
+                                        threads.blas_serial);
+    }
+    /* The prior's own regularisation (scikit-learn's default reg_covar):
+     * mean-removed patches leave the DC direction empty. */
+    rc = gmmp_stats_adapt(stats[0], prior, relevance, 1e-6, out);
+done:
+    for (size_t t = 0; t < T; t++)
+        gmmp_stats_destroy(stats[t]);
+    gmmp__free(patches);
+    gmmp__free(means);
+    gmmp_extractor_destroy(ex);
+    return rc;
+}
