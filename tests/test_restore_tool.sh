@@ -128,12 +128,19 @@ check "--help" 0 "$restore" --help
 expect_in "--help documents GMMPRIOR_MODEL_DIR" "$tmp/out" "GMMPRIOR_MODEL_DIR"
 for bad in "--sigma -1" "--sigma abc" "--sigma nan" "--steps 0" "--steps 65" "--threads 0" \
     "--estimator MMSE" "--seed -1" "--max-elements 0" "--precision half" "--colour-basis yuv" \
-    "--frobnicate"; do
+    "--adapt -1" "--adapt 9" "--adapt x" "--frobnicate"; do
     # shellcheck disable=SC2086
     check "bad value: $bad" 2 "$restore" $bad "$tmp/g8.pgm" "$tmp/x.png"
 done
 check "missing OUTPUT" 2 "$restore" "$tmp/g8.pgm"
 check "--precision single" 0 $run --precision single --model "$tmp/grey.gmmp" "$tmp/g8.pgm" "$tmp/single.png"
+# Adapting the prior changes the result; --adapt 0 is the prior as it is.
+check "--adapt 0" 0 $run --adapt 0 --model "$tmp/grey.gmmp" "$tmp/g8.pgm" "$tmp/adapt0.pgm"
+check "--adapt 1" 0 $run --adapt 1 --model "$tmp/grey.gmmp" "$tmp/g8.pgm" "$tmp/adapt1.pgm"
+if cmp -s "$tmp/adapt0.pgm" "$tmp/adapt1.pgm"; then
+    echo "FAIL: --adapt 1 gave the same image as --adapt 0"
+    failures=$((failures + 1))
+fi
 
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

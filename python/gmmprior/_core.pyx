@@ -1108,7 +1108,8 @@ _COLOUR_BASES = {"pca": 0, "opponent": 1, "identity": 2}
 
 
 def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1, seed=0,
-               estimator="mmse", batch=4096, threads=1, progress=None, colour_basis="pca"):
+               estimator="mmse", batch=4096, threads=1, progress=None, colour_basis="pca",
+               adapt=0):
     """Restores an image by EPLL (Zoran and Weiss 2011; gmmp_epll_image):
     `steps` half-quadratic steps (GMMP_OPT_EPLL_STEPS); with step > 1, fast
     EPLL's jittered patch grids (seeded by `seed`). ``observed`` (h x w,
@@ -1120,7 +1121,12 @@ def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1,
     by channel in an orthonormal colour basis (gmmp_epll_channels):
     ``colour_basis`` "pca" (the image's own principal colour axes, the
     default), "opponent" (C = 3) or "identity". A C-channel model takes
-    h x w x C images as they are, and ignores colour_basis."""
+    h x w x C images as they are, and ignores colour_basis.
+
+    ``adapt`` rounds (GMMP_OPT_EPLL_ADAPT) adapt the prior to the image
+    before the final restoration (EM adaptation, Luo, Chan and Nguyen
+    2016): each restores the image on a jittered grid and adapts the prior
+    to that restoration's patches (gmmp_stats_adapt, relevance 16)."""
     p = model.patch
     if p is None:
         raise ArgumentError("the model has no patch description: set it with "
@@ -1145,6 +1151,7 @@ def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1,
     opts.set("epll_steps", steps)
     opts.set("seed", seed)
     opts.set("channel_basis", _COLOUR_BASES[colour_basis])
+    opts.set("epll_adapt", adapt)
     cdef const double *pa = _ptr(a)
     cdef const unsigned char *pk = NULL
     if mask is not None:

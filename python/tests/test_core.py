@@ -256,6 +256,12 @@ def test_epll_and_fast_plans():
     one = gmmprior.denoise_image(natural, noisy, 20.0)
     epll = gmmprior.epll_image(natural, noisy, 20.0, steps=3, step=2, seed=1)
     assert mse(epll) < mse(noisy) / 3 and mse(one) < mse(noisy) / 3
+    # EM adaptation to the image (GMMP_OPT_EPLL_ADAPT): here, on the
+    # camera-man crop, it restores better than the prior as it is.
+    adapted = gmmprior.epll_image(natural, noisy, 20.0, steps=3, step=2, seed=1, adapt=1)
+    assert mse(adapted) < mse(epll)
+    with pytest.raises(gmmprior.ArgumentError):
+        gmmprior.epll_image(natural, noisy, 20.0, adapt=9)
     mask = rng.uniform(size=img.shape) > 0.3
     holes = np.where(mask, img, np.nan)
     filled = gmmprior.epll_image(natural, holes, 1.0, observed=mask, steps=3)
