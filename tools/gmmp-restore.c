@@ -41,9 +41,10 @@ static const char *const fast_grey_models[] = {"natural-8x8-k50.gmmp", "natural-
  * adaptation, GMMP_OPT_EPLL_ADAPT): the image restored on a jittered
  * grid, the prior adapted to its patches, twice, then the image restored
  * with the twice-adapted prior. On held-out RGB Kodak crops, one round
- * gave +0.12 / +0.18 / +0.24 dB at sigma 15 / 25 / 50 for about 1.25 times
- * the time, a second +0.03 / +0.03 / +0.00 more for 1.07 times
- * (docs/performance.md). --fast does without: it would double its time. */
+ * gave +0.12 / +0.18 / +0.24 dB at sigma 15 / 25 / 50, a second
+ * +0.03 / +0.03 / +0.00 more; two rounds take 1.3 to 1.8 times the time
+ * of none (docs/performance.md). --fast does without: it would double its
+ * time. */
 #define FULL_ADAPT 2
 
 #define FAST_RANK 16
