@@ -25,8 +25,8 @@
 #define ADAPT_CHUNK 16384
 
 int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, size_t w,
-                         size_t pitch, double relevance, gmmp__exec_threads threads,
-                         gmmp_model **out)
+                         size_t pitch, double relevance, double skip,
+                         gmmp__exec_threads threads, gmmp_model **out)
 {
     const size_t K = prior->K, d = prior->d;
     size_t T = threads.count > 0 ? threads.count : 1;
@@ -41,7 +41,8 @@ int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, siz
     if (!rc)
         rc = gmmp_extractor_count(ex, h, w, &n);
     for (size_t t = 0; !rc && t < T; t++)
-        rc = gmmp__stats_new(&stats[t], K, d, t == 0, false);
+        if ((rc = gmmp__stats_new(&stats[t], K, d, t == 0, false)) == GMMP_OK)
+            stats[t]->skip = skip; /* as the trainer's: most of the M-step's work saved */
     for (size_t t = 0; !rc && t < T; t++)
         rc = gmmp__stats_bind(stats[t], prior->means);
     if (rc)

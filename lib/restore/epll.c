@@ -206,7 +206,9 @@ int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size
             round == rounds)
             break;
         gmmp_model *next;
-        if ((rc = gmmp__adapt_to_image(e.model, x, h, w, row, relevance, e.pass.threads, &next)))
+        if ((rc = gmmp__adapt_to_image(e.model, x, h, w, row, relevance,
+                                       gmmp__opt_real(&opt, GMMP_OPT_SKIP), e.pass.threads,
+                                       &next)))
             break;
         gmmp_model_destroy(adapted);
         e.model = adapted = next;
