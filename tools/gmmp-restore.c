@@ -42,7 +42,7 @@ static const char *const fast_grey_models[] = {"natural-8x8-k50.gmmp", "natural-
  * grid, the prior adapted to its patches, twice, then the image restored
  * with the twice-adapted prior. On held-out RGB Kodak crops, one round
  * gave +0.12 / +0.18 / +0.24 dB at sigma 15 / 25 / 50, a second
- * +0.03 / +0.03 / +0.00 more; two rounds take 1.3 to 1.8 times the time
+ * +0.03 / +0.03 / +0.00 more; two rounds take 1.2 to 1.45 times the time
  * of none (docs/performance.md). --fast does without: it would double its
  * time. */
 #define FULL_ADAPT 2
