@@ -72,6 +72,15 @@ typedef struct epll {
     gmmp__rng rng;
 } epll;
 
+/* A pass's grid of `step`, at offsets drawn from rng (none for step 1):
+ * the passes and the progress count (count_passes) draw them alike. */
+static void draw_grid(gmmp__rng *rng, size_t step, gmmp__pass *ps)
+{
+    ps->step = step;
+    ps->row_offset = step > 1 ? (size_t)gmmp__rng_below(rng, step) : 0;
+    ps->col_offset = step > 1 ? (size_t)gmmp__rng_below(rng, step) : 0;
+}
+
 /* One pass at variance var over src (with a mask or not) into avg. */
 static int step_pass(epll *e, double var, const double *src, size_t pitch,
                      const unsigned char *observed, size_t step, double *avg)
@@ -85,9 +94,7 @@ static int step_pass(epll *e, double var, const double *src, size_t pitch,
     ps.src = src;
     ps.pitch = pitch;
     ps.observed = observed;
-    ps.step = step;
-    ps.row_offset = step > 1 ? (size_t)gmmp__rng_below(&e->rng, step) : 0;
-    ps.col_offset = step > 1 ? (size_t)gmmp__rng_below(&e->rng, step) : 0;
+    draw_grid(&e->rng, step, &ps);
     size_t n = 0;
     rc = gmmp__run_pass(&ps, avg, ps.w * ps.C, &n);
     e->pass.done_before += (double)n;
@@ -108,16 +115,13 @@ static int count_passes(const epll *e, size_t rounds, size_t steps, size_t step,
     int rc;
     for (size_t round = 0; round <= rounds; round++) {
         if (masked) {
-            ps.step = 1;
-            ps.row_offset = ps.col_offset = 0;
+            draw_grid(&rng, 1, &ps);
             if ((rc = gmmp__count_patches(&ps, &n)))
                 return rc;
             sum += n;
         }
-        ps.step = round < rounds ? prefilter_step : step;
         for (size_t s = 0; s < steps; s++) {
-            ps.row_offset = ps.step > 1 ? (size_t)gmmp__rng_below(&rng, ps.step) : 0;
-            ps.col_offset = ps.step > 1 ? (size_t)gmmp__rng_below(&rng, ps.step) : 0;
+            draw_grid(&rng, round < rounds ? prefilter_step : step, &ps);
             if ((rc = gmmp__count_patches(&ps, &n)))
                 return rc;
             sum += n;
