@@ -50,6 +50,14 @@ static inline void gmmp__grid_pos(const gmmp__grid *grid, size_t index, size_t *
     *c = gmmp__axis_pos(&grid->col, index % grid->cols);
 }
 
+/* `step` clamped to the patch's height and width: a grid no coarser than
+ * the patch gives every pixel an estimate. */
+static inline size_t gmmp__step_within_patch(size_t step, size_t patch_h, size_t patch_w)
+{
+    step = step < patch_h ? step : patch_h;
+    return step < patch_w ? step : patch_w;
+}
+
 /* Checks an image pointer, sizes and pitch (>= w * channels) shared by
  * several entry points. */
 int gmmp__check_image(const double *image, size_t h, size_t w, size_t channels, size_t pitch);

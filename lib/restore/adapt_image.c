@@ -10,6 +10,7 @@
 #include "gmmprior/train.h"
 
 #include "adapt_image.h"
+#include "geometry.h"
 #include "internal.h"
 #include "model.h"
 #include "stats.h"
@@ -35,8 +36,7 @@ int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, siz
     T = T < 256 ? T : 256;
     double *patches = NULL, *means = NULL;
     size_t n = 0;
-    size_t step = STATS_STEP < prior->patch_h ? STATS_STEP : prior->patch_h;
-    step = step < prior->patch_w ? step : prior->patch_w;
+    const size_t step = gmmp__step_within_patch(STATS_STEP, prior->patch_h, prior->patch_w);
     int rc = gmmp_extractor_create_for_model(&ex, prior, step);
     if (!rc)
         rc = gmmp_extractor_count(ex, h, w, &n);

@@ -180,9 +180,8 @@ int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size
     const size_t steps = (size_t)gmmp__opt_int(&opt, GMMP_OPT_EPLL_STEPS);
     const size_t rounds = (size_t)gmmp__opt_int(&opt, GMMP_OPT_EPLL_ADAPT);
     const double relevance = gmmp__opt_real(&opt, GMMP_OPT_ADAPT_RELEVANCE);
-    size_t prefilter_step = step > PREFILTER_STEP ? step : PREFILTER_STEP;
-    prefilter_step = prefilter_step < e.pass.ph ? prefilter_step : e.pass.ph;
-    prefilter_step = prefilter_step < e.pass.pw ? prefilter_step : e.pass.pw;
+    const size_t prefilter_step = gmmp__step_within_patch(
+        step > PREFILTER_STEP ? step : PREFILTER_STEP, e.pass.ph, e.pass.pw);
     gmmp__rng_seed(&e.rng, (uint64_t)gmmp__opt_int(&opt, GMMP_OPT_SEED));
     if ((rc = count_passes(&e, rounds, steps, step, prefilter_step, observed != NULL,
                            &e.pass.total)))
