@@ -908,7 +908,8 @@ cdef class Plan:
         if W is not None:
             W = _rows(W, d, "W")
             p = W.shape[0]
-        noise = np.ascontiguousarray(noise, dtype=np.float64)
+        # np.ascontiguousarray makes a scalar 1-d: tell the kinds apart first.
+        noise = np.asarray(noise, dtype=np.float64)
         if noise.ndim == 0:
             kind = 0
         elif noise.shape == (p,):
@@ -918,6 +919,7 @@ cdef class Plan:
         else:
             raise ArgumentError("noise must be a variance, %d variances or a %dx%d covariance,"
                                 " got shape %s" % (p, p, p, noise.shape), GMMP_EDIM)
+        noise = np.ascontiguousarray(noise)
         if b is not None:
             b = np.ascontiguousarray(b, dtype=np.float64)
             if b.shape != (p,):

@@ -188,6 +188,22 @@ def test_plan_matches_fixture(name):
     np.testing.assert_array_equal(only.mmse, post.mmse)
 
 
+def test_plan_noise_kinds_agree():
+    # sigma^2 as a scalar, as d variances and as a d x d covariance: one plan.
+    name = "post_mask"
+    d = 64
+    model = gmmprior.Model(fixture(name, "weights"), fixture(name, "means", shape=(K, d)),
+                           fixture(name, "covariances", shape=(K, d, d)))
+    Y = np.random.default_rng(2).normal(100, 50, size=(20, d))
+    ref = gmmprior.Plan.create_denoise(model, 20.0).execute(Y)
+    for noise in (400.0, np.float64(400.0), np.full(d, 400.0), 400.0 * np.eye(d)):
+        got = gmmprior.Plan(model, noise).execute(Y)
+        np.testing.assert_allclose(got.mmse, ref.mmse, rtol=1e-8, atol=1e-8)
+        np.testing.assert_allclose(got.resp, ref.resp, rtol=1e-8, atol=1e-10)
+    with pytest.raises(ValueError, match="variance"):
+        gmmprior.Plan(model, np.full(3, 400.0))
+
+
 def test_plan_masked_equals_selection():
     name = "post_mask"
     from conftest import meta
