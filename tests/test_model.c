@@ -177,6 +177,31 @@ START_TEST(scores_match_slow_reference)
 }
 END_TEST
 
+/* Two tied components, far from a sample: log-densities of -5e15 and
+ * beyond, where top + log(sum) rounds the sum away. By symmetry each
+ * responsibility is 1/2 exactly. */
+START_TEST(tied_responsibilities_sum_to_one_far_from_the_means)
+{
+    const double w[2] = {0.5, 0.5}, mu[4] = {-1.0, 0.0, 1.0, 0.0};
+    const double cov[8] = {1e-6, 0, 0, 1e-6, 1e-6, 0, 0, 1e-6};
+    gmmp_model *m;
+    ck_assert_ok(gmmp_model_create(&m, 2, 2, w, mu, cov));
+    const double far[4] = {0.0, 1e5, 0.0, 1e7};
+    for (size_t i = 0; i < 2; i++) {
+        double lp, resp[2];
+        ck_assert_ok(gmmp_model_score_samples(m, far + 2 * i, 1, &lp, resp));
+        ck_assert_msg(resp[0] == 0.5 && resp[1] == 0.5, "x = (0, %g): responsibilities %.17g %.17g",
+                      far[2 * i + 1], resp[0], resp[1]);
+        /* log p = log N(x; mu_k, 1e-6 I), the same for both */
+        const double r2 = 1.0 + far[2 * i + 1] * far[2 * i + 1];
+        const double two_pi = 6.283185307179586;
+        const double ref = -log(two_pi * 1e-6) - 0.5 * r2 / 1e-6;
+        ck_assert_double_eq_tol(lp, ref, 1e-15 * fabs(ref));
+    }
+    gmmp_model_destroy(m);
+}
+END_TEST
+
 START_TEST(scores_match_scikit_learn_on_blobs)
 {
     enum { N = 3000, D = 16, K = 4 };
@@ -263,6 +288,7 @@ int main(void)
     tcase_add_test(tc, create_validates_every_parameter);
     tcase_add_test(tc, parameters_and_factors_round_trip);
     tcase_add_test(tc, scores_match_slow_reference);
+    tcase_add_test(tc, tied_responsibilities_sum_to_one_far_from_the_means);
     tcase_add_test(tc, scores_match_scikit_learn_on_blobs);
     tcase_add_test(tc, samples_follow_the_model);
     suite_add_tcase(s, tc);

@@ -74,9 +74,12 @@ void gmmp__log_normalize(double *lp, size_t n, size_t K, double *logpdf)
         if (isfinite(top))
             for (size_t k = 0; k < K; k++)
                 s += exp(row[k] - top);
-        double lse = isfinite(top) ? top + log(s) : top;
-        logpdf[i] = lse;
+        /* (row - top) - log s, not row - (top + log s): when |top| is
+         * large, top + log s rounds log s away (at |top| = 1e10 the
+         * responsibilities of tied components summed to 0.74). */
+        const double log_s = log(s);
+        logpdf[i] = isfinite(top) ? top + log_s : top;
         for (size_t k = 0; k < K; k++)
-            row[k] = isfinite(top) ? row[k] - lse : -log((double)K);
+            row[k] = isfinite(top) ? (row[k] - top) - log_s : -log((double)K);
     }
 }
