@@ -413,6 +413,29 @@ def _image(image, size_t channels, name="image"):
     return a, h, w, pitch
 
 
+def _pair(value, name):
+    """(a, b) from a sequence of two non-negative integers; bounds checks
+    are off in this module, so the length is checked here."""
+    try:
+        n = len(value)
+    except TypeError:
+        n = -1
+    if n < 2:
+        raise ArgumentError("%s must hold at least 2 values (rows, columns), not %r"
+                            % (name, value), GMMP_EDIM)
+    return value[0], value[1]
+
+
+def _mask(observed, shape, name="observed"):
+    """A C-contiguous uint8 copy of a truth mask: nonzero is observed
+    (a cast to uint8 would turn 256 or 0.5 into 0)."""
+    mask = np.ascontiguousarray(np.asarray(observed) != 0, dtype=np.uint8)
+    if mask.shape != shape:
+        raise ArgumentError("%s has shape %s, expected %s" % (name, mask.shape, shape),
+                            GMMP_EDIM)
+    return mask
+
+
 def _new_image(h, w, channels):
     return np.empty((h, w) if channels == 1 else (h, w, channels))
 
@@ -723,7 +746,8 @@ cdef class Extractor:
     def __init__(self, size_t patch_h, patch_w=None, size_t channels=1, size_t step=1,
                  offset=(0, 0)):
         cdef size_t pw = patch_h if patch_w is None else patch_w
-        cdef size_t ro = offset[0], co = offset[1]
+        ro_, co_ = _pair(offset, "offset")
+        cdef size_t ro = ro_, co = co_
         check(gmmp_extractor_create_grid(&self.ptr, patch_h, pw, channels, step, ro, co))
         self.patch_h, self.patch_w, self.channels, self.step = patch_h, pw, channels, step
         self.offset = (ro, co)
@@ -749,14 +773,17 @@ cdef class Extractor:
         if hasattr(shape, "shape"):
             shape = shape.shape
         cdef size_t n = 0
-        check(gmmp_extractor_count(self.ptr, shape[0], shape[1], &n))
+        h_, w_ = _pair(shape, "shape")
+        cdef size_t ch = h_, cw = w_
+        check(gmmp_extractor_count(self.ptr, ch, cw, &n))
         return n
 
     def positions(self, shape):
         """Top-left corners of all patches, n x 2 (row, column)."""
         if hasattr(shape, "shape"):
             shape = shape.shape
-        cdef size_t h = shape[0], w = shape[1], n = self.count(shape), i, r = 0, c = 0
+        h_, w_ = _pair(shape, "shape")
+        cdef size_t h = h_, w = w_, n = self.count(shape), i, r = 0, c = 0
         out = np.empty((n, 2), dtype=np.intp)
         cdef Py_ssize_t[:, ::1] v = out
         for i in range(n):
@@ -822,7 +849,8 @@ cdef class Reconstructor:
         gmmp_reconstructor_destroy(self.ptr)
 
     def __init__(self, Extractor extractor, shape):
-        cdef size_t h = shape[0], w = shape[1]
+        h_, w_ = _pair(shape, "shape")
+        cdef size_t h = h_, w = w_
         check(gmmp_reconstructor_create(&self.ptr, extractor.ptr, h, w))
         self.h, self.w = h, w
         self.channels, self.dim = extractor.channels, extractor.dim
@@ -1005,10 +1033,7 @@ cdef class Plan:
         and scalar or diagonal noise."""
         Y = _rows(Y, self.dim, "Y")
         cdef size_t n = Y.shape[0], K = self.n_components, d = self.dim
-        mask = np.ascontiguousarray(observed, dtype=np.uint8)
-        if mask.shape != (n, d):
-            raise ArgumentError("observed has shape %s, expected (%d, %d)" % (mask.shape, n, d),
-                                GMMP_EDIM)
+        mask = _mask(observed, (n, d))
         if not (resp or log_evidence or map or mmse):
             raise ArgumentError("execute_masked: ask for at least one output", GMMP_EINVAL)
         R = np.empty((n, K)) if resp else None
@@ -1145,10 +1170,7 @@ def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1,
     out = _new_image(h, w, C)
     mask = None
     if observed is not None:
-        mask = np.ascontiguousarray(observed, dtype=np.uint8)
-        if mask.shape != (h, w):
-            raise ArgumentError("observed has shape %s, expected (%d, %d)" % (mask.shape, h, w),
-                                GMMP_EDIM)
+        mask = _mask(observed, (h, w))
     cdef Options opts = _image_options(step, estimator, batch, threads, progress)
     opts.set("epll_steps", steps)
     opts.set("seed", seed)

@@ -122,6 +122,24 @@ def test_extract_reconstruct_grey():
     assert S.shape == (10, 64) and all((s == P).all(axis=1).any() for s in S)
 
 
+def test_short_shapes_and_offsets_are_refused():
+    # Bounds checks are off in the binding: a shape or offset of fewer
+    # than two values must be refused before it is indexed.
+    ex = gmmprior.Extractor(4)
+    for shape in ([5], (5,), (), np.zeros(5)):  # the last: an image's shape, (5,)
+        with pytest.raises(ValueError, match="shape"):
+            ex.count(shape)
+        with pytest.raises(ValueError, match="shape"):
+            ex.positions(shape)
+        if not hasattr(shape, "shape"):
+            with pytest.raises(ValueError, match="shape"):
+                gmmprior.Reconstructor(ex, shape)
+    for offset in ((), (1,), 3):
+        with pytest.raises(ValueError, match="offset"):
+            gmmprior.Extractor(4, step=2, offset=offset)
+    assert ex.count(np.zeros((6, 7))) == ex.count((6, 7)) == 3 * 4
+
+
 def test_extract_colour_and_strided_in_place():
     rng = np.random.default_rng(0)
     big = rng.uniform(0, 255, size=(40, 50, 3))
@@ -221,6 +239,9 @@ def test_plan_masked_equals_selection():
     Y[:, :10] = np.nan
     out = plan.execute_masked(Y, mask)
     assert np.isfinite(out.mmse).all()
+    # Any nonzero value is "observed", whatever the mask's type.
+    for other in (mask.astype(int) * 256, mask * 0.5, np.asfortranarray(mask)):
+        np.testing.assert_array_equal(plan.execute_masked(Y, other).mmse, out.mmse)
     with pytest.raises(ValueError, match="(?i)nan|finite") as info:
         plan.execute(Y)
     assert info.value.name == "GMMP_ENONFINITE"
@@ -282,6 +303,8 @@ def test_epll_and_fast_plans():
     holes = np.where(mask, img, np.nan)
     filled = gmmprior.epll_image(natural, holes, 1.0, observed=mask, steps=3)
     assert np.isfinite(filled).all() and mse(filled) < np.mean((img - img.mean()) ** 2) / 4
+    np.testing.assert_array_equal(
+        gmmprior.epll_image(natural, holes, 1.0, observed=mask.astype(int) * 256, steps=3), filled)
     exact = gmmprior.Plan.create_denoise(natural, 20.0)
     flat = gmmprior.Plan.create_denoise(natural, 20.0, rank=16)
     P = gmmprior.Extractor.for_model(natural).extract(noisy, count=200, remove_mean=True)[0]
