@@ -429,6 +429,85 @@ static void fix_crc(unsigned char *png, size_t off)
     p[2] = (unsigned char)(crc >> 8), p[3] = (unsigned char)crc;
 }
 
+/* Appends a PNG chunk (length, type, data, CRC) at `p`; returns its end. */
+static unsigned char *put_chunk(unsigned char *p, const char *type, const unsigned char *data,
+                                size_t len)
+{
+    p[0] = (unsigned char)(len >> 24), p[1] = (unsigned char)(len >> 16);
+    p[2] = (unsigned char)(len >> 8), p[3] = (unsigned char)len;
+    memcpy(p + 4, type, 4);
+    if (len)
+        memcpy(p + 8, data, len);
+    uLong crc = crc32(0L, p + 4, (uInt)(len + 4));
+    unsigned char *c = p + 8 + len;
+    c[0] = (unsigned char)(crc >> 24), c[1] = (unsigned char)(crc >> 16);
+    c[2] = (unsigned char)(crc >> 8), c[3] = (unsigned char)crc;
+    return c + 4;
+}
+
+/* A 3x2 PNG of colour type `type` and bit depth `depth` from packed rows
+ * (`rowbytes` each), with a PLTE chunk when `plte` and a tRNS chunk. */
+static size_t small_png(unsigned char *out, int type, int depth, const unsigned char *rows,
+                        size_t rowbytes, const unsigned char *plte, size_t plte_len,
+                        const unsigned char *trns, size_t trns_len)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char ihdr[13] = {0, 0, 0, 3, 0, 0, 0, 2, (unsigned char)depth, (unsigned char)type,
+                              0, 0, 0};
+    unsigned char raw[64], z[256];
+    size_t n = 0;
+    for (size_t r = 0; r < 2; r++) {
+        raw[n++] = 0; /* filter: none */
+        memcpy(raw + n, rows + r * rowbytes, rowbytes);
+        n += rowbytes;
+    }
+    uLongf zlen = sizeof z;
+    ck_assert_int_eq(compress(z, &zlen, raw, n), Z_OK);
+    unsigned char *p = out;
+    memcpy(p, sig, 8);
+    p = put_chunk(p + 8, "IHDR", ihdr, sizeof ihdr);
+    if (plte)
+        p = put_chunk(p, "PLTE", plte, plte_len);
+    p = put_chunk(p, "tRNS", trns, trns_len);
+    p = put_chunk(p, "IDAT", z, zlen);
+    p = put_chunk(p, "IEND", NULL, 0);
+    return (size_t)(p - out);
+}
+
+/* A tRNS chunk is ignored: a palette PNG reads as its colours, a 2-bit
+ * grey one as its grey levels scaled to 8 bits, with no alpha channel. */
+START_TEST(transparency_chunks_are_ignored)
+{
+    char err[256];
+    unsigned char png[512];
+    gmmpio_stack s = {0};
+    const unsigned char plte[9] = {10, 20, 30, 200, 100, 0, 0, 255, 7};
+    const unsigned char idx[6] = {0, 1, 2, 2, 1, 0}, alpha[3] = {0, 128, 255};
+    size_t n = small_png(png, 3, 8, idx, 3, plte, sizeof plte, alpha, sizeof alpha);
+    write_bytes("palette-trns.png", png, n);
+    ck_assert_msg(gmmpio_read_images_ex(path("palette-trns.png"), GMMPIO_READ_COLOUR, &s, NULL,
+                                        err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(gmmpio_stack_channels(&s), 3);
+    for (size_t i = 0; i < 6; i++)
+        for (size_t c = 0; c < 3; c++)
+            ck_assert_double_eq(s.pixels[i * 3 + c], plte[idx[i] * 3 + c]);
+    gmmpio_stack_free(&s);
+    /* 2-bit grey, levels 0..3 -> 0, 85, 170, 255; tRNS names level 1. */
+    const unsigned char packed[2] = {0x1b, 0xe4}; /* 0 1 2 3 | 3 2 1 0, 4 pixels a byte */
+    const unsigned char grey_trns[2] = {0, 1};
+    n = small_png(png, 0, 2, packed, 1, NULL, 0, grey_trns, sizeof grey_trns);
+    write_bytes("grey2-trns.png", png, n);
+    ck_assert_msg(gmmpio_read_images_ex(path("grey2-trns.png"), 0, &s, NULL, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(gmmpio_stack_channels(&s), 1);
+    const double want[6] = {0, 85, 170, 255, 170, 85};
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_double_eq(s.pixels[i], want[i]);
+    gmmpio_stack_free(&s);
+}
+END_TEST
+
 START_TEST(bad_colour_files_are_refused)
 {
     char err[256];
@@ -524,6 +603,7 @@ int main(void)
     tcase_add_test(tc, outputs_are_atomic);
     tcase_add_test(tc, colour_and_depth_round_trips);
     tcase_add_test(tc, bad_colour_files_are_refused);
+    tcase_add_test(tc, transparency_chunks_are_ignored);
     suite_add_tcase(s, tc);
     int rc = tu_run(s);
     char cmd[128];

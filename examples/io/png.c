@@ -211,6 +211,10 @@ int gmmpio_png_parse_ex(const unsigned char *data, size_t size, unsigned flags,
                 png_set_palette_to_rgb(png);
             if (type == PNG_COLOR_TYPE_GRAY && depth < 8)
                 png_set_expand_gray_1_2_4_to_8(png);
+            /* The expansions above turn a tRNS chunk into an alpha
+             * channel; transparency is ignored (imageio.h), so drop it. */
+            if (png_get_valid(png, info, PNG_INFO_tRNS))
+                png_set_strip_alpha(png);
             png_set_interlace_handling(png);
             png_read_update_info(png, info);
             size_t rowbytes = png_get_rowbytes(png, info);
