@@ -332,12 +332,17 @@ cdef class Options:
     def __dealloc__(self):
         gmmp_options_destroy(self.ptr)
 
-    def set(self, name, value):
-        cdef int is_int = 0
+    @staticmethod
+    def _key(name):
         key = OPTION_KEYS.get(name)
         if key is None:
             raise ArgumentError("unknown option %r (known: %s)"
                                 % (name, ", ".join(sorted(OPTION_KEYS))), GMMP_EINVAL)
+        return key
+
+    def set(self, name, value):
+        cdef int is_int = 0
+        key = Options._key(name)
         check(gmmp_option_bounds(key, NULL, NULL, &is_int))
         if is_int:
             if isinstance(value, float) and value != int(value):
@@ -351,7 +356,7 @@ cdef class Options:
         cdef int is_int = 0
         cdef int64_t i = 0
         cdef double r = 0
-        key = OPTION_KEYS[name]
+        key = Options._key(name)
         check(gmmp_option_bounds(key, NULL, NULL, &is_int))
         if is_int:
             check(gmmp_options_get_int(self.ptr, key, &i))
@@ -364,7 +369,7 @@ cdef class Options:
         """(lo, hi, is_int) of an option."""
         cdef double lo = 0, hi = 0
         cdef int is_int = 0
-        check(gmmp_option_bounds(OPTION_KEYS[name], &lo, &hi, &is_int))
+        check(gmmp_option_bounds(Options._key(name), &lo, &hi, &is_int))
         return lo, hi, bool(is_int)
 
 

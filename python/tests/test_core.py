@@ -53,6 +53,13 @@ def test_library_message_is_carried(tmp_path):
     with pytest.raises(ValueError) as info:
         gmmprior.Options(threads=0)
     assert "threads" in str(info.value) and info.value.name == "GMMP_EINVAL"
+    # An unknown name is the same ArgumentError for set, get and bounds.
+    o = gmmprior.Options()
+    for call in (lambda: o.set("bogus", 1), lambda: o.get("bogus"),
+                 lambda: gmmprior.Options.bounds("bogus"), lambda: gmmprior.Options(bogus=1)):
+        with pytest.raises(gmmprior.ArgumentError, match="unknown option 'bogus'"):
+            call()
+    assert o.get("threads") == 1 and gmmprior.Options.bounds("threads") == (1, 256, True)
 
 
 # ----------------------------------------------------------------- models
