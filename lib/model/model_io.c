@@ -27,10 +27,14 @@ static size_t pad8(size_t n)
     return (n + 7) / 8 * 8;
 }
 
-/* CRC-32 (IEEE 802.3, as zlib's crc32), a byte at a time from a table
- * built once: the shipped K = 200 prior is 6.6 MB, and the bitwise loop
- * took 5% of a fast restoration's whole run. */
-static uint32_t crc_table[256];
+/* CRC-32 (IEEE 802.3, as zlib's crc32), eight bytes at a time from eight
+ * tables built once ("slicing by 8", Kounavis and Berry, 2005): the
+ * shipped K = 200 prior is 6.6 MB, whose byte-at-a-time check was a tenth
+ * of a fast restoration (the table lookups of one byte wait for the
+ * previous byte's; eight independent lookups per step do not). The bytes
+ * are combined explicitly, so the result does not depend on the host's
+ * byte order. */
+static uint32_t crc_table[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void crc_table_init(void)
@@ -39,16 +43,29 @@ static void crc_table_init(void)
         uint32_t c = b;
         for (int k = 0; k < 8; k++)
             c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-        crc_table[b] = c;
+        crc_table[0][b] = c;
     }
+    /* Table t advances a byte through t more zero bytes. */
+    for (int t = 1; t < 8; t++)
+        for (uint32_t b = 0; b < 256; b++) {
+            uint32_t c = crc_table[t - 1][b];
+            crc_table[t][b] = (c >> 8) ^ crc_table[0][c & 0xFFu];
+        }
 }
 
 static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n)
 {
     pthread_once(&crc_once, crc_table_init);
+    uint32_t(*t)[256] = crc_table;
     crc = ~crc;
+    for (; n >= 8; n -= 8, p += 8) {
+        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                             (uint32_t)p[3] << 24);
+        crc = t[7][lo & 0xFFu] ^ t[6][(lo >> 8) & 0xFFu] ^ t[5][(lo >> 16) & 0xFFu] ^
+              t[4][lo >> 24] ^ t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
+    }
     while (n--)
-        crc = (crc >> 8) ^ crc_table[(crc ^ *p++) & 0xFFu];
+        crc = (crc >> 8) ^ t[0][(crc ^ *p++) & 0xFFu];
     return ~crc;
 }
 
