@@ -261,8 +261,9 @@ static int op_fit_random(void) { return fit_with(GMMP_INIT_RANDOM, 2, GMMP_PRECI
 static int op_fit_model(void) { return fit_with(GMMP_INIT_MODEL, 1, GMMP_PRECISION_DOUBLE); }
 static int op_fit_single(void) { return fit_with(GMMP_INIT_KMEANS, 2, GMMP_PRECISION_SINGLE); }
 
-/* rank > 0: a flat-tail plan (eigenbasis only). */
-static int plan_with(int cholesky, unsigned threads, int precision, int rank)
+/* rank > 0: a flat-tail plan (eigenbasis only); candidates > 0: with
+ * preselection. */
+static int plan_with(int cholesky, unsigned threads, int precision, int rank, int candidates)
 {
     gmmp_plan *p = NULL;
     gmmp_model *m = NULL; /* a fresh model: its eigenbasis cache is empty */
@@ -278,6 +279,8 @@ static int plan_with(int cholesky, unsigned threads, int precision, int rank)
         e = gmmp_options_set_int(o, GMMP_OPT_PRECISION, precision);
     if (!e)
         e = gmmp_options_set_int(o, GMMP_OPT_RANK, rank);
+    if (!e)
+        e = gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, candidates);
     if (!e)
         e = gmmp_model_create(&m, K, D, w, mu, cov);
     if (!e)
@@ -318,11 +321,16 @@ static int op_plan_denoise(void)
     return e;
 }
 
-static int op_plan_eigen(void) { return plan_with(0, 1, GMMP_PRECISION_DOUBLE, 0); }
-static int op_plan_cholesky(void) { return plan_with(1, 2, GMMP_PRECISION_DOUBLE, 0); }
-static int op_plan_eigen_single(void) { return plan_with(0, 2, GMMP_PRECISION_SINGLE, 0); }
-static int op_plan_cholesky_single(void) { return plan_with(1, 1, GMMP_PRECISION_SINGLE, 0); }
-static int op_plan_flat_single(void) { return plan_with(0, 1, GMMP_PRECISION_SINGLE, 2); }
+static int op_plan_eigen(void) { return plan_with(0, 1, GMMP_PRECISION_DOUBLE, 0, 0); }
+static int op_plan_cholesky(void) { return plan_with(1, 2, GMMP_PRECISION_DOUBLE, 0, 0); }
+static int op_plan_eigen_single(void) { return plan_with(0, 2, GMMP_PRECISION_SINGLE, 0, 0); }
+static int op_plan_cholesky_single(void) { return plan_with(1, 1, GMMP_PRECISION_SINGLE, 0, 0); }
+static int op_plan_flat_single(void) { return plan_with(0, 1, GMMP_PRECISION_SINGLE, 2, 0); }
+static int op_plan_preselect(void) { return plan_with(0, 2, GMMP_PRECISION_DOUBLE, 2, 1); }
+static int op_plan_preselect_single(void)
+{
+    return plan_with(0, 1, GMMP_PRECISION_SINGLE, 2, 1);
+}
 
 static const struct {
     const char *name;
@@ -349,6 +357,8 @@ static const struct {
     {"eigenbasis plan in single precision, 2 threads", op_plan_eigen_single},
     {"Cholesky plan in single precision", op_plan_cholesky_single},
     {"flat-tail plan in single precision", op_plan_flat_single},
+    {"flat-tail plan with preselection, 2 threads", op_plan_preselect},
+    {"flat-tail plan with preselection in single precision", op_plan_preselect_single},
 };
 
 START_TEST(every_allocation_failure_is_clean)

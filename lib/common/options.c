@@ -37,6 +37,7 @@ static const option_spec specs[GMMP__N_OPTIONS] = {
     {GMMP_OPT_PLAN_METHOD, "plan_method", false, GMMP_PLAN_DEFAULT, GMMP_PLAN_CHOLESKY,
      GMMP_PLAN_DEFAULT},
     {GMMP_OPT_RANK, "rank", false, 0, 32000, 0},
+    {GMMP_OPT_CANDIDATES, "candidates", false, 0, 1e6, 0},
     {GMMP_OPT_STEP, "step", false, 1, 4096, 1},
     {GMMP_OPT_ESTIMATOR, "estimator", false, GMMP_ESTIMATOR_MMSE, GMMP_ESTIMATOR_MAP,
      GMMP_ESTIMATOR_MMSE},

@@ -18,6 +18,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Threads of one call: how many, and whether OpenBLAS is kept serial
+ * while they run (GMMP_OPT_THREADS, GMMP_OPT_BLAS_SERIAL). */
+typedef struct gmmp__exec_threads {
+    unsigned count;
+    bool blas_serial;
+} gmmp__exec_threads;
+
 /* Runs fn(args + t * stride) for t = 0 .. T-1, the first in the calling
  * thread and the others in new threads. The workers share out the work
  * themselves: if a thread cannot be started, those that run still do all

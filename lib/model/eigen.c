@@ -11,17 +11,63 @@
 #include "linalg.h"
 #include "model.h"
 #include "single.h"
+#include "workers.h"
 
-static int compute(const gmmp_model *m, gmmp__eigen **out)
+/* One component's decomposition into e (scratch: d x d). */
+static int decompose(const gmmp_model *m, size_t k, gmmp__eigen *e, double *scratch)
+{
+    const size_t d = m->d;
+    memcpy(scratch, m->covs + k * d * d, d * d * sizeof *scratch);
+    char what[48];
+    snprintf(what, sizeof what, "covariance %zu", k);
+    int rc = gmmp__eigh(scratch, d, e->lambda + k * d, e->ut + k * d * d, what);
+    /* A nearly singular covariance may come back with eigenvalues a
+     * rounding error below zero; as variances they are zero, and a
+     * negative one would make the posterior variances NaN. */
+    for (size_t j = 0; rc == GMMP_OK && j < d; j++)
+        e->lambda[k * d + j] = fmax(e->lambda[k * d + j], 0.0);
+    return rc;
+}
+
+/* Components are claimed one at a time by whichever thread is free: a
+ * fast restoration with EPLL's K = 200 prior spent a fifth of its time
+ * here on one core (docs/performance.md). Each component's result does
+ * not depend on the thread that computed it. */
+typedef struct eigen_job {
+    const gmmp_model *m;
+    gmmp__eigen *e;
+    gmmp__queue queue;
+} eigen_job;
+
+typedef struct eigen_worker {
+    eigen_job *job;
+} eigen_worker;
+
+static void *eigen_worker_run(void *arg)
+{
+    eigen_job *job = ((eigen_worker *)arg)->job;
+    const size_t d = job->m->d;
+    double *scratch = gmmp__alloc_array(d * d, sizeof(double));
+    size_t k;
+    if (!scratch) {
+        gmmp__queue_fail(&job->queue, gmmp__fail_nomem());
+        return NULL;
+    }
+    while (gmmp__queue_claim(&job->queue, &k)) {
+        int rc = decompose(job->m, k, job->e, scratch);
+        if (rc)
+            gmmp__queue_fail(&job->queue, rc);
+    }
+    gmmp__free(scratch);
+    return NULL;
+}
+
+static int compute(const gmmp_model *m, gmmp__exec_threads threads, gmmp__eigen **out)
 {
     const size_t K = m->K, d = m->d;
     gmmp__eigen *e = gmmp__alloc(sizeof *e);
-    double *scratch = gmmp__alloc_array(d * d, sizeof(double));
-    if (!e || !scratch) {
-        gmmp__free(e);
-        gmmp__free(scratch);
+    if (!e)
         return gmmp__fail_nomem();
-    }
     atomic_init(&e->refs, 1);
     e->K = K;
     e->d = d;
@@ -29,32 +75,29 @@ static int compute(const gmmp_model *m, gmmp__eigen **out)
     e->ut = gmmp__alloc_array(K * d * d, sizeof(double));
     e->ut_f = NULL; /* made by the first single-precision plan */
     if (!e->lambda || !e->ut) {
-        gmmp__free(scratch);
         gmmp__eigen_release(e);
         return gmmp__fail_nomem();
     }
-    for (size_t k = 0; k < K; k++) {
-        memcpy(scratch, m->covs + k * d * d, d * d * sizeof *scratch);
-        char what[48];
-        snprintf(what, sizeof what, "covariance %zu", k);
-        int rc = gmmp__eigh(scratch, d, e->lambda + k * d, e->ut + k * d * d, what);
-        if (rc) {
-            gmmp__free(scratch);
-            gmmp__eigen_release(e);
-            return rc;
-        }
-        /* A nearly singular covariance may come back with eigenvalues a
-         * rounding error below zero; as variances they are zero, and a
-         * negative one would make the posterior variances NaN. */
-        for (size_t j = 0; j < d; j++)
-            e->lambda[k * d + j] = fmax(e->lambda[k * d + j], 0.0);
+    size_t T = threads.count > 1 ? threads.count : 1;
+    T = T < K ? T : K;
+    T = T < 256 ? T : 256;
+    eigen_job job = {.m = m, .e = e};
+    eigen_worker workers[256];
+    for (size_t t = 0; t < T; t++)
+        workers[t].job = &job;
+    gmmp__queue_init(&job.queue, K);
+    gmmp__run_workers(eigen_worker_run, workers, sizeof workers[0], T, threads.blas_serial);
+    int rc = gmmp__queue_status(&job.queue);
+    gmmp__queue_destroy(&job.queue);
+    if (rc) {
+        gmmp__eigen_release(e);
+        return rc;
     }
-    gmmp__free(scratch);
     *out = e;
     return GMMP_OK;
 }
 
-int gmmp__eigen_get(const gmmp_model *cm, gmmp__eigen **out)
+int gmmp__eigen_get(const gmmp_model *cm, gmmp__exec_threads threads, gmmp__eigen **out)
 {
     /* The cache is logically part of the immutable model; the lock makes
      * filling it safe when several threads plan on one model at once. */
@@ -62,7 +105,7 @@ int gmmp__eigen_get(const gmmp_model *cm, gmmp__eigen **out)
     int rc = GMMP_OK;
     pthread_mutex_lock(&m->lock);
     if (!m->eigen)
-        rc = compute(m, &m->eigen);
+        rc = compute(m, threads, &m->eigen);
     if (rc == GMMP_OK) {
         atomic_fetch_add(&m->eigen->refs, 1);
         *out = m->eigen;

@@ -12,6 +12,8 @@
 
 #include "gmmprior/model.h"
 
+#include "workers.h"
+
 typedef struct gmmp__eigen {
     atomic_size_t refs;
     size_t K, d;
@@ -20,9 +22,10 @@ typedef struct gmmp__eigen {
     float *ut_f;    /* the same in float, made by the first single-precision plan */
 } gmmp__eigen;
 
-/* Returns the model's eigendecompositions (computing them on first use)
- * with a reference for the caller, released with gmmp__eigen_release. */
-int gmmp__eigen_get(const gmmp_model *m, gmmp__eigen **out);
+/* Returns the model's eigendecompositions (computing them on first use,
+ * on `threads`) with a reference for the caller, released with
+ * gmmp__eigen_release. */
+int gmmp__eigen_get(const gmmp_model *m, gmmp__exec_threads threads, gmmp__eigen **out);
 
 /* The float copy of the model's eigenbases (e, from gmmp__eigen_get on
  * m), made on first use under the model's lock and shared like them, so

@@ -61,8 +61,19 @@ bool gmmp__plan_keeps_whitened(const gmmp_plan *plan)
     return plan->flat || plan->K * width * 256 <= WHITENED_BUDGET;
 }
 
+size_t gmmp__plan_flat_row_values(const gmmp_plan *plan)
+{
+    return plan->K * plan->rank + plan->candidates * plan->rank;
+}
+
 size_t gmmp__plan_block_rows(const gmmp_plan *plan)
 {
+    if (plan->flat) {
+        /* A flat plan keeps K r coordinates a row (and M r of its
+         * candidates), not K d whitened values. */
+        size_t rows = WHITENED_BUDGET / gmmp__plan_flat_row_values(plan);
+        return rows < 64 ? 64 : rows > 1024 ? 1024 : rows;
+    }
     size_t width = plan->p > plan->d ? plan->p : plan->d;
     if (!gmmp__plan_keeps_whitened(plan)) {
         /* The workspace's few row buffers stay within the same budget. */
@@ -119,7 +130,8 @@ static int check_noise(gmmp_noise_kind kind, const double *noise, size_t p)
 static int plan_eigen(gmmp_plan *plan, const gmmp_model *m, double sigma2)
 {
     const size_t K = plan->K, d = plan->d;
-    int rc = gmmp__eigen_get(m, &plan->eig);
+    int rc = gmmp__eigen_get(m, (gmmp__exec_threads){plan->threads, plan->blas_serial},
+                             &plan->eig);
     if (rc)
         return rc;
     plan->eigen_path = true;
@@ -378,7 +390,8 @@ int gmmp_plan_create(gmmp_plan **out, const gmmp_model *m, size_t p, const doubl
     size_t rank = (size_t)gmmp__opt_int(&opt, GMMP_OPT_RANK);
     bool flat = eigen && plan->identity_obs && rank > 0 && rank < d;
     if (rc == GMMP_OK && flat)
-        rc = gmmp__plan_flat(plan, rank, single);
+        rc = gmmp__plan_flat(plan, rank, (size_t)gmmp__opt_int(&opt, GMMP_OPT_CANDIDATES),
+                             single);
     if (rc == GMMP_OK && eigen && !flat && single)
         rc = plan_single_eigen(plan);
     if (rc == GMMP_OK && !W && kind != GMMP_NOISE_FULL)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "eigen.h"
+#include "workers.h"
 #include "model.h"
 #include "gmmprior/posterior.h"
 
@@ -55,6 +56,17 @@ struct gmmp_plan {
     double *flat_iv;     /* K x (r + 1): 1 / (lambda + sigma2), the tail's last */
     double *flat_gain;   /* K x (r + 1): lambda / (lambda + sigma2), the tail's last */
 
+    /* Preselection (GMMP_OPT_CANDIDATES; plan_flat.c): the `candidates`
+     * components most likely under a coarser flat tail of rank pre_rank
+     * are the only ones whose rank-r log densities are computed. 0: off. */
+    size_t candidates, pre_rank;
+    double *pre_u;       /* d x K r0: the r0 leading eigenvectors of each component */
+    double *pre_rest;    /* K x d x (r - r0): its other r - r0 kept ones, as columns */
+    float *pre_u_f;      /* the same in float, for single precision (else NULL) */
+    double *pre_proj_mu; /* K x r0: their projections of mu_k */
+    double *pre_iv;      /* K x (r0 + 1): 1 / (lambda + sigma2), the coarser tail's last */
+    double *pre_base;    /* K: log weight + log normaliser of the coarser model */
+
     /* Any W and noise: whitened residuals z = L_S^{-1}(y - W mu_k - b). */
     double *obs_means;   /* K x p: W mu_k + b */
     double *s_chol_inv;  /* K x p x p: L_S^{-1}, lower, S_k = L_S L_S^T */
@@ -66,19 +78,15 @@ struct gmmp_plan {
 };
 
 /* Turns a denoising plan on the eigen path into a flat-tail plan of
- * rank r (1 <= r < d); `single`: its projections in float where safe. */
-int gmmp__plan_flat(gmmp_plan *plan, size_t rank, bool single);
+ * rank r (1 <= r < d); `single`: its projections in float where safe;
+ * `candidates` > 0: with preselection (GMMP_OPT_CANDIDATES), where it
+ * saves work. */
+int gmmp__plan_flat(gmmp_plan *plan, size_t rank, size_t candidates, bool single);
 void gmmp__plan_flat_free(gmmp_plan *plan);
 
 /* Checks a noise standard deviation: positive, finite, with a normal
  * square. Sets the message on failure. */
 int gmmp__check_sigma(double sigma);
-
-/* Threads of one execution, when they are not the plan's own. */
-typedef struct gmmp__exec_threads {
-    unsigned count;
-    bool blas_serial;
-} gmmp__exec_threads;
 
 /* The workers' buffers of plan executions, kept from one execution to
  * the next: a sequence of executions on plans of one shape (a
@@ -107,5 +115,9 @@ bool gmmp__plan_keeps_whitened(const gmmp_plan *plan);
 /* Rows one worker handles at a time: as many as the budget of whitened
  * residuals allows, or 512 when they are not kept. */
 size_t gmmp__plan_block_rows(const gmmp_plan *plan);
+
+/* Coordinates a flat plan's execution keeps per row: K r of every
+ * component, and r of each preselected candidate. */
+size_t gmmp__plan_flat_row_values(const gmmp_plan *plan);
 
 #endif /* GMMP_PLAN_H */

@@ -27,6 +27,8 @@ void gmmp__workspace_free(workspace *w)
     gmmp__free(w->lpdf);
     gmmp__free(w->top);
     gmmp__free(w->sel);
+    gmmp__free(w->cand);
+    gmmp__free(w->cand_lp);
     gmmp__free(w->gat);
     gmmp__free(w->post);
     gmmp__free(w->dev_f);
@@ -40,10 +42,19 @@ int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl, size_t B)
     const size_t K = pl->K;
     *w = (workspace){.rows = B,
                      .width = pl->eigen_path ? pl->d : pl->p,
+                     .zcols = pl->flat ? gmmp__plan_flat_row_values(pl) : 0,
                      .keep = gmmp__plan_keeps_whitened(pl)};
     const size_t slots = w->keep ? K : 1;
+    /* Per row: a flat plan's coordinates, or `slots` whitened residuals. */
+    const size_t zrow = pl->flat ? w->zcols : slots * w->width;
     w->dev = gmmp__alloc_array(B * w->width, sizeof(double));
-    w->z = gmmp__alloc_array(slots * B, w->width * sizeof(double));
+    w->z = gmmp__alloc_array(B, zrow * sizeof(double));
+    if (pl->candidates &&
+        (!(w->cand = gmmp__alloc_array(B, pl->candidates * sizeof(size_t))) ||
+         !(w->cand_lp = gmmp__alloc_array(pl->candidates, sizeof(double))))) {
+        gmmp__workspace_free(w);
+        return gmmp__fail_nomem();
+    }
     w->ygat = w->keep ? NULL : gmmp__alloc_array(B, pl->p * sizeof(double));
     w->lp = gmmp__alloc_array(B * K, sizeof(double));
     w->lpdf = gmmp__alloc_array(B, sizeof(double));
@@ -59,7 +70,7 @@ int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl, size_t B)
     if (pl->n_single > 0) {
         const size_t d = pl->d, width = w->width;
         w->dev_f = gmmp__alloc_array(B, width * sizeof(float));
-        w->z_f = gmmp__alloc_array(slots * B, width * sizeof(float));
+        w->z_f = gmmp__alloc_array(B, zrow * sizeof(float));
         w->gat_f = gmmp__alloc_array(B, width * sizeof(float));
         w->post_f = gmmp__alloc_array(B, d * sizeof(float));
         if (!w->dev_f || !w->z_f || !w->gat_f || !w->post_f) {
@@ -348,7 +359,7 @@ static void *worker_run(void *arg)
 struct gmmp__executor {
     worker workers[256];
     size_t count;
-    size_t rows, width, K, d, p;
+    size_t rows, width, K, d, p, zcols, candidates;
     bool keep, single;
 };
 
@@ -382,8 +393,10 @@ void gmmp__executor_destroy(gmmp__executor *ex)
 static bool executor_fits(const gmmp__executor *ex, const gmmp_plan *pl, size_t B)
 {
     size_t width = pl->eigen_path ? pl->d : pl->p;
+    size_t zcols = pl->flat ? gmmp__plan_flat_row_values(pl) : 0;
     return ex->count > 0 && ex->rows >= B && ex->width == width && ex->K == pl->K &&
-           ex->d == pl->d && ex->p == pl->p && ex->keep == gmmp__plan_keeps_whitened(pl) &&
+           ex->d == pl->d && ex->p == pl->p && ex->zcols == zcols &&
+           ex->candidates == pl->candidates && ex->keep == gmmp__plan_keeps_whitened(pl) &&
            ex->single == (pl->n_single > 0);
 }
 
@@ -404,6 +417,8 @@ static int execute_in(gmmp__executor *ex, const gmmp_plan *pl, const request *rq
                                .K = pl->K,
                                .d = pl->d,
                                .p = pl->p,
+                               .zcols = pl->flat ? gmmp__plan_flat_row_values(pl) : 0,
+                               .candidates = pl->candidates,
                                .keep = gmmp__plan_keeps_whitened(pl),
                                .single = pl->n_single > 0};
     }

@@ -20,13 +20,17 @@ typedef struct request {
 /* One worker's buffers, for `rows` rows at a time. */
 typedef struct workspace {
     size_t rows, width;       /* width: p, or d on the denoising path */
+    size_t zcols;             /* values of z per row, for flat plans (else 0) */
     bool keep;                /* gmmp__plan_keeps_whitened: z holds all K components */
     double *dev;              /* rows x width residuals (denoising path) */
-    double *z;                /* K (keep) or 1 x rows x width whitened residuals */
+    double *z;                /* K (keep) or 1 x rows x width whitened residuals; for flat
+                                 plans, rows x zcols coordinates */
     double *ygat;             /* rows x p observations gathered to whiten again (!keep) */
     double *lp;               /* rows x K */
     double *lpdf;             /* rows */
     size_t *top, *sel;        /* rows: most responsible component; selected rows */
+    size_t *cand;             /* rows x candidates: a flat plan's preselected components */
+    double *cand_lp;          /* candidates: their log densities, one row at a time */
     double *gat;              /* rows x width gathered residuals */
     double *post;             /* rows x d posterior means */
     /* Single precision (plan->n_single > 0): the same, in float. */

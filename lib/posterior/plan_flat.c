@@ -13,6 +13,16 @@
  * U_r,K] (n x d x K r) and ||e||^2 = ||y||^2 - 2 y.mu_k + ||mu_k||^2 from
  * one product Y M^T: about d / r times less work than whitening with full
  * eigenbases, in two large matrix products instead of K small ones.
+ *
+ * Preselection (GMMP_OPT_CANDIDATES) cuts the K r coordinates further
+ * when K is large: a coarser flat tail of rank r0 (the r0 leading
+ * eigenpairs, the rest flattened) ranks the components from one product
+ * of K r0 columns, and only the M best get their remaining r - r0
+ * coordinates and an exact rank-r log density; the others count as
+ * unlikely (responsibility 0). FEPLL selects components by a search
+ * tree for the same reason; ranking by the coarse model picks the same
+ * most likely component for most patches, and the few it misses are
+ * near ties (docs/performance.md).
  * SPDX-License-Identifier: MIT
  */
 #include <cblas.h>
@@ -40,13 +50,70 @@ static int flat_single(gmmp_plan *plan)
     if (!(plan->u_all_f = gmmp__alloc_array(n, sizeof(float))))
         return gmmp__fail_nomem();
     gmmp__to_single(plan->u_all, n, plan->u_all_f);
+    if (plan->candidates) {
+        const size_t n0 = d * plan->K * plan->pre_rank;
+        if (!(plan->pre_u_f = gmmp__alloc_array(n0, sizeof(float))))
+            return gmmp__fail_nomem();
+        gmmp__to_single(plan->pre_u, n0, plan->pre_u_f);
+    }
     double limit = 1e-3 * sqrt(plan->sigma2) / (0x1p-24 * (double)d);
     plan->flat_single_max = fmin(limit, GMMP__SINGLE_MAX_ABS);
     plan->n_single = plan->K;
     return GMMP_OK;
 }
 
-int gmmp__plan_flat(gmmp_plan *plan, size_t rank, bool single)
+/* The coarse model of preselection: rank r0 = max(1, r / 4) (r = 16:
+ * 4, which measured within 0.02 dB of every component exact with 8
+ * candidates of 200, where rank 2 lost 0.07; docs/performance.md). Only
+ * where it saves work: the coarse coordinates and the candidates' own
+ * must cost less than every component's r. */
+static int flat_preselect(gmmp_plan *plan, size_t candidates)
+{
+    const size_t K = plan->K, d = plan->d, r = plan->rank;
+    const size_t r0 = r / 4 > 0 ? r / 4 : 1;
+    if (candidates == 0 || candidates >= K || K * r0 + candidates * r >= K * r)
+        return GMMP_OK;
+    plan->candidates = candidates;
+    plan->pre_rank = r0;
+    plan->pre_u = gmmp__alloc_array(d * K, r0 * sizeof(double));
+    plan->pre_rest = gmmp__alloc_array(K * d, (r - r0) * sizeof(double));
+    plan->pre_proj_mu = gmmp__alloc_array(K, r0 * sizeof(double));
+    plan->pre_iv = gmmp__alloc_array(K, (r0 + 1) * sizeof(double));
+    plan->pre_base = gmmp__alloc_array(K, sizeof(double));
+    if (!plan->pre_u || !plan->pre_rest || !plan->pre_proj_mu || !plan->pre_iv ||
+        !plan->pre_base)
+        return gmmp__fail_nomem();
+    const size_t Kr = K * r, Kr0 = K * r0;
+    for (size_t k = 0; k < K; k++) {
+        const double *lambda = plan->eig->lambda + k * d;
+        double lt = 0.0, logdet = 0.0;
+        for (size_t j = 0; j < d - r0; j++)
+            lt += lambda[j] / (double)(d - r0);
+        for (size_t a = 0; a < r0; a++) {
+            /* The leading r0 of the kept eigenvectors: the last columns. */
+            size_t from = k * r + (r - r0) + a;
+            for (size_t j = 0; j < d; j++)
+                plan->pre_u[j * Kr0 + k * r0 + a] = plan->u_all[j * Kr + from];
+            plan->pre_proj_mu[k * r0 + a] = plan->proj_mu[from];
+            double var = lambda[d - r0 + a] + plan->sigma2;
+            plan->pre_iv[k * (r0 + 1) + a] = 1.0 / var;
+            logdet += log(var);
+        }
+        /* The others as columns, so that a candidate's coordinates are
+         * summed across them, in independent lanes that vectorise. */
+        const size_t rest = r - r0;
+        for (size_t j = 0; j < d; j++)
+            for (size_t a = 0; a < rest; a++)
+                plan->pre_rest[(k * d + j) * rest + a] = plan->u_all[j * Kr + k * r + a];
+        plan->pre_iv[k * (r0 + 1) + r0] = 1.0 / (lt + plan->sigma2);
+        logdet += (double)(d - r0) * log(lt + plan->sigma2);
+        plan->pre_base[k] =
+            plan->log_weights[k] - 0.5 * ((double)d * GMMP__LOG_2PI + logdet);
+    }
+    return GMMP_OK;
+}
+
+int gmmp__plan_flat(gmmp_plan *plan, size_t rank, size_t candidates, bool single)
 {
     const size_t K = plan->K, d = plan->d, r = rank, tail = d - r;
     const gmmp__eigen *e = plan->eig;
@@ -87,7 +154,8 @@ int gmmp__plan_flat(gmmp_plan *plan, size_t rank, bool single)
         plan->mu_norm2[k] = mm;
         plan->log_norm[k] = -0.5 * ((double)d * GMMP__LOG_2PI + logdet);
     }
-    return single ? flat_single(plan) : GMMP_OK;
+    int rc = flat_preselect(plan, candidates);
+    return rc == GMMP_OK && single ? flat_single(plan) : rc;
 }
 
 void gmmp__plan_flat_free(gmmp_plan *plan)
@@ -98,6 +166,12 @@ void gmmp__plan_flat_free(gmmp_plan *plan)
     gmmp__free(plan->mu_norm2);
     gmmp__free(plan->flat_iv);
     gmmp__free(plan->flat_gain);
+    gmmp__free(plan->pre_u);
+    gmmp__free(plan->pre_u_f);
+    gmmp__free(plan->pre_rest);
+    gmmp__free(plan->pre_proj_mu);
+    gmmp__free(plan->pre_iv);
+    gmmp__free(plan->pre_base);
 }
 
 /* Posterior mean of component k for observation y, with coordinates z. */
@@ -118,24 +192,193 @@ static void flat_mean(const gmmp_plan *pl, size_t k, const double *y, const doub
     }
 }
 
+/* The quadratic form of a flat tail of rank r from the coordinates z of
+ * y - mu_k (already centred) and the squared norm e2 of y - mu_k; iv
+ * holds the r inverse variances and the tail's. The sums run in four
+ * lanes (a floating-point reduction does not vectorise by itself). */
+static double flat_quadratic(const double *z, size_t r, const double *iv, double e2)
+{
+    double zz[4] = {0, 0, 0, 0}, qq[4] = {0, 0, 0, 0};
+    size_t a = 0;
+    for (; a + 4 <= r; a += 4)
+        for (size_t l = 0; l < 4; l++) {
+            double z2 = z[a + l] * z[a + l];
+            zz[l] += z2;
+            qq[l] += z2 * iv[a + l];
+        }
+    for (; a < r; a++) {
+        double z2 = z[a] * z[a];
+        zz[0] += z2;
+        qq[0] += z2 * iv[a];
+    }
+    double sz = (zz[0] + zz[1]) + (zz[2] + zz[3]), q = (qq[0] + qq[1]) + (qq[2] + qq[3]);
+    /* The tail's energy, never negative (rounding). */
+    return q + (e2 > sz ? e2 - sz : 0.0) * iv[r];
+}
+
+/* Y times a d x cols matrix of eigenvectors (u, or its float copy u_f
+ * when the block allows float) into P (n x cols). */
+static void project(const gmmp_plan *pl, const double *Y, size_t n, const double *u,
+                    const float *u_f, size_t cols, workspace *w, double *P)
+{
+    const size_t d = pl->d;
+    if (u_f && gmmp__max_abs(Y, n * d) <= pl->flat_single_max) {
+        gmmp__residual_single(Y, n, d, NULL, w->dev_f);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cols, (int)d, 1.0f,
+                    w->dev_f, (int)d, u_f, (int)cols, 0.0f, w->z_f, (int)cols);
+        for (size_t i = 0; i < n * cols; i++)
+            P[i] = (double)w->z_f[i];
+    } else {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cols, (int)d, 1.0, Y,
+                    (int)d, u, (int)cols, 0.0, P, (int)cols);
+    }
+}
+
+/* Every component's coordinates (row i of P at i K r, component k at k r)
+ * and log density (lp, n x K, holding y . mu_k on entry). */
+static void all_components(const gmmp_plan *pl, const double *Y, size_t n, const double *yy,
+                           double *P, double *lp, workspace *w)
+{
+    const size_t K = pl->K, r = pl->rank, Kr = K * r;
+    project(pl, Y, n, pl->u_all, pl->u_all_f, Kr, w, P);
+    for (size_t i = 0; i < n; i++) {
+        double *row = P + i * Kr;
+        /* Coordinates of y - mu_k: one subtraction over the row, which
+         * vectorises. */
+        for (size_t j = 0; j < Kr; j++)
+            row[j] -= pl->proj_mu[j];
+        for (size_t k = 0; k < K; k++) {
+            double e2 = yy[i] - 2.0 * lp[i * K + k] + pl->mu_norm2[k];
+            double q = flat_quadratic(row + k * r, r, pl->flat_iv + k * (r + 1), e2);
+            lp[i * K + k] = pl->log_weights[k] + pl->log_norm[k] - 0.5 * q;
+        }
+    }
+}
+
+/* z = u^T y - proj for u (d x rest, row-major): the sums run across the
+ * rest columns, four at a time in two two-lane vectors (the baseline
+ * x86-64 registers; GCC and clang lower them to what the target has, and
+ * compilers without vector extensions take the plain loop), each over
+ * all d rows, so that no sum waits on a single accumulator. */
+#if defined(__GNUC__)
+typedef double gmmp__v2d __attribute__((vector_size(2 * sizeof(double))));
+#endif
+
+static void coordinates(const double *y, const double *u, size_t d, size_t rest,
+                        const double *proj, double *z)
+{
+    size_t a = 0;
+#if defined(__GNUC__)
+    for (; a + 4 <= rest; a += 4) {
+        gmmp__v2d lo = {0, 0}, hi = {0, 0};
+        for (size_t j = 0; j < d; j++) {
+            gmmp__v2d c0, c1;
+            memcpy(&c0, u + j * rest + a, sizeof c0);
+            memcpy(&c1, u + j * rest + a + 2, sizeof c1);
+            lo += y[j] * c0;
+            hi += y[j] * c1;
+        }
+        double out[4];
+        memcpy(out, &lo, sizeof lo);
+        memcpy(out + 2, &hi, sizeof hi);
+        for (size_t l = 0; l < 4; l++)
+            z[a + l] = out[l] - proj[a + l];
+    }
+#endif
+    for (; a < rest; a++) {
+        double acc = 0.0;
+        for (size_t j = 0; j < d; j++)
+            acc += y[j] * u[j * rest + a];
+        z[a] = acc - proj[a];
+    }
+}
+
+/* Inserts (value, k) into the M best so far (best[0] the largest), if
+ * it belongs there; `count` of them are filled. */
+static void keep_best(double value, size_t k, double *best, size_t *which, size_t *count,
+                      size_t M)
+{
+    size_t at = *count < M ? (*count)++ : M;
+    if (at == M) {
+        if (!(value > best[M - 1]))
+            return;
+        at = M - 1;
+    }
+    for (; at > 0 && value > best[at - 1]; at--) {
+        best[at] = best[at - 1];
+        which[at] = which[at - 1];
+    }
+    best[at] = value;
+    which[at] = k;
+}
+
+/* Preselection: coarse log densities of every component from the r0
+ * leading coordinates (one product), the M best kept in w->cand (row i at
+ * i M), their r coordinates in C (row i, candidate s at (i M + s) r) and
+ * their exact log densities in lp (n x K, holding y . mu_k on entry);
+ * every other component's log density is -inf. */
+static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, const double *yy,
+                            double *P0, double *C, double *lp, workspace *w)
+{
+    const size_t K = pl->K, d = pl->d, r = pl->rank, r0 = pl->pre_rank, M = pl->candidates;
+    const size_t Kr0 = K * r0, rest = r - r0;
+    project(pl, Y, n, pl->pre_u, pl->pre_u_f, Kr0, w, P0);
+    double *best = w->cand_lp; /* M */
+    for (size_t i = 0; i < n; i++) {
+        const double *y = Y + i * d;
+        double *row0 = P0 + i * Kr0, *lpi = lp + i * K;
+        size_t *cand = w->cand + i * M, filled = 0;
+        for (size_t j = 0; j < Kr0; j++)
+            row0[j] -= pl->pre_proj_mu[j];
+        for (size_t k = 0; k < K; k++) {
+            double e2 = yy[i] - 2.0 * lpi[k] + pl->mu_norm2[k];
+            double q = flat_quadratic(row0 + k * r0, r0, pl->pre_iv + k * (r0 + 1), e2);
+            keep_best(pl->pre_base[k] - 0.5 * q, k, best, cand, &filled, M);
+        }
+        for (size_t s = 0; s < M; s++) {
+            const size_t k = cand[s];
+            double *z = C + (i * M + s) * r;
+            /* The remaining coordinates (the kept eigenvectors after the
+             * coarse model's), accumulated across them. */
+            coordinates(y, pl->pre_rest + k * d * rest, d, rest, pl->proj_mu + k * r, z);
+            memcpy(z + rest, row0 + k * r0, r0 * sizeof *z);
+            double e2 = yy[i] - 2.0 * lpi[k] + pl->mu_norm2[k];
+            best[s] = pl->log_weights[k] + pl->log_norm[k] -
+                      0.5 * flat_quadratic(z, r, pl->flat_iv + k * (r + 1), e2);
+        }
+        for (size_t k = 0; k < K; k++)
+            lpi[k] = -INFINITY;
+        for (size_t s = 0; s < M; s++)
+            lpi[cand[s]] = best[s];
+    }
+}
+
 void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size_t n,
                       workspace *w)
 {
-    const size_t K = pl->K, d = pl->d, r = pl->rank, Kr = K * r;
+    const size_t K = pl->K, d = pl->d, r = pl->rank, Kr = K * r, M = pl->candidates;
     const double *Y = rq->Y + first * d;
-    double *P = w->z;     /* n x K r: coordinates of y in every component's basis */
-    double *lp = w->lp;   /* n x K: first y . mu_k, then log densities */
-    double *yy = w->gat;  /* n: ||y||^2 */
-    if (pl->u_all_f && gmmp__max_abs(Y, n * d) <= pl->flat_single_max) {
-        gmmp__residual_single(Y, n, d, NULL, w->dev_f);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)Kr, (int)d, 1.0f,
-                    w->dev_f, (int)d, pl->u_all_f, (int)Kr, 0.0f, w->z_f, (int)Kr);
-        for (size_t i = 0; i < n * Kr; i++)
-            P[i] = (double)w->z_f[i];
-    } else {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)Kr, (int)d, 1.0, Y,
-                    (int)d, pl->u_all, (int)Kr, 0.0, P, (int)Kr);
+    if (rq->only_component < K) {
+        /* Just that component's posterior means: its coordinates alone. */
+        const size_t k = rq->only_component;
+        const double *ut = pl->eig->ut + k * d * d + (d - r) * d; /* the r kept, as rows */
+        double *z = w->post;                                        /* r <= d scratch */
+        for (size_t i = 0; i < n; i++) {
+            const double *y = Y + i * d;
+            for (size_t a = 0; a < r; a++) {
+                double acc = 0.0;
+                for (size_t j = 0; j < d; j++)
+                    acc += ut[a * d + j] * y[j];
+                z[a] = acc - pl->proj_mu[k * r + a];
+            }
+            flat_mean(pl, k, y, z, rq->means + (first + i) * d);
+        }
+        return;
     }
+    double *P = w->z;          /* n x K r coordinates, or n x K r0 with preselection */
+    double *C = w->z + n * Kr; /* n x M r: the candidates' coordinates */
+    double *lp = w->lp;        /* n x K: first y . mu_k, then log densities */
+    double *yy = w->gat;       /* n: ||y||^2 */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)d, 1.0, Y, (int)d,
                 pl->means, (int)d, 0.0, lp, (int)K);
     for (size_t i = 0; i < n; i++) {
@@ -144,41 +387,12 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
             s += Y[i * d + j] * Y[i * d + j];
         yy[i] = s;
     }
-    for (size_t i = 0; i < n; i++) {
-        double *row = P + i * Kr;
-        /* Coordinates of y - mu_k: one subtraction over the row, which
-         * vectorises, then per component the two sums in four lanes (a
-         * floating-point reduction does not vectorise by itself). */
-        for (size_t j = 0; j < Kr; j++)
-            row[j] -= pl->proj_mu[j];
-        for (size_t k = 0; k < K; k++) {
-            const double *z = row + k * r, *iv = pl->flat_iv + k * (r + 1);
-            double zz[4] = {0, 0, 0, 0}, qq[4] = {0, 0, 0, 0};
-            size_t a = 0;
-            for (; a + 4 <= r; a += 4)
-                for (size_t l = 0; l < 4; l++) {
-                    double z2 = z[a + l] * z[a + l];
-                    zz[l] += z2;
-                    qq[l] += z2 * iv[a + l];
-                }
-            for (; a < r; a++) {
-                double z2 = z[a] * z[a];
-                zz[0] += z2;
-                qq[0] += z2 * iv[a];
-            }
-            double sz = (zz[0] + zz[1]) + (zz[2] + zz[3]), q = (qq[0] + qq[1]) + (qq[2] + qq[3]);
-            /* The tail's energy, never negative (rounding). */
-            double e2 = yy[i] - 2.0 * lp[i * K + k] + pl->mu_norm2[k];
-            q += (e2 > sz ? e2 - sz : 0.0) * iv[r];
-            lp[i * K + k] = pl->log_weights[k] + pl->log_norm[k] - 0.5 * q;
-        }
-    }
-    if (rq->only_component < K) {
-        for (size_t i = 0; i < n; i++)
-            flat_mean(pl, rq->only_component, Y + i * d, P + i * Kr + rq->only_component * r,
-                      rq->means + (first + i) * d);
-        return;
-    }
+    if (M)
+        candidates_only(pl, Y, n, yy, P, C, lp, w);
+    else
+        all_components(pl, Y, n, yy, P, lp, w);
+    /* The coordinates of component k (in slot `slot`) for row i. */
+#define COORDS(i, k, slot) (M ? C + ((i) * M + (slot)) * r : P + (i) * Kr + (k) * r)
     /* MAP alone needs the most responsible component, the largest log
      * density: no normalisation and no exponentials (K per patch, the
      * larger cost of a fast plan). */
@@ -195,20 +409,24 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
     if (!rq->map && !rq->mmse)
         return;
     double *post = w->post; /* d */
+    const size_t slots = M ? M : K;
     for (size_t i = 0; i < n; i++) {
         const double *y = Y + i * d, *resp = lp + i * K;
+        /* Components by slot: the candidates, or all. */
+        const size_t *cand = M ? w->cand + i * M : NULL;
         size_t top = 0;
-        for (size_t k = 1; k < K; k++)
-            if (resp[k] > resp[top])
-                top = k;
+        for (size_t s = 1; s < slots; s++)
+            if (resp[cand ? cand[s] : s] > resp[cand ? cand[top] : top])
+                top = s;
         double *mmse = rq->mmse ? rq->mmse + (first + i) * d : NULL;
         if (mmse)
             memset(mmse, 0, d * sizeof *mmse);
-        for (size_t k = 0; k < K; k++) {
-            bool for_map = rq->map && k == top, for_mmse = mmse && resp[k] > pl->skip;
+        for (size_t s = 0; s < slots; s++) {
+            const size_t k = cand ? cand[s] : s;
+            bool for_map = rq->map && s == top, for_mmse = mmse && resp[k] > pl->skip;
             if (!for_map && !for_mmse)
                 continue;
-            flat_mean(pl, k, y, P + i * Kr + k * r, post);
+            flat_mean(pl, k, y, COORDS(i, k, s), post);
             if (for_map)
                 memcpy(rq->map + (first + i) * d, post, d * sizeof *post);
             if (for_mmse)
@@ -216,4 +434,5 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
                     mmse[j] += resp[k] * post[j];
         }
     }
+#undef COORDS
 }
