@@ -62,7 +62,8 @@ struct gmmp_plan {
     size_t candidates, pre_rank;
     double *pre_u;       /* d x K r0: the r0 leading eigenvectors of each component */
     double *pre_rest;    /* K x d x (r - r0): its other r - r0 kept ones, as columns */
-    float *pre_u_f;      /* the same in float, for single precision (else NULL) */
+    float *pre_u_f;      /* pre_u in float, for single precision (else NULL) */
+    float *pre_rest_f;   /* pre_rest in float, likewise */
     double *pre_proj_mu; /* K x r0: their projections of mu_k */
     double *pre_iv;      /* K x (r0 + 1): 1 / (lambda + sigma2), the coarser tail's last */
     double *pre_base;    /* K: log weight + log normaliser of the coarser model */

@@ -52,9 +52,12 @@ static int flat_single(gmmp_plan *plan)
     gmmp__to_single(plan->u_all, n, plan->u_all_f);
     if (plan->candidates) {
         const size_t n0 = d * plan->K * plan->pre_rank;
-        if (!(plan->pre_u_f = gmmp__alloc_array(n0, sizeof(float))))
+        const size_t n1 = d * plan->K * (plan->rank - plan->pre_rank);
+        if (!(plan->pre_u_f = gmmp__alloc_array(n0, sizeof(float))) ||
+            !(plan->pre_rest_f = gmmp__alloc_array(n1, sizeof(float))))
             return gmmp__fail_nomem();
         gmmp__to_single(plan->pre_u, n0, plan->pre_u_f);
+        gmmp__to_single(plan->pre_rest, n1, plan->pre_rest_f);
     }
     double limit = 1e-3 * sqrt(plan->sigma2) / (0x1p-24 * (double)d);
     plan->flat_single_max = fmin(limit, GMMP__SINGLE_MAX_ABS);
@@ -169,6 +172,7 @@ void gmmp__plan_flat_free(gmmp_plan *plan)
     gmmp__free(plan->pre_u);
     gmmp__free(plan->pre_u_f);
     gmmp__free(plan->pre_rest);
+    gmmp__free(plan->pre_rest_f);
     gmmp__free(plan->pre_proj_mu);
     gmmp__free(plan->pre_iv);
     gmmp__free(plan->pre_base);
@@ -216,13 +220,20 @@ static double flat_quadratic(const double *z, size_t r, const double *iv, double
     return q + (e2 > sz ? e2 - sz : 0.0) * iv[r];
 }
 
-/* Y times a d x cols matrix of eigenvectors (u, or its float copy u_f
- * when the block allows float) into P (n x cols). */
+/* Whether a block of n rows runs its projections in float: a
+ * single-precision plan, and values small enough (flat_single). */
+static bool block_in_float(const gmmp_plan *pl, const double *Y, size_t n)
+{
+    return pl->u_all_f && gmmp__max_abs(Y, n * pl->d) <= pl->flat_single_max;
+}
+
+/* Y times a d x cols matrix of eigenvectors (u, or with `single` its float
+ * copy u_f, the rows of Y rounded into w->dev_f) into P (n x cols). */
 static void project(const gmmp_plan *pl, const double *Y, size_t n, const double *u,
-                    const float *u_f, size_t cols, workspace *w, double *P)
+                    const float *u_f, bool single, size_t cols, workspace *w, double *P)
 {
     const size_t d = pl->d;
-    if (u_f && gmmp__max_abs(Y, n * d) <= pl->flat_single_max) {
+    if (single) {
         gmmp__residual_single(Y, n, d, NULL, w->dev_f);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cols, (int)d, 1.0f,
                     w->dev_f, (int)d, u_f, (int)cols, 0.0f, w->z_f, (int)cols);
@@ -240,7 +251,7 @@ static void all_components(const gmmp_plan *pl, const double *Y, size_t n, const
                            double *P, double *lp, workspace *w)
 {
     const size_t K = pl->K, r = pl->rank, Kr = K * r;
-    project(pl, Y, n, pl->u_all, pl->u_all_f, Kr, w, P);
+    project(pl, Y, n, pl->u_all, pl->u_all_f, block_in_float(pl, Y, n), Kr, w, P);
     for (size_t i = 0; i < n; i++) {
         double *row = P + i * Kr;
         /* Coordinates of y - mu_k: one subtraction over the row, which
@@ -293,6 +304,38 @@ static void coordinates(const double *y, const double *u, size_t d, size_t rest,
     }
 }
 
+/* coordinates() in float, from the row rounded to float: four columns in
+ * one four-lane vector. */
+#if defined(__GNUC__)
+typedef float gmmp__v4f __attribute__((vector_size(4 * sizeof(float))));
+#endif
+
+static void coordinates_f(const float *y, const float *u, size_t d, size_t rest,
+                          const double *proj, double *z)
+{
+    size_t a = 0;
+#if defined(__GNUC__)
+    for (; a + 4 <= rest; a += 4) {
+        gmmp__v4f acc = {0, 0, 0, 0};
+        for (size_t j = 0; j < d; j++) {
+            gmmp__v4f col;
+            memcpy(&col, u + j * rest + a, sizeof col);
+            acc += y[j] * col;
+        }
+        float out[4];
+        memcpy(out, &acc, sizeof out);
+        for (size_t l = 0; l < 4; l++)
+            z[a + l] = (double)out[l] - proj[a + l];
+    }
+#endif
+    for (; a < rest; a++) {
+        float acc = 0.0f;
+        for (size_t j = 0; j < d; j++)
+            acc += y[j] * u[j * rest + a];
+        z[a] = (double)acc - proj[a];
+    }
+}
+
 /* Inserts (value, k) into the M best so far (best[0] the largest), if
  * it belongs there; `count` of them are filled. */
 static void keep_best(double value, size_t k, double *best, size_t *which, size_t *count,
@@ -322,7 +365,8 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, cons
 {
     const size_t K = pl->K, d = pl->d, r = pl->rank, r0 = pl->pre_rank, M = pl->candidates;
     const size_t Kr0 = K * r0, rest = r - r0;
-    project(pl, Y, n, pl->pre_u, pl->pre_u_f, Kr0, w, P0);
+    const bool single = block_in_float(pl, Y, n);
+    project(pl, Y, n, pl->pre_u, pl->pre_u_f, single, Kr0, w, P0);
     double *best = w->cand_lp; /* M */
     for (size_t i = 0; i < n; i++) {
         const double *y = Y + i * d;
@@ -340,7 +384,11 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, cons
             double *z = C + (i * M + s) * r;
             /* The remaining coordinates (the kept eigenvectors after the
              * coarse model's), accumulated across them. */
-            coordinates(y, pl->pre_rest + k * d * rest, d, rest, pl->proj_mu + k * r, z);
+            if (single) /* half the bytes of the K blocks, which exceed the cache */
+                coordinates_f(w->dev_f + i * d, pl->pre_rest_f + k * d * rest, d, rest,
+                              pl->proj_mu + k * r, z);
+            else
+                coordinates(y, pl->pre_rest + k * d * rest, d, rest, pl->proj_mu + k * r, z);
             memcpy(z + rest, row0 + k * r0, r0 * sizeof *z);
             double e2 = yy[i] - 2.0 * lpi[k] + pl->mu_norm2[k];
             best[s] = pl->log_weights[k] + pl->log_norm[k] -
