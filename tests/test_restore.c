@@ -497,6 +497,124 @@ START_TEST(epll_adapts_the_prior_to_the_image)
 }
 END_TEST
 
+/* The prior adapted by hand to the patches of img on a grid of step 3, as
+ * gmmp_stats_adapt does (relevance 16, reg_covar 1e-6); for a
+ * one-component prior, whose responsibilities are 1 under any plan. */
+static gmmp_model *ref_adapt_one(const gmmp_model *m, const double *img, size_t h, size_t w)
+{
+    gmmp_extractor *ex;
+    ck_assert_ok(gmmp_extractor_create_for_model(&ex, m, 3));
+    size_t n, d = gmmp_model_dim(m);
+    ck_assert_ok(gmmp_extractor_count(ex, h, w, &n));
+    double *p = malloc(n * d * sizeof *p), *means = malloc(n * sizeof *means);
+    ck_assert_ok(gmmp_extractor_extract(ex, img, h, w, w, 0, n, p, means));
+    gmmp_stats *st;
+    ck_assert_ok(gmmp_stats_create(&st, 1, d, NULL));
+    ck_assert_ok(gmmp_stats_accumulate(st, m, p, n));
+    gmmp_model *out;
+    ck_assert_ok(gmmp_stats_adapt(st, m, 16.0, 1e-6, &out));
+    ck_assert_ok(gmmp_model_set_patch(out, 3, 3, 1, 1));
+    gmmp_stats_destroy(st);
+    gmmp_extractor_destroy(ex);
+    free(p), free(means);
+    return out;
+}
+
+START_TEST(epll_adapts_within_its_steps_as_by_hand)
+{
+    /* GMMP_OPT_EPLL_ADAPT_AFTER = s: EPLL's first s steps with the prior,
+     * the prior adapted to step s's patch average (recovered here from
+     * x_s = (y + b avg) / (1 + b)), the remaining steps with it. */
+    const size_t h = 14, w = 13, n = h * w, d = 9, steps = 5;
+    const double sigma = 15.0, sched[] = {1, 4, 8, 16, 32};
+    double mu[9], cov[81], one = 1.0;
+    tu_rng r = {41};
+    tu_fill_uniform(&r, mu, d, -3, 3);
+    tu_random_spd(&r, cov, d, 10.0, 600.0);
+    gmmp_model *m;
+    ck_assert_ok(gmmp_model_create(&m, 1, d, &one, mu, cov));
+    ck_assert_ok(gmmp_model_set_patch(m, 3, 3, 1, 1));
+    double *y = random_image(h, w, 8), *x = malloc(n * sizeof *x), *avg = malloc(n * sizeof *avg);
+    double *got = malloc(n * sizeof *got), *plain = malloc(n * sizeof *plain);
+    for (size_t after = 1; after < steps; after += 2)
+        for (int map = 0; map < 2; map++) {
+            ref_epll(m, sigma, y, h, w, w, 1, NULL, map, after, x);
+            for (size_t i = 0; i < n; i++)
+                avg[i] = ((1.0 + sched[after - 1]) * x[i] - y[i]) / sched[after - 1];
+            gmmp_model *adapted = ref_adapt_one(m, avg, h, w);
+            for (size_t s = after; s < steps; s++) {
+                ref_epll_pass(adapted, sigma * sigma / sched[s], x, h, w, w, NULL, map, avg);
+                for (size_t i = 0; i < n; i++)
+                    x[i] = (y[i] + sched[s] * avg[i]) / (1.0 + sched[s]);
+            }
+            gmmp_options *o = tu_options();
+            ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, (int64_t)steps));
+            ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT_AFTER, (int64_t)after));
+            ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR,
+                                              map ? GMMP_ESTIMATOR_MAP : GMMP_ESTIMATOR_MMSE));
+            ck_assert_ok(gmmp_epll_image(m, sigma, y, h, w, w, NULL, got, w, o));
+            double e = image_diff(got, w, x, w, h, w);
+            ck_assert_msg(e <= 1e-9 * 255, "after %zu, map %d: off by %g", after, map, e);
+            /* After the last step (or later) there is nothing to adapt. */
+            ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT_AFTER, (int64_t)steps));
+            ck_assert_ok(gmmp_epll_image(m, sigma, y, h, w, w, NULL, got, w, o));
+            ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT_AFTER, 0));
+            ck_assert_ok(gmmp_epll_image(m, sigma, y, h, w, w, NULL, plain, w, o));
+            ck_assert_mem_eq(got, plain, n * sizeof *got);
+            gmmp_options_destroy(o);
+            gmmp_model_destroy(adapted);
+        }
+    free(y), free(x), free(avg), free(got), free(plain);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
+START_TEST(epll_adapting_within_its_steps_helps)
+{
+    /* Diagonal stripes a random three-component prior knows nothing
+     * about, as in epll_adapts_the_prior_to_the_image: adapting within
+     * the steps must restore them better, with exact plans and with fast
+     * EPLL's (jittered grid, flat tails, preselection, single precision),
+     * on two threads, and progress must still end at its total. */
+    const size_t h = 40, w = 36, n = h * w;
+    const double sigma = 20.0;
+    gmmp_model *m = tu_patch_model(4, 4, 1, 1);
+    double *clean = malloc(n * sizeof *clean), *y = malloc(n * sizeof *y);
+    double *plain = malloc(n * sizeof *plain), *adapted = malloc(n * sizeof *adapted);
+    tu_rng r = {6};
+    for (size_t i = 0; i < n; i++) {
+        clean[i] = 128.0 + 70.0 * sin(6.283185307179586 * (double)(i / w + 2 * (i % w)) / 9.0);
+        y[i] = clean[i] + sigma * tu_normal(&r);
+    }
+    for (int fast = 0; fast < 2; fast++) {
+        gmmp_options *o = tu_options();
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR, GMMP_ESTIMATOR_MAP));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_THREADS, 2));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, 6));
+        if (fast) {
+            ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, 2));
+            ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_RANK, 8));
+            ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, 1));
+            ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PRECISION, GMMP_PRECISION_SINGLE));
+        }
+        ck_assert_ok(gmmp_epll_image(m, sigma, y, h, w, w, NULL, plain, w, o));
+        progress_seen seen = {0};
+        ck_assert_ok(gmmp_options_set_progress(o, record_progress, &seen));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT_AFTER, 1));
+        ck_assert_ok(gmmp_epll_image(m, sigma, y, h, w, w, NULL, adapted, w, o));
+        double before = mse(plain, clean, n), after = mse(adapted, clean, n);
+        ck_assert_msg(after < 0.8 * before, "fast %d: adapted MSE %g against %g without", fast,
+                      after, before);
+        ck_assert(!seen.over);
+        ck_assert_double_eq_tol(seen.done, seen.total, 1e-9 * seen.total);
+        ck_assert_fails(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT_AFTER, 65), GMMP_EINVAL);
+        gmmp_options_destroy(o);
+    }
+    free(clean), free(y), free(plain), free(adapted);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
 START_TEST(epll_jittered_grids_are_seeded)
 {
     const size_t h = 16, w = 15, C = 1;
@@ -747,6 +865,8 @@ int main(void)
     tcase_add_test(tc, epll_equals_the_paper_by_hand);
     tcase_add_test(tc, epll_jittered_grids_are_seeded);
     tcase_add_test(tc, epll_adapts_the_prior_to_the_image);
+    tcase_add_test(tc, epll_adapts_within_its_steps_as_by_hand);
+    tcase_add_test(tc, epll_adapting_within_its_steps_helps);
     tcase_add_test(tc, noise_level_of_white_noise_on_a_smooth_image);
     tcase_add_test(tc, noise_level_beside_texture_at_low_noise);
     tcase_add_test(tc, noise_level_follows_the_image_scale);

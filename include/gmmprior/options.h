@@ -122,8 +122,19 @@ typedef enum gmmp_option {
      * Luo, Chan and Nguyen's EM adaptation (IEEE TIP 2016). */
     GMMP_OPT_EPLL_ADAPT = 35,
     /** real in [0, 1e12], default 16: the prior's worth in samples when
-     * EPLL adapts it (#GMMP_OPT_EPLL_ADAPT; gmmp_stats_adapt()) (since 1.1). */
-    GMMP_OPT_ADAPT_RELEVANCE = 36
+     * EPLL adapts it (#GMMP_OPT_EPLL_ADAPT, #GMMP_OPT_EPLL_ADAPT_AFTER;
+     * gmmp_stats_adapt()) (since 1.1). */
+    GMMP_OPT_ADAPT_RELEVANCE = 36,
+    /** int in [0, 64], default 0 (never): gmmp_epll_image() adapts the
+     * prior once within its steps, after half-quadratic step `s` (1-based;
+     * ignored unless s < #GMMP_OPT_EPLL_STEPS): to the patches of that
+     * step's patch average, on a grid of step 3, responsibilities from a
+     * plan of the steps' own kind (flat and preselecting ones are cheap) at
+     * sigma^2 / 64; the remaining steps use the adapted prior. A fraction of
+     * the cost of a round of #GMMP_OPT_EPLL_ADAPT, which restores the image
+     * again from the start, for part of its gain (docs/performance.md)
+     * (since 1.2). */
+    GMMP_OPT_EPLL_ADAPT_AFTER = 37
 } gmmp_option;
 
 /** How the trainer starts (#GMMP_OPT_INIT), as scikit-learn's `init_params`. */

@@ -47,6 +47,7 @@ static const option_spec specs[GMMP__N_OPTIONS] = {
      GMMP_BASIS_PCA},
     {GMMP_OPT_EPLL_ADAPT, "epll_adapt", false, 0, 8, 0},
     {GMMP_OPT_ADAPT_RELEVANCE, "adapt_relevance", true, 0, 1e12, 16},
+    {GMMP_OPT_EPLL_ADAPT_AFTER, "epll_adapt_after", false, 0, 64, 0},
 };
 
 struct gmmp_options {

@@ -15,28 +15,38 @@
 #include "model.h"
 #include "stats.h"
 
-/* The statistics come from the patches of a grid of this step (at most
- * the patch size): a quarter of them for 8x8 patches, tens of thousands
- * in a photograph, enough for a prior's components; on Kodak crops at
- * sigma 25 all patches gave the same PSNR to 0.01 dB. */
-#define STATS_STEP 2
-
 /* Patches extracted at once: bounds the memory (8 MB of 8x8 patches) while
- * leaving the threads many blocks to share. */
+ * leaving the threads many blocks to share. With a plan's
+ * responsibilities (K per patch) a quarter of that. */
 #define ADAPT_CHUNK 16384
+#define PLAN_CHUNK 4096
+
+/* The chunk's moments from src.plan's responsibilities, a block at a time
+ * in order (resp: count x K scratch). */
+static int accumulate_from_plan(gmmp_stats *st, const gmmp_plan *plan, const double *X,
+                                size_t count, double *resp)
+{
+    int rc = gmmp_plan_execute(plan, X, count, resp, NULL, NULL, NULL);
+    for (size_t first = 0; rc == GMMP_OK && first < count; first += GMMP__BLOCK_ROWS) {
+        size_t rows = gmmp__block_len(count, first, GMMP__BLOCK_ROWS);
+        gmmp__stats_block_resp(st, X + first * st->d, rows, resp + first * st->K);
+        gmmp__stats_commit(st, st);
+    }
+    return rc;
+}
 
 int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, size_t w,
-                         size_t pitch, double relevance, double skip,
+                         size_t pitch, gmmp__adapt_source src, double relevance, double skip,
                          gmmp__exec_threads threads, gmmp_model **out)
 {
     const size_t K = prior->K, d = prior->d;
-    size_t T = threads.count > 0 ? threads.count : 1;
+    size_t T = threads.count > 0 && !src.plan ? threads.count : 1;
     gmmp_extractor *ex = NULL;
     gmmp_stats *stats[256] = {0};
     T = T < 256 ? T : 256;
-    double *patches = NULL, *means = NULL;
+    double *patches = NULL, *means = NULL, *resp = NULL;
     size_t n = 0;
-    const size_t step = gmmp__step_within_patch(STATS_STEP, prior->patch_h, prior->patch_w);
+    const size_t step = gmmp__step_within_patch(src.step, prior->patch_h, prior->patch_w);
     int rc = gmmp_extractor_create_for_model(&ex, prior, step);
     if (!rc)
         rc = gmmp_extractor_count(ex, h, w, &n);
@@ -47,10 +57,13 @@ int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, siz
         rc = gmmp__stats_bind(stats[t], prior->means);
     if (rc)
         goto done;
-    size_t chunk = n < ADAPT_CHUNK ? n : ADAPT_CHUNK;
+    const size_t most = src.plan ? PLAN_CHUNK : ADAPT_CHUNK;
+    size_t chunk = n < most ? n : most;
     patches = gmmp__alloc_array(chunk * d, sizeof(double));
     means = gmmp__alloc_array(chunk * prior->channels, sizeof(double));
-    if (!patches || !means) {
+    if (src.plan)
+        resp = gmmp__alloc_array(chunk * K, sizeof(double));
+    if (!patches || !means || (src.plan && !resp)) {
         rc = gmmp__fail_nomem();
         goto done;
     }
@@ -59,8 +72,13 @@ int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, siz
         if ((rc = gmmp_extractor_extract(ex, x, h, w, pitch, first, count, patches,
                                          prior->remove_mean ? means : NULL)))
             goto done;
-        gmmp__stats_accumulate_parallel(stats, T, prior, NULL, patches, count,
-                                        threads.blas_serial);
+        if (src.plan) {
+            if ((rc = accumulate_from_plan(stats[0], src.plan, patches, count, resp)))
+                goto done;
+        } else {
+            gmmp__stats_accumulate_parallel(stats, T, prior, NULL, patches, count,
+                                            threads.blas_serial);
+        }
     }
     /* The prior's own regularisation (scikit-learn's default reg_covar):
      * mean-removed patches leave the DC direction empty. */
@@ -70,6 +88,7 @@ done:
         gmmp_stats_destroy(stats[t]);
     gmmp__free(patches);
     gmmp__free(means);
+    gmmp__free(resp);
     gmmp_extractor_destroy(ex);
     return rc;
 }

@@ -8,13 +8,21 @@
 
 #include "plan.h"
 
-/* The prior adapted (gmmp_stats_adapt with `relevance`) to the
- * patches of x on a grid of step 2 (h x w x the prior's channels, row pitch
- * `pitch`), whose responsibilities come from the prior, on the given
- * threads; responsibilities at most `skip` leave a component's moments
- * (GMMP_OPT_SKIP). The prior must have a patch description. */
+/* How the patches' responsibilities are taken. */
+typedef struct gmmp__adapt_source {
+    size_t step;           /* the grid of patches (at most the patch size) */
+    const gmmp_plan *plan; /* NULL: the prior's own E-step (exact, noise-free);
+                              else this denoising plan of the prior (a flat
+                              one with preselection is far cheaper) */
+} gmmp__adapt_source;
+
+/* The prior adapted (gmmp_stats_adapt with `relevance`) to the patches of
+ * x (h x w x the prior's channels, row pitch `pitch`) on src's grid, with
+ * responsibilities as src says, on the given threads; responsibilities at
+ * most `skip` leave a component's moments (GMMP_OPT_SKIP). The prior must
+ * have a patch description. */
 int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, size_t w,
-                         size_t pitch, double relevance, double skip,
+                         size_t pitch, gmmp__adapt_source src, double relevance, double skip,
                          gmmp__exec_threads threads, gmmp_model **out);
 
 #endif /* GMMP_ADAPT_IMAGE_H */
