@@ -50,6 +50,7 @@ struct gmmp_plan {
     size_t rank;         /* r */
     double *u_all;       /* d x K r: [U_r,1 ... U_r,K], leading eigenvectors as columns */
     float *u_all_f;      /* the same in float, for single precision (else NULL) */
+    float *means_f;      /* K x d: the means in float, likewise */
     double flat_single_max; /* largest |y| a block may hold for its projections in float */
     double *proj_mu;     /* K x r: U_r,k^T mu_k */
     double *mu_norm2;    /* K: ||mu_k||^2 */

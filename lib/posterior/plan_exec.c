@@ -29,6 +29,8 @@ void gmmp__workspace_free(workspace *w)
     gmmp__free(w->sel);
     gmmp__free(w->cand);
     gmmp__free(w->cand_lp);
+    gmmp__free(w->cand_count);
+    gmmp__free(w->cand_order);
     gmmp__free(w->gat);
     gmmp__free(w->post);
     gmmp__free(w->dev_f);
@@ -51,7 +53,9 @@ int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl, size_t B)
     w->z = gmmp__alloc_array(B, zrow * sizeof(double));
     if (pl->candidates &&
         (!(w->cand = gmmp__alloc_array(B, pl->candidates * sizeof(size_t))) ||
-         !(w->cand_lp = gmmp__alloc_array(pl->candidates, sizeof(double))))) {
+         !(w->cand_lp = gmmp__alloc_array(pl->candidates, sizeof(double))) ||
+         !(w->cand_count = gmmp__alloc_array(K + 1, sizeof(size_t))) ||
+         !(w->cand_order = gmmp__alloc_array(B, pl->candidates * sizeof(size_t))))) {
         gmmp__workspace_free(w);
         return gmmp__fail_nomem();
     }

@@ -31,6 +31,8 @@ typedef struct workspace {
     size_t *top, *sel;        /* rows: most responsible component; selected rows */
     size_t *cand;             /* rows x candidates: a flat plan's preselected components */
     double *cand_lp;          /* candidates: their log densities, one row at a time */
+    size_t *cand_count;       /* K + 1: candidates per component, then offsets */
+    size_t *cand_order;       /* rows x candidates: their slots in component order */
     double *gat;              /* rows x width gathered residuals */
     double *post;             /* rows x d posterior means */
     /* Single precision (plan->n_single > 0): the same, in float. */

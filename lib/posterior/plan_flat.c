@@ -59,7 +59,18 @@ static int flat_single(gmmp_plan *plan)
         gmmp__to_single(plan->pre_u, n0, plan->pre_u_f);
         gmmp__to_single(plan->pre_rest, n1, plan->pre_rest_f);
     }
+    /* y . mu_k in float errs by at most u d max|y| max|mu|, which enters
+     * the tail's squared norm and the log density over 2 sigma^2: kept
+     * below 1e-2 sigma^2, a log-density error of 0.005 at worst, what the
+     * coordinates' own bound allows for residuals of a few sigma. */
+    const size_t nm = plan->K * d;
+    if (!(plan->means_f = gmmp__alloc_array(nm, sizeof(float))))
+        return gmmp__fail_nomem();
+    gmmp__to_single(plan->means, nm, plan->means_f);
     double limit = 1e-3 * sqrt(plan->sigma2) / (0x1p-24 * (double)d);
+    double top_mu = gmmp__max_abs(plan->means, nm);
+    if (top_mu > 0.0)
+        limit = fmin(limit, 1e-2 * plan->sigma2 / (0x1p-24 * (double)d * top_mu));
     plan->flat_single_max = fmin(limit, GMMP__SINGLE_MAX_ABS);
     plan->n_single = plan->K;
     return GMMP_OK;
@@ -165,6 +176,7 @@ void gmmp__plan_flat_free(gmmp_plan *plan)
 {
     gmmp__free(plan->u_all);
     gmmp__free(plan->u_all_f);
+    gmmp__free(plan->means_f);
     gmmp__free(plan->proj_mu);
     gmmp__free(plan->mu_norm2);
     gmmp__free(plan->flat_iv);
@@ -228,13 +240,12 @@ static bool block_in_float(const gmmp_plan *pl, const double *Y, size_t n)
 }
 
 /* Y times a d x cols matrix of eigenvectors (u, or with `single` its float
- * copy u_f, the rows of Y rounded into w->dev_f) into P (n x cols). */
+ * copy u_f times the rows of Y rounded into w->dev_f) into P (n x cols). */
 static void project(const gmmp_plan *pl, const double *Y, size_t n, const double *u,
                     const float *u_f, bool single, size_t cols, workspace *w, double *P)
 {
     const size_t d = pl->d;
     if (single) {
-        gmmp__residual_single(Y, n, d, NULL, w->dev_f);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cols, (int)d, 1.0f,
                     w->dev_f, (int)d, u_f, (int)cols, 0.0f, w->z_f, (int)cols);
         for (size_t i = 0; i < n * cols; i++)
@@ -247,11 +258,11 @@ static void project(const gmmp_plan *pl, const double *Y, size_t n, const double
 
 /* Every component's coordinates (row i of P at i K r, component k at k r)
  * and log density (lp, n x K, holding y . mu_k on entry). */
-static void all_components(const gmmp_plan *pl, const double *Y, size_t n, const double *yy,
-                           double *P, double *lp, workspace *w)
+static void all_components(const gmmp_plan *pl, const double *Y, size_t n, bool single,
+                           const double *yy, double *P, double *lp, workspace *w)
 {
     const size_t K = pl->K, r = pl->rank, Kr = K * r;
-    project(pl, Y, n, pl->u_all, pl->u_all_f, block_in_float(pl, Y, n), Kr, w, P);
+    project(pl, Y, n, pl->u_all, pl->u_all_f, single, Kr, w, P);
     for (size_t i = 0; i < n; i++) {
         double *row = P + i * Kr;
         /* Coordinates of y - mu_k: one subtraction over the row, which
@@ -359,40 +370,68 @@ static void keep_best(double value, size_t k, double *best, size_t *which, size_
  * leading coordinates (one product), the M best kept in w->cand (row i at
  * i M), their r coordinates in C (row i, candidate s at (i M + s) r) and
  * their exact log densities in lp (n x K, holding y . mu_k on entry);
- * every other component's log density is -inf. */
-static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, const double *yy,
-                            double *P0, double *C, double *lp, workspace *w)
+ * every other component's log density is -inf. With `single` the rows
+ * are in w->dev_f, rounded to float. */
+static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool single,
+                            const double *yy, double *P0, double *C, double *lp, workspace *w)
 {
     const size_t K = pl->K, d = pl->d, r = pl->rank, r0 = pl->pre_rank, M = pl->candidates;
     const size_t Kr0 = K * r0, rest = r - r0;
-    const bool single = block_in_float(pl, Y, n);
     project(pl, Y, n, pl->pre_u, pl->pre_u_f, single, Kr0, w, P0);
     double *best = w->cand_lp; /* M */
     for (size_t i = 0; i < n; i++) {
-        const double *y = Y + i * d;
-        double *row0 = P0 + i * Kr0, *lpi = lp + i * K;
+        double *row0 = P0 + i * Kr0;
+        const double *lpi = lp + i * K;
         size_t *cand = w->cand + i * M, filled = 0;
         for (size_t j = 0; j < Kr0; j++)
             row0[j] -= pl->pre_proj_mu[j];
         for (size_t k = 0; k < K; k++) {
+            /* flat_quadratic, written out: r0 is small, and a call per
+             * component had cost as much as the sums. */
+            const double *z = row0 + k * r0, *iv = pl->pre_iv + k * (r0 + 1);
+            double zz = 0.0, q = 0.0;
+            for (size_t a = 0; a < r0; a++) {
+                double z2 = z[a] * z[a];
+                zz += z2;
+                q += z2 * iv[a];
+            }
             double e2 = yy[i] - 2.0 * lpi[k] + pl->mu_norm2[k];
-            double q = flat_quadratic(row0 + k * r0, r0, pl->pre_iv + k * (r0 + 1), e2);
-            keep_best(pl->pre_base[k] - 0.5 * q, k, best, cand, &filled, M);
+            double score = pl->pre_base[k] - 0.5 * (q + (e2 > zz ? e2 - zz : 0.0) * iv[r0]);
+            if (filled < M || score > best[M - 1])
+                keep_best(score, k, best, cand, &filled, M);
         }
+    }
+    /* The candidates' remaining coordinates, component by component: the
+     * K blocks of eigenvectors exceed the cache, and each is then read
+     * once a block of rows instead of once a candidate. */
+    size_t *count = w->cand_count, *order = w->cand_order; /* K + 1; n M */
+    memset(count, 0, (K + 1) * sizeof *count);
+    for (size_t p = 0; p < n * M; p++)
+        count[w->cand[p] + 1]++;
+    for (size_t k = 0; k < K; k++)
+        count[k + 1] += count[k];
+    for (size_t p = 0; p < n * M; p++)
+        order[count[w->cand[p]]++] = p; /* count[k] ends at the start of k + 1 */
+    for (size_t q = 0; q < n * M; q++) {
+        const size_t p = order[q], i = p / M, k = w->cand[p];
+        double *z = C + p * r;
+        if (single) /* half the bytes */
+            coordinates_f(w->dev_f + i * d, pl->pre_rest_f + k * d * rest, d, rest,
+                          pl->proj_mu + k * r, z);
+        else
+            coordinates(Y + i * d, pl->pre_rest + k * d * rest, d, rest, pl->proj_mu + k * r,
+                        z);
+        memcpy(z + rest, P0 + i * Kr0 + k * r0, r0 * sizeof *z);
+    }
+    for (size_t i = 0; i < n; i++) {
+        double *lpi = lp + i * K;
+        const size_t *cand = w->cand + i * M;
         for (size_t s = 0; s < M; s++) {
             const size_t k = cand[s];
-            double *z = C + (i * M + s) * r;
-            /* The remaining coordinates (the kept eigenvectors after the
-             * coarse model's), accumulated across them. */
-            if (single) /* half the bytes of the K blocks, which exceed the cache */
-                coordinates_f(w->dev_f + i * d, pl->pre_rest_f + k * d * rest, d, rest,
-                              pl->proj_mu + k * r, z);
-            else
-                coordinates(y, pl->pre_rest + k * d * rest, d, rest, pl->proj_mu + k * r, z);
-            memcpy(z + rest, row0 + k * r0, r0 * sizeof *z);
             double e2 = yy[i] - 2.0 * lpi[k] + pl->mu_norm2[k];
             best[s] = pl->log_weights[k] + pl->log_norm[k] -
-                      0.5 * flat_quadratic(z, r, pl->flat_iv + k * (r + 1), e2);
+                      0.5 * flat_quadratic(C + (i * M + s) * r, r, pl->flat_iv + k * (r + 1),
+                                           e2);
         }
         for (size_t k = 0; k < K; k++)
             lpi[k] = -INFINITY;
@@ -427,8 +466,18 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
     double *C = w->z + n * Kr; /* n x M r: the candidates' coordinates */
     double *lp = w->lp;        /* n x K: first y . mu_k, then log densities */
     double *yy = w->gat;       /* n: ||y||^2 */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)d, 1.0, Y, (int)d,
-                pl->means, (int)d, 0.0, lp, (int)K);
+    const bool single = block_in_float(pl, Y, n);
+    if (single) {
+        /* y . mu_k in float too (flat_single bounds its error as well). */
+        gmmp__residual_single(Y, n, d, NULL, w->dev_f);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)d, 1.0f,
+                    w->dev_f, (int)d, pl->means_f, (int)d, 0.0f, w->z_f, (int)K);
+        for (size_t i = 0; i < n * K; i++)
+            lp[i] = (double)w->z_f[i];
+    } else {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)d, 1.0, Y,
+                    (int)d, pl->means, (int)d, 0.0, lp, (int)K);
+    }
     for (size_t i = 0; i < n; i++) {
         double s = 0.0;
         for (size_t j = 0; j < d; j++)
@@ -436,9 +485,9 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
         yy[i] = s;
     }
     if (M)
-        candidates_only(pl, Y, n, yy, P, C, lp, w);
+        candidates_only(pl, Y, n, single, yy, P, C, lp, w);
     else
-        all_components(pl, Y, n, yy, P, lp, w);
+        all_components(pl, Y, n, single, yy, P, lp, w);
     /* The coordinates of component k (in slot `slot`) for row i. */
 #define COORDS(i, k, slot) (M ? C + ((i) * M + (slot)) * r : P + (i) * Kr + (k) * r)
     /* MAP alone needs the most responsible component, the largest log
