@@ -50,7 +50,6 @@ struct gmmp_plan {
     size_t rank;         /* r */
     double *u_all;       /* d x K r: [U_r,1 ... U_r,K], leading eigenvectors as columns */
     float *u_all_f;      /* the same in float, for single precision (else NULL) */
-    float *means_f;      /* K x d: the means in float, likewise */
     double flat_single_max; /* largest |y| a block may hold for its projections in float */
     double *proj_mu;     /* K x r: U_r,k^T mu_k */
     double *mu_norm2;    /* K: ||mu_k||^2 */
@@ -104,6 +103,11 @@ void gmmp__executor_destroy(gmmp__executor *ex);
  * executor's workspaces, or (ex NULL) in workspaces of its own. */
 int gmmp__plan_run(gmmp__executor *ex, const gmmp_plan *plan, const double *Y, size_t n,
                    double *map, double *mmse, gmmp__exec_threads threads);
+
+/* Each row's most responsible component (MAP's), into labels (n), the
+ * same way. */
+int gmmp__plan_labels(gmmp__executor *ex, const gmmp_plan *plan, const double *Y, size_t n,
+                      size_t *labels, gmmp__exec_threads threads);
 
 /* Whether a worker keeps the whitened residuals of all K components of
  * its block (about 8 MB) for the posterior means, or whitens again the

@@ -59,18 +59,7 @@ static int flat_single(gmmp_plan *plan)
         gmmp__to_single(plan->pre_u, n0, plan->pre_u_f);
         gmmp__to_single(plan->pre_rest, n1, plan->pre_rest_f);
     }
-    /* y . mu_k in float errs by at most u d max|y| max|mu|, which enters
-     * the tail's squared norm and the log density over 2 sigma^2: kept
-     * below 1e-2 sigma^2, a log-density error of 0.005 at worst, what the
-     * coordinates' own bound allows for residuals of a few sigma. */
-    const size_t nm = plan->K * d;
-    if (!(plan->means_f = gmmp__alloc_array(nm, sizeof(float))))
-        return gmmp__fail_nomem();
-    gmmp__to_single(plan->means, nm, plan->means_f);
     double limit = 1e-3 * sqrt(plan->sigma2) / (0x1p-24 * (double)d);
-    double top_mu = gmmp__max_abs(plan->means, nm);
-    if (top_mu > 0.0)
-        limit = fmin(limit, 1e-2 * plan->sigma2 / (0x1p-24 * (double)d * top_mu));
     plan->flat_single_max = fmin(limit, GMMP__SINGLE_MAX_ABS);
     plan->n_single = plan->K;
     return GMMP_OK;
@@ -176,7 +165,6 @@ void gmmp__plan_flat_free(gmmp_plan *plan)
 {
     gmmp__free(plan->u_all);
     gmmp__free(plan->u_all_f);
-    gmmp__free(plan->means_f);
     gmmp__free(plan->proj_mu);
     gmmp__free(plan->mu_norm2);
     gmmp__free(plan->flat_iv);
@@ -467,17 +455,13 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
     double *lp = w->lp;        /* n x K: first y . mu_k, then log densities */
     double *yy = w->gat;       /* n: ||y||^2 */
     const bool single = block_in_float(pl, Y, n);
-    if (single) {
-        /* y . mu_k in float too (flat_single bounds its error as well). */
+    if (single)
         gmmp__residual_single(Y, n, d, NULL, w->dev_f);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)d, 1.0f,
-                    w->dev_f, (int)d, pl->means_f, (int)d, 0.0f, w->z_f, (int)K);
-        for (size_t i = 0; i < n * K; i++)
-            lp[i] = (double)w->z_f[i];
-    } else {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)d, 1.0, Y,
-                    (int)d, pl->means, (int)d, 0.0, lp, (int)K);
-    }
+    /* y . mu_k in double: in float its error, u d max|y| max|mu| at worst,
+     * would not stay small beside sigma^2 for priors whose means reach
+     * 100 (EPLL's), and it enters every log density through ||e||^2. */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)d, 1.0, Y, (int)d,
+                pl->means, (int)d, 0.0, lp, (int)K);
     for (size_t i = 0; i < n; i++) {
         double s = 0.0;
         for (size_t j = 0; j < d; j++)
@@ -493,7 +477,7 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
     /* MAP alone needs the most responsible component, the largest log
      * density: no normalisation and no exponentials (K per patch, the
      * larger cost of a fast plan). */
-    bool map_only = rq->map && !rq->mmse && !rq->resp && !rq->log_evidence;
+    bool map_only = (rq->map || rq->labels) && !rq->mmse && !rq->resp && !rq->log_evidence;
     if (!map_only) {
         gmmp__log_normalize(lp, n, K, w->lpdf);
         if (rq->log_evidence)
@@ -503,7 +487,7 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
         if (rq->resp)
             memcpy(rq->resp + first * K, lp, n * K * sizeof(double));
     }
-    if (!rq->map && !rq->mmse)
+    if (!rq->map && !rq->mmse && !rq->labels)
         return;
     double *post = w->post; /* d */
     const size_t slots = M ? M : K;
@@ -515,6 +499,10 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
         for (size_t s = 1; s < slots; s++)
             if (resp[cand ? cand[s] : s] > resp[cand ? cand[top] : top])
                 top = s;
+        if (rq->labels)
+            rq->labels[first + i] = cand ? cand[top] : top;
+        if (!rq->map && !rq->mmse)
+            continue;
         double *mmse = rq->mmse ? rq->mmse + (first + i) * d : NULL;
         if (mmse)
             memset(mmse, 0, d * sizeof *mmse);
