@@ -281,8 +281,8 @@ static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size
         select_component(&c, k, w->keep ? k : 0, single_block);
         pass_whiten(&c, Y, n, w->lp);
     }
-    /* MAP alone needs only the largest log density of each row. */
-    bool map_only = rq->map && !rq->mmse && !rq->resp && !rq->log_evidence;
+    /* MAP alone (or labels) needs only the largest log density of each row. */
+    bool map_only = (rq->map || rq->labels) && !rq->mmse && !rq->resp && !rq->log_evidence;
     if (!map_only) {
         gmmp__log_normalize(w->lp, n, K, w->lpdf);
         if (rq->log_evidence)
@@ -292,7 +292,7 @@ static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size
         if (rq->resp)
             memcpy(rq->resp + first * K, w->lp, n * K * sizeof(double));
     }
-    if (!rq->map && !rq->mmse)
+    if (!rq->map && !rq->mmse && !rq->labels)
         return;
     for (size_t i = 0; i < n; i++) {
         size_t best = 0;
@@ -300,7 +300,11 @@ static void run_block(const gmmp_plan *pl, const request *rq, size_t first, size
             if (w->lp[i * K + k] > w->lp[i * K + best])
                 best = k;
         w->top[i] = best;
+        if (rq->labels)
+            rq->labels[first + i] = best;
     }
+    if (!rq->map && !rq->mmse)
+        return;
     double *mmse = rq->mmse ? rq->mmse + first * d : NULL;
     double *map = rq->map ? rq->map + first * d : NULL;
     if (mmse)
@@ -484,7 +488,7 @@ int gmmp_plan_execute(const gmmp_plan *plan, const double *Y, size_t n, double *
         return rc;
     if (!resp && !log_evidence && !map && !mmse)
         return gmmp__fail(GMMP_EINVAL, "no output requested");
-    request rq = {Y, n, resp, log_evidence, map, mmse, plan->K, NULL};
+    request rq = {Y, n, resp, log_evidence, map, mmse, plan->K, NULL, NULL};
     return execute(plan, &rq, own_threads(plan));
 }
 
@@ -499,13 +503,20 @@ int gmmp_plan_component_means(const gmmp_plan *plan, size_t k, const double *Y, 
     if (k >= plan->K)
         return gmmp__fail(GMMP_EDIM, "component %zu does not exist: the plan has %zu", k,
                           plan->K);
-    request rq = {Y, n, NULL, NULL, NULL, NULL, k, means};
+    request rq = {Y, n, NULL, NULL, NULL, NULL, k, means, NULL};
     return execute(plan, &rq, own_threads(plan));
 }
 
 int gmmp__plan_run(gmmp__executor *ex, const gmmp_plan *plan, const double *Y, size_t n,
                    double *map, double *mmse, gmmp__exec_threads threads)
 {
-    request rq = {Y, n, NULL, NULL, map, mmse, plan->K, NULL};
+    request rq = {Y, n, NULL, NULL, map, mmse, plan->K, NULL, NULL};
+    return ex ? execute_in(ex, plan, &rq, threads) : execute(plan, &rq, threads);
+}
+
+int gmmp__plan_labels(gmmp__executor *ex, const gmmp_plan *plan, const double *Y, size_t n,
+                      size_t *labels, gmmp__exec_threads threads)
+{
+    request rq = {Y, n, NULL, NULL, NULL, NULL, plan->K, NULL, labels};
     return ex ? execute_in(ex, plan, &rq, threads) : execute(plan, &rq, threads);
 }

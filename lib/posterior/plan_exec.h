@@ -15,6 +15,7 @@ typedef struct request {
     double *resp, *log_evidence, *map, *mmse;
     size_t only_component; /* < K: just that component's posterior means, into `means` */
     double *means;
+    size_t *labels;        /* n: each row's most responsible component, or NULL */
 } request;
 
 /* One worker's buffers, for `rows` rows at a time. */

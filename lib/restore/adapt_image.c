@@ -16,23 +16,16 @@
 #include "stats.h"
 
 /* Patches extracted at once: bounds the memory (8 MB of 8x8 patches) while
- * leaving the threads many blocks to share. With a plan's
- * responsibilities (K per patch) a quarter of that. */
+ * leaving the threads many blocks to share. */
 #define ADAPT_CHUNK 16384
-#define PLAN_CHUNK 4096
 
-/* The chunk's moments from src.plan's responsibilities, a block at a time
- * in order (resp: count x K scratch). */
-static int accumulate_from_plan(gmmp_stats *st, const gmmp_plan *plan, const double *X,
-                                size_t count, double *resp)
+/* The chunk's moments from the most responsible components under
+ * src.plan (labels: count scratch). */
+static int accumulate_from_plan(gmmp_stats *st, gmmp__adapt_source src, const double *X,
+                                size_t count, size_t *labels, gmmp__exec_threads threads)
 {
-    int rc = gmmp_plan_execute(plan, X, count, resp, NULL, NULL, NULL);
-    for (size_t first = 0; rc == GMMP_OK && first < count; first += GMMP__BLOCK_ROWS) {
-        size_t rows = gmmp__block_len(count, first, GMMP__BLOCK_ROWS);
-        gmmp__stats_block_resp(st, X + first * st->d, rows, resp + first * st->K);
-        gmmp__stats_commit(st, st);
-    }
-    return rc;
+    int rc = gmmp__plan_labels(src.exec, src.plan, X, count, labels, threads);
+    return rc ? rc : gmmp__stats_add_labelled(st, X, count, labels);
 }
 
 int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, size_t w,
@@ -44,7 +37,8 @@ int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, siz
     gmmp_extractor *ex = NULL;
     gmmp_stats *stats[256] = {0};
     T = T < 256 ? T : 256;
-    double *patches = NULL, *means = NULL, *resp = NULL;
+    double *patches = NULL, *means = NULL;
+    size_t *labels = NULL;
     size_t n = 0;
     const size_t step = gmmp__step_within_patch(src.step, prior->patch_h, prior->patch_w);
     int rc = gmmp_extractor_create_for_model(&ex, prior, step);
@@ -57,13 +51,12 @@ int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, siz
         rc = gmmp__stats_bind(stats[t], prior->means);
     if (rc)
         goto done;
-    const size_t most = src.plan ? PLAN_CHUNK : ADAPT_CHUNK;
-    size_t chunk = n < most ? n : most;
+    size_t chunk = n < ADAPT_CHUNK ? n : ADAPT_CHUNK;
     patches = gmmp__alloc_array(chunk * d, sizeof(double));
     means = gmmp__alloc_array(chunk * prior->channels, sizeof(double));
     if (src.plan)
-        resp = gmmp__alloc_array(chunk * K, sizeof(double));
-    if (!patches || !means || (src.plan && !resp)) {
+        labels = gmmp__alloc_array(chunk, sizeof(size_t));
+    if (!patches || !means || (src.plan && !labels)) {
         rc = gmmp__fail_nomem();
         goto done;
     }
@@ -73,7 +66,7 @@ int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, siz
                                          prior->remove_mean ? means : NULL)))
             goto done;
         if (src.plan) {
-            if ((rc = accumulate_from_plan(stats[0], src.plan, patches, count, resp)))
+            if ((rc = accumulate_from_plan(stats[0], src, patches, count, labels, threads)))
                 goto done;
         } else {
             gmmp__stats_accumulate_parallel(stats, T, prior, NULL, patches, count,
@@ -88,7 +81,7 @@ done:
         gmmp_stats_destroy(stats[t]);
     gmmp__free(patches);
     gmmp__free(means);
-    gmmp__free(resp);
+    gmmp__free(labels);
     gmmp_extractor_destroy(ex);
     return rc;
 }

@@ -12,8 +12,10 @@
 typedef struct gmmp__adapt_source {
     size_t step;           /* the grid of patches (at most the patch size) */
     const gmmp_plan *plan; /* NULL: the prior's own E-step (exact, noise-free);
-                              else this denoising plan of the prior (a flat
-                              one with preselection is far cheaper) */
+                              else hard assignments to the most responsible
+                              component under this denoising plan of the prior
+                              (a flat one with preselection is far cheaper) */
+    gmmp__executor *exec;  /* the plan's workspaces, kept (NULL: its own) */
 } gmmp__adapt_source;
 
 /* The prior adapted (gmmp_stats_adapt with `relevance`) to the patches of

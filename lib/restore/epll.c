@@ -102,7 +102,9 @@ static int adapt_within(epll *e, const double *avg, size_t pitch)
         return rc;
     gmmp_model *next;
     rc = gmmp__adapt_to_image(e->model, avg, e->pass.h, e->pass.w, pitch,
-                              (gmmp__adapt_source){MID_STATS_STEP, plan}, e->relevance,
+                              (gmmp__adapt_source){MID_STATS_STEP, plan,
+                                                   gmmp__pass_scratch_executor(e->pass.scratch)},
+                              e->relevance,
                               gmmp__opt_real(e->pass.options, GMMP_OPT_SKIP), e->pass.threads,
                               &next);
     gmmp_plan_destroy(plan);
@@ -255,7 +257,7 @@ int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size
             break;
         gmmp_model *next;
         if ((rc = gmmp__adapt_to_image(e.model, x, h, w, row,
-                                       (gmmp__adapt_source){STATS_STEP, NULL}, relevance,
+                                       (gmmp__adapt_source){STATS_STEP, NULL, NULL}, relevance,
                                        gmmp__opt_real(&opt, GMMP_OPT_SKIP), e.pass.threads,
                                        &next)))
             break;

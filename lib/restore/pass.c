@@ -116,6 +116,11 @@ int gmmp__pass_scratch_create(gmmp__pass_scratch **out)
     return GMMP_OK;
 }
 
+gmmp__executor *gmmp__pass_scratch_executor(gmmp__pass_scratch *s)
+{
+    return s ? s->exec : NULL;
+}
+
 void gmmp__pass_scratch_destroy(gmmp__pass_scratch *s)
 {
     if (!s)

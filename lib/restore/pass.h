@@ -52,6 +52,9 @@ int gmmp__pass_init(gmmp__pass *pass, const gmmp_model *model, const gmmp__optio
  * (patch, batch, mask or not), one at a time. */
 typedef struct gmmp__pass_scratch gmmp__pass_scratch;
 int gmmp__pass_scratch_create(gmmp__pass_scratch **out);
+/* The plan executions' workspaces of a scratch (NULL for NULL), which
+ * other executions of plans of the passes' shape may use between passes. */
+gmmp__executor *gmmp__pass_scratch_executor(gmmp__pass_scratch *scratch);
 void gmmp__pass_scratch_destroy(gmmp__pass_scratch *scratch);
 
 /* Runs the pass and writes the average of the estimates into out (h x w

@@ -203,6 +203,53 @@ void gmmp__stats_block(gmmp_stats *st, const gmmp_model *m, const gmmp__single_v
     st->block.loglik = loglik;
 }
 
+int gmmp__stats_add_labelled(gmmp_stats *st, const double *X, size_t n, const size_t *labels)
+{
+    const size_t K = st->K, d = st->d, B = GMMP__BLOCK_ROWS;
+    size_t *count = gmmp__alloc_array(K + 1, sizeof(size_t));
+    size_t *order = gmmp__alloc_array(n < B ? n : B, sizeof(size_t));
+    if (!count || (n && !order)) {
+        gmmp__free(count);
+        gmmp__free(order);
+        return gmmp__fail_nomem();
+    }
+    for (size_t first = 0; first < n; first += B) {
+        const size_t rows = gmmp__block_len(n, first, B);
+        /* The block's rows by component (a counting sort), so that each
+         * component's are one product. */
+        memset(count, 0, (K + 1) * sizeof *count);
+        for (size_t i = 0; i < rows; i++)
+            count[labels[first + i] + 1]++;
+        for (size_t k = 0; k < K; k++)
+            count[k + 1] += count[k];
+        for (size_t i = 0; i < rows; i++)
+            order[count[labels[first + i]]++] = first + i; /* count[k]: end of k */
+        for (size_t k = 0, start = 0; k < K; start = count[k++]) {
+            const size_t m = count[k] - start;
+            if (m == 0)
+                continue;
+            const double *c = st->shift + k * d;
+            double *s1 = st->total.s1 + k * d;
+            for (size_t t = 0; t < m; t++) {
+                const double *x = X + order[start + t] * d;
+                for (size_t j = 0; j < d; j++) {
+                    double y = x[j] - c[j];
+                    s1[j] += y;
+                    st->work[t * d + j] = y;
+                }
+            }
+            st->total.nk[k] += (double)m;
+            cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)m, 1.0, st->work,
+                        (int)d, 1.0, st->total.s2 + k * d * d, (int)d);
+            st->flops += (double)m * (double)d * (double)(d + 1);
+        }
+        st->total.count += (double)rows;
+    }
+    gmmp__free(count);
+    gmmp__free(order);
+    return GMMP_OK;
+}
+
 void gmmp__stats_commit(gmmp_stats *dst, const gmmp_stats *src)
 {
     moments_add(&dst->total, &src->block, dst->K, dst->d);

@@ -64,6 +64,11 @@ void gmmp__stats_block(gmmp_stats *st, const gmmp_model *m, const gmmp__single_v
  * for initialisations that assign samples without a model. */
 void gmmp__stats_block_resp(gmmp_stats *st, const double *X, size_t n, const double *resp);
 
+/* Hard assignments: each of the n rows of X (finite) to the component
+ * labels[i], into st->total directly (rows in order, so the sums do not
+ * depend on anything but the data). */
+int gmmp__stats_add_labelled(gmmp_stats *st, const double *X, size_t n, const size_t *labels);
+
 /* dst->total += src->block. */
 void gmmp__stats_commit(gmmp_stats *dst, const gmmp_stats *src);
 
