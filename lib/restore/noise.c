@@ -30,9 +30,10 @@
 /* ... but at least this many patches per dimension when the image has
  * them: fewer do not make a covariance worth its eigenvalues. */
 #define MIN_PATCHES_PER_DIM 32.0
-/* With at least four times this many patches, the starting estimate
- * takes every second grid row and column only. */
-#define START_PATCHES 20000.0
+/* With at least four times this much work (patches x d^2: 20,000 grey
+ * 8x8 patches, 2,200 RGB ones), the starting estimate takes every second
+ * grid row and column only. */
+#define START_WORK (20000.0 * 64.0 * 64.0)
 /* Patches per block of the covariance's products. */
 #define BLOCK 1024
 /* The standard normal quantile of 0.999: a patch of noise alone passes the
@@ -177,8 +178,9 @@ static void gather(const noise_grid *g, size_t index, double *out)
             for (size_t i = 0; i < n; i++)
                 out[i] = (src[i] - ref) * scale;
         } else {
-            for (size_t i = 0; i < n; i++)
-                out[i] = (src[i] - g->ref[i % C]) * g->scale;
+            for (size_t c = 0; c < SIDE; c++)
+                for (size_t ch = 0; ch < C; ch++)
+                    out[c * C + ch] = (src[c * C + ch] - g->ref[ch]) * g->scale;
         }
     }
 }
@@ -301,7 +303,7 @@ static int estimate_variance(const noise_grid *g, const double *energy, moments 
     /* The start needs only a rough level: a quarter of the patches where
      * they are many (the full pass had been half of the estimate). The
      * moments then hold that subset, so the first selection sums afresh. */
-    const size_t sub = g->n >= 4 * START_PATCHES ? 2 : 1;
+    const size_t sub = (double)g->n * (double)(d * d) >= 4 * START_WORK ? 2 : 1;
     accumulate(g, energy, -INFINITY, INFINITY, 1.0, sub, m, block);
     int rc = eigenvalues(m, d, cov, lambda);
     if (rc)
