@@ -128,7 +128,8 @@ check "--help" 0 "$restore" --help
 expect_in "--help documents GMMPRIOR_MODEL_DIR" "$tmp/out" "GMMPRIOR_MODEL_DIR"
 for bad in "--sigma -1" "--sigma abc" "--sigma nan" "--steps 0" "--steps 65" "--threads 0" \
     "--estimator MMSE" "--seed -1" "--max-elements 0" "--precision half" "--colour-basis yuv" \
-    "--adapt -1" "--adapt 9" "--adapt x" "--frobnicate"; do
+    "--adapt -1" "--adapt 9" "--adapt x" "--adapt-after -1" "--adapt-after 65" \
+    "--adapt-after 1.5" "--frobnicate"; do
     # shellcheck disable=SC2086
     check "bad value: $bad" 2 "$restore" $bad "$tmp/g8.pgm" "$tmp/x.png"
 done
@@ -139,6 +140,15 @@ check "--adapt 0" 0 $run --adapt 0 --model "$tmp/grey.gmmp" "$tmp/g8.pgm" "$tmp/
 check "--adapt 1" 0 $run --adapt 1 --model "$tmp/grey.gmmp" "$tmp/g8.pgm" "$tmp/adapt1.pgm"
 if cmp -s "$tmp/adapt0.pgm" "$tmp/adapt1.pgm"; then
     echo "FAIL: --adapt 1 gave the same image as --adapt 0"
+    failures=$((failures + 1))
+fi
+# --fast adapts within its steps (after the first of the 3 here) unless told
+# not to.
+check "--fast" 0 $run --fast --steps 3 --model "$tmp/grey.gmmp" "$tmp/g8.pgm" "$tmp/fast.pgm"
+check "--fast --adapt-after 0" 0 $run --fast --steps 3 --adapt-after 0 --model "$tmp/grey.gmmp" \
+    "$tmp/g8.pgm" "$tmp/fast0.pgm"
+if cmp -s "$tmp/fast.pgm" "$tmp/fast0.pgm"; then
+    echo "FAIL: --fast --adapt-after 0 gave the same image as --fast"
     failures=$((failures + 1))
 fi
 

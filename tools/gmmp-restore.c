@@ -26,7 +26,9 @@
 static const char *prog = "gmmp-restore";
 
 /* Default priors, looked up in the model directory, first found wins.
- * --fast prefers the smaller grey prior: the work is proportional to K. */
+ * --fast prefers the smaller grey prior: the work is proportional to K
+ * (the K = 200 one with preselection, 0.1 dB better, took half as long
+ * again; docs/performance.md). */
 static const char *const grey_models[] = {"natural-8x8-k200.gmmp", "natural-8x8-k50.gmmp", NULL};
 static const char *const fast_grey_models[] = {"natural-8x8-k50.gmmp", "natural-8x8-k200.gmmp",
                                                NULL};
@@ -48,18 +50,33 @@ static const char *const fast_grey_models[] = {"natural-8x8-k50.gmmp", "natural-
 #define FULL_ADAPT 2
 
 #define FAST_RANK 16
+/* With a prior of at least FAST_PRESELECT_K components, the components
+ * whose log densities --fast computes exactly, of those its coarse model
+ * ranks first (GMMP_OPT_CANDIDATES): 8 of 200 measured within 0.02 dB of
+ * all 200 (held-out Kodak crops, sigma 25). The K = 50 prior runs without:
+ * 8 of 50 cost it 0.03 dB on set12. */
+#define FAST_CANDIDATES 8
+#define FAST_PRESELECT_K 100
+/* --fast adapts its prior within its steps, after the first
+ * (GMMP_OPT_EPLL_ADAPT_AFTER): +0.09 dB on held-out grey Kodak crops and
+ * +0.14 dB on set12 at sigma 25, for about a fifth more time. */
+#define FAST_ADAPT_AFTER 1
 
 /* What --fast means: every option it sets, in one place (with the smaller
  * default prior). Measured on set12 at sigma 25 (docs/performance.md):
  * jittered grids of step 4, flat tails beyond 16 eigenvalues (fast EPLL),
- * MAP estimates, the K = 50 prior. */
-static int fast_options(gmmp_options *o)
+ * MAP estimates, the prior adapted after the first step, the K = 50
+ * prior (K = 200 ones with preselection). */
+static int fast_options(gmmp_options *o, const gmmp_model *model)
 {
     /* EPLL's 5 half-quadratic steps: a sixth would cost --fast a fifth
      * more time for hundredths of a dB. */
     return gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, 5) ||
            gmmp_options_set_int(o, GMMP_OPT_STEP, 4) ||
            gmmp_options_set_int(o, GMMP_OPT_RANK, FAST_RANK) ||
+           (gmmp_model_components(model) >= FAST_PRESELECT_K &&
+            gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, FAST_CANDIDATES)) ||
+           gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT_AFTER, FAST_ADAPT_AFTER) ||
            gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR, GMMP_ESTIMATOR_MAP);
 }
 
@@ -67,13 +84,14 @@ static int fast_options(gmmp_options *o)
  * (the model keeps them) by a plan made and dropped: while the noise
  * estimate runs beside it, rather than after it. Failures are left to the
  * restoration, which makes the same plans and reports them. */
-static void prepare_flat_plans(const gmmp_model *model)
+static void prepare_flat_plans(const gmmp_model *model, int64_t threads)
 {
     gmmp_options *o = NULL;
     gmmp_plan *plan = NULL;
     const double var = 1.0;
     if (gmmp_model_dim(model) > FAST_RANK && !gmmp_options_create(&o) &&
         !gmmp_options_set_int(o, GMMP_OPT_RANK, FAST_RANK) &&
+        !gmmp_options_set_int(o, GMMP_OPT_THREADS, threads) &&
         !gmmp_plan_create(&plan, model, gmmp_model_dim(model), NULL, GMMP_NOISE_SCALAR, &var,
                           NULL, o))
         gmmp_plan_destroy(plan);
@@ -102,11 +120,15 @@ static void usage(FILE *f)
             "  --colour-basis B       with a grey prior on RGB input: pca (default: the\n"
             "                         image's own principal colour axes), opponent, rgb\n"
             "  --fast                 faster, slightly lower quality (jittered patch grid,\n"
-            "                         flat-tail covariances, the K = 50 prior by default)\n"
+            "                         flat-tail covariances, the prior adapted once within\n"
+            "                         the steps, the K = 50 prior by default)\n"
             "  --steps N              half-quadratic steps (default 6: the EPLL schedule\n"
             "                         and one more; 5 with --fast)\n"
             "  --adapt N              rounds of adapting the prior to the image, each\n"
             "                         restoring it again (default 2; 0 with --fast)\n"
+            "  --adapt-after S        adapt the prior once within the steps, after step S,\n"
+            "                         and go on with it (default 1 with --fast, else 0:\n"
+            "                         never)\n"
             "  --estimator map|mmse   posterior mean or most responsible component\n"
             "                         (default map, as EPLL)\n"
             "  --mask MASK            inpainting: a grey image of INPUT's size whose zero\n"
@@ -183,14 +205,14 @@ int main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     const char *model_arg = NULL, *mask_path = NULL;
     double sigma = -1.0; /* auto */
-    int64_t threads = cores > 0 ? cores : 1, steps = 0, seed = 0, adapt = -1;
+    int64_t threads = cores > 0 ? cores : 1, steps = 0, seed = 0, adapt = -1, after = -1;
     int64_t max_elements = (int64_t)GMMPIO_DEFAULT_MAX_ELEMENTS;
-    int estimator = -1, fast = 0, quiet = 0, bad = 0, precision = 0, basis = 0, c;
+    int estimator = -1, fast = 0, quiet = 0, bad = 0, precision = -1, basis = 0, c;
     static const char *const estimators[] = {"mmse", "map", NULL};
     /* In the order of gmmp_channel_basis. */
     static const char *const bases[] = {"pca", "opponent", "rgb", NULL};
     enum { MODEL = 256, SIGMA, EST, FAST, STEPS, MASK, THREADS, SEED, MAXEL, VERSION, PREC,
-           BASIS, ADAPT };
+           BASIS, ADAPT, AFTER };
     static const struct option longopts[] = {
         {"model", required_argument, 0, MODEL},     {"sigma", required_argument, 0, SIGMA},
         {"estimator", required_argument, 0, EST},   {"fast", no_argument, 0, FAST},
@@ -200,6 +222,7 @@ int main(int argc, char **argv)
         {"precision", required_argument, 0, PREC},
         {"colour-basis", required_argument, 0, BASIS},
         {"adapt", required_argument, 0, ADAPT},
+        {"adapt-after", required_argument, 0, AFTER},
         {"quiet", no_argument, 0, 'q'},             {"version", no_argument, 0, VERSION},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     while (!bad && (c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
@@ -215,6 +238,7 @@ int main(int argc, char **argv)
         case FAST: fast = 1; break;
         case STEPS: bad = cli_int(prog, "steps", optarg, 1, 64, &steps); break;
         case ADAPT: bad = cli_int(prog, "adapt", optarg, 0, 8, &adapt); break;
+        case AFTER: bad = cli_int(prog, "adapt-after", optarg, 0, 64, &after); break;
         case MASK: mask_path = optarg; break;
         case THREADS: bad = cli_int(prog, "threads", optarg, 1, 256, &threads); break;
         case PREC: bad = cli_choice(prog, "precision", optarg, cli_precisions, &precision); break;
@@ -348,7 +372,7 @@ int main(int argc, char **argv)
         goto done;
     }
     if (ahead && fast)
-        prepare_flat_plans(model);
+        prepare_flat_plans(model, threads);
 
     if (gmmpio_stack_alloc_channels(&out, in.count, h, w, ch) || gmmp_options_create(&opt)) {
         fprintf(stderr, "%s: out of memory\n", prog);
@@ -358,15 +382,20 @@ int main(int argc, char **argv)
     restore_progress ps;
     restore_progress_start(&ps, prog, in.count);
     if (gmmp_options_set_int(opt, GMMP_OPT_EPLL_STEPS, FULL_STEPS) ||
-        (fast && fast_options(opt)) ||
+        (fast && fast_options(opt, model)) ||
         gmmp_options_set_int(opt, GMMP_OPT_THREADS, threads) ||
         (threads > 1 && gmmp_options_set_int(opt, GMMP_OPT_BLAS_SERIAL, 1)) ||
         gmmp_options_set_int(opt, GMMP_OPT_SEED, seed) ||
-        gmmp_options_set_int(opt, GMMP_OPT_PRECISION, precision) ||
+        /* --fast: its flat tails' projections in float, the same PSNR. */
+        gmmp_options_set_int(opt, GMMP_OPT_PRECISION,
+                             precision >= 0 ? precision
+                             : fast         ? GMMP_PRECISION_SINGLE
+                                            : GMMP_PRECISION_DOUBLE) ||
         gmmp_options_set_int(opt, GMMP_OPT_CHANNEL_BASIS, basis) ||
         (steps && gmmp_options_set_int(opt, GMMP_OPT_EPLL_STEPS, steps)) ||
         gmmp_options_set_int(opt, GMMP_OPT_EPLL_ADAPT,
                              adapt >= 0 ? adapt : fast ? 0 : FULL_ADAPT) ||
+        (after >= 0 && gmmp_options_set_int(opt, GMMP_OPT_EPLL_ADAPT_AFTER, after)) ||
         /* MAP by default, as EPLL: as good here, and it needs one
          * component's posterior mean per patch instead of several. */
         gmmp_options_set_int(opt, GMMP_OPT_ESTIMATOR,

@@ -1141,7 +1141,7 @@ _COLOUR_BASES = {"pca": 0, "opponent": 1, "identity": 2}
 
 def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1, seed=0,
                estimator="mmse", batch=4096, threads=1, progress=None, colour_basis="pca",
-               adapt=0):
+               adapt=0, adapt_after=0):
     """Restores an image by EPLL (Zoran and Weiss 2011; gmmp_epll_image):
     `steps` half-quadratic steps (GMMP_OPT_EPLL_STEPS); with step > 1, fast
     EPLL's jittered patch grids (seeded by `seed`). ``observed`` (h x w,
@@ -1158,7 +1158,10 @@ def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1,
     ``adapt`` rounds (GMMP_OPT_EPLL_ADAPT) adapt the prior to the image
     before the final restoration (EM adaptation, Luo, Chan and Nguyen
     2016): each restores the image on a jittered grid and adapts the prior
-    to that restoration's patches (gmmp_stats_adapt, relevance 16)."""
+    to that restoration's patches (gmmp_stats_adapt, relevance 16).
+    ``adapt_after`` = s (GMMP_OPT_EPLL_ADAPT_AFTER) adapts it once within
+    the steps instead, after step s, to that step's estimate, and goes on
+    with it: no second restoration."""
     p = model.patch
     if p is None:
         raise ArgumentError("the model has no patch description: set it with "
@@ -1181,6 +1184,7 @@ def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1,
     opts.set("seed", seed)
     opts.set("channel_basis", _COLOUR_BASES[colour_basis])
     opts.set("epll_adapt", adapt)
+    opts.set("epll_adapt_after", adapt_after)
     cdef const double *pa = _ptr(a)
     cdef const unsigned char *pk = NULL
     if mask is not None:

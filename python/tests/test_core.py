@@ -304,6 +304,11 @@ def test_epll_and_fast_plans():
     # camera-man crop, it restores better than the prior as it is.
     adapted = gmmprior.epll_image(natural, noisy, 20.0, steps=3, step=2, seed=1, adapt=1)
     assert mse(adapted) < mse(epll)
+    # ... or once within the steps (GMMP_OPT_EPLL_ADAPT_AFTER).
+    within = gmmprior.epll_image(natural, noisy, 20.0, steps=3, step=2, seed=1, adapt_after=1)
+    assert mse(within) < mse(epll)
+    with pytest.raises(gmmprior.ArgumentError, match="epll_adapt_after"):
+        gmmprior.epll_image(natural, noisy, 20.0, adapt_after=65)
     with pytest.raises(gmmprior.ArgumentError):
         gmmprior.epll_image(natural, noisy, 20.0, adapt=9)
     mask = rng.uniform(size=img.shape) > 0.3
