@@ -94,7 +94,7 @@ typedef enum gmmp_option {
      * Worth it when K is large: EPLL's K = 200 prior with 8 candidates
      * costs about what K = 50 does without, and measured within 0.02 dB
      * of every component (docs/performance.md). Ignored where it would not
-     * save work (candidates >= K, or nearly so) and by exact plans (since 1.2). */
+     * save work (candidates >= K, or nearly so) and by exact plans (since 1.1). */
     GMMP_OPT_CANDIDATES = 22,
 
     /** int in [1, 4096], default 1: distance between patch positions in
@@ -133,7 +133,7 @@ typedef enum gmmp_option {
      * sigma^2 / 64; the remaining steps use the adapted prior. A fraction of
      * the cost of a round of #GMMP_OPT_EPLL_ADAPT, which restores the image
      * again from the start, for part of its gain (docs/performance.md)
-     * (since 1.2). */
+     * (since 1.1). */
     GMMP_OPT_EPLL_ADAPT_AFTER = 37
 } gmmp_option;
 
