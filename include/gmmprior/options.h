@@ -128,9 +128,10 @@ typedef enum gmmp_option {
     /** int in [0, 64], default 0 (never): gmmp_epll_image() adapts the
      * prior once within its steps, after half-quadratic step `s` (1-based;
      * ignored unless s < #GMMP_OPT_EPLL_STEPS): to the patches of that
-     * step's patch average, on a grid of step 3, responsibilities from a
-     * plan of the steps' own kind (flat and preselecting ones are cheap) at
-     * sigma^2 / 64; the remaining steps use the adapted prior. A fraction of
+     * step's patch average, on a grid of step 3, each assigned to its most
+     * responsible component under a plan of the steps' own kind at
+     * sigma^2 / 64 (flat and preselecting plans make this cheap); the
+     * remaining steps use the adapted prior. A fraction of
      * the cost of a round of #GMMP_OPT_EPLL_ADAPT, which restores the image
      * again from the start, for part of its gain (docs/performance.md)
      * (since 1.1). */
