@@ -709,6 +709,31 @@ static double *textured_image(size_t h, size_t w, size_t C, double sigma, uint64
     return img;
 }
 
+START_TEST(noise_level_with_many_channels)
+{
+    /* Pure noise in 1 to 8 channels. Where the patches are few for their
+     * dimension (60x60 with 8 channels: 2,809 patches of 512 values) the
+     * estimate must still stand on all of them: a start from a quarter of
+     * them, fewer than the dimensions, had read 2.7 for 10 there, and 0 at
+     * 50x50. Where they are many (120x120) it is within 5%. */
+    const double sigma = 10.0;
+    const size_t sides[] = {60, 120};
+    for (size_t C = 1; C <= 8; C++)
+        for (size_t k = 0; k < 2; k++) {
+            const size_t n = sides[k];
+            tu_rng r = {77 + C * 3 + k};
+            double *img = malloc(n * n * C * sizeof *img), est = -1.0;
+            for (size_t i = 0; i < n * n * C; i++)
+                img[i] = 128.0 + sigma * tu_normal(&r);
+            ck_assert_ok(gmmp_estimate_noise(img, n, n, C, n * C, &est));
+            double tol = k == 0 ? 0.25 : 0.05;
+            ck_assert_msg(fabs(est - sigma) <= tol * sigma, "%zux%zu, %zu channels: %g", n, n,
+                          C, est);
+            free(img);
+        }
+}
+END_TEST
+
 START_TEST(noise_level_beside_texture_at_low_noise)
 {
     /* Half texture, half smooth: the weak-texture selection finds the
@@ -868,6 +893,7 @@ int main(void)
     tcase_add_test(tc, epll_adapts_within_its_steps_as_by_hand);
     tcase_add_test(tc, epll_adapting_within_its_steps_helps);
     tcase_add_test(tc, noise_level_of_white_noise_on_a_smooth_image);
+    tcase_add_test(tc, noise_level_with_many_channels);
     tcase_add_test(tc, noise_level_beside_texture_at_low_noise);
     tcase_add_test(tc, noise_level_follows_the_image_scale);
     suite_add_tcase(s, tc);

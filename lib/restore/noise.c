@@ -31,8 +31,11 @@
  * them: fewer do not make a covariance worth its eigenvalues. */
 #define MIN_PATCHES_PER_DIM 32.0
 /* With at least four times this much work (patches x d^2: 20,000 grey
- * 8x8 patches, 2,200 RGB ones), the starting estimate takes every second
- * grid row and column only. */
+ * 8x8 patches, 2,200 RGB ones), and a quarter of the patches still enough
+ * for the estimate to stand on its own (MIN_SELECTED_PER_DIM per
+ * dimension: with many channels a small image has fewer patches than
+ * dimensions), the starting estimate takes every second grid row and
+ * column only. */
 #define START_WORK (20000.0 * 64.0 * 64.0)
 /* Patches per block of the covariance's products. */
 #define BLOCK 1024
@@ -303,7 +306,10 @@ static int estimate_variance(const noise_grid *g, const double *energy, moments 
     /* The start needs only a rough level: a quarter of the patches where
      * they are many (the full pass had been half of the estimate). The
      * moments then hold that subset, so the first selection sums afresh. */
-    const size_t sub = (double)g->n * (double)(d * d) >= 4 * START_WORK ? 2 : 1;
+    const size_t sub = (double)g->n * (double)(d * d) >= 4 * START_WORK &&
+                               (double)g->n >= 4 * MIN_SELECTED_PER_DIM * (double)d
+                           ? 2
+                           : 1;
     accumulate(g, energy, -INFINITY, INFINITY, 1.0, sub, m, block);
     int rc = eigenvalues(m, d, cov, lambda);
     if (rc)
