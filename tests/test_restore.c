@@ -607,6 +607,14 @@ START_TEST(epll_adapting_within_its_steps_helps)
                       after, before);
         ck_assert(!seen.over);
         ck_assert_double_eq_tol(seen.done, seen.total, 1e-9 * seen.total);
+        /* With a round of adaptation too, only the final restoration
+         * adapts within its steps: the progress count, which the rounds
+         * fix, still ends at its total. */
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT, 1));
+        ck_assert_ok(gmmp_epll_image(m, sigma, y, h, w, w, NULL, adapted, w, o));
+        ck_assert_double_le(mse(adapted, clean, n), 0.8 * before);
+        ck_assert(!seen.over);
+        ck_assert_double_eq_tol(seen.done, seen.total, 1e-9 * seen.total);
         ck_assert_fails(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT_AFTER, 65), GMMP_EINVAL);
         gmmp_options_destroy(o);
     }

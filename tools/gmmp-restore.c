@@ -92,6 +92,7 @@ static void prepare_flat_plans(const gmmp_model *model, int64_t threads)
     if (gmmp_model_dim(model) > FAST_RANK && !gmmp_options_create(&o) &&
         !gmmp_options_set_int(o, GMMP_OPT_RANK, FAST_RANK) &&
         !gmmp_options_set_int(o, GMMP_OPT_THREADS, threads) &&
+        !gmmp_options_set_int(o, GMMP_OPT_BLAS_SERIAL, threads > 1) &&
         !gmmp_plan_create(&plan, model, gmmp_model_dim(model), NULL, GMMP_NOISE_SCALAR, &var,
                           NULL, o))
         gmmp_plan_destroy(plan);
@@ -121,7 +122,8 @@ static void usage(FILE *f)
             "                         image's own principal colour axes), opponent, rgb\n"
             "  --fast                 faster, slightly lower quality (jittered patch grid,\n"
             "                         flat-tail covariances, the prior adapted once within\n"
-            "                         the steps, the K = 50 prior by default)\n"
+            "                         the steps, single precision, the K = 50 prior by\n"
+            "                         default)\n"
             "  --steps N              half-quadratic steps (default 6: the EPLL schedule\n"
             "                         and one more; 5 with --fast)\n"
             "  --adapt N              rounds of adapting the prior to the image, each\n"
@@ -136,9 +138,10 @@ static void usage(FILE *f)
             "  --threads N            threads (default: all cores; with more than one,\n"
             "                         OpenBLAS runs single-threaded)\n"
             "  --seed N               seed of the jittered grids (default 0)\n"
-            "  --precision P          double (default) or single: the heavy products in\n"
-            "                         float where that is accurate enough (about twice as\n"
-            "                         fast at full quality, the same PSNR)\n"
+            "  --precision P          double (default; single with --fast) or single: the\n"
+            "                         heavy products in float where that is accurate\n"
+            "                         enough (about twice as fast at full quality, the\n"
+            "                         same PSNR)\n"
             "  --max-elements N       refuse inputs of more values than N (default 2^27)\n"
             "  -q, --quiet            no estimate, no progress\n"
             "  --version              print the version\n"

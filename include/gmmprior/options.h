@@ -131,10 +131,11 @@ typedef enum gmmp_option {
      * step's patch average, on a grid of step 3, each assigned to its most
      * responsible component under a plan of the steps' own kind at
      * sigma^2 / 64 (flat and preselecting plans make this cheap); the
-     * remaining steps use the adapted prior. A fraction of
-     * the cost of a round of #GMMP_OPT_EPLL_ADAPT, which restores the image
-     * again from the start, for part of its gain (docs/performance.md)
-     * (since 1.1). */
+     * remaining steps use the adapted prior. With #GMMP_OPT_EPLL_ADAPT
+     * rounds, only the final restoration adapts within its steps. A
+     * fraction of the cost of a round of #GMMP_OPT_EPLL_ADAPT, which
+     * restores the image again from the start, for part of its gain
+     * (docs/performance.md) (since 1.1). */
     GMMP_OPT_EPLL_ADAPT_AFTER = 37
 } gmmp_option;
 

@@ -123,7 +123,8 @@ bool gmmp__plan_keeps_whitened(const gmmp_plan *plan);
 size_t gmmp__plan_block_rows(const gmmp_plan *plan);
 
 /* Coordinates a flat plan's execution keeps per row: K r of every
- * component, and r of each preselected candidate. */
+ * component, or with preselection K r0 coarse ones and r of each
+ * candidate. */
 size_t gmmp__plan_flat_row_values(const gmmp_plan *plan);
 
 #endif /* GMMP_PLAN_H */

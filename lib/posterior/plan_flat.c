@@ -450,8 +450,10 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
         }
         return;
     }
-    double *P = w->z;          /* n x K r coordinates, or n x K r0 with preselection */
-    double *C = w->z + n * Kr; /* n x M r: the candidates' coordinates */
+    /* n x K r coordinates; with preselection n x K r0 coarse ones, then
+     * the candidates' n x M r (gmmp__plan_flat_row_values). */
+    double *P = w->z;
+    double *C = w->z + n * K * (M ? pl->pre_rank : r);
     double *lp = w->lp;        /* n x K: first y . mu_k, then log densities */
     double *yy = w->gat;       /* n: ||y||^2 */
     const bool single = block_in_float(pl, Y, n);

@@ -176,9 +176,10 @@ static int count_passes(const epll *e, size_t rounds, size_t steps, size_t step,
 }
 
 /* EPLL's steps with e->model, from y into x (both h x w x C; x has row
- * pitch w C); avg is scratch of x's size. */
+ * pitch w C); avg is scratch of x's size. `final`: the restoration whose
+ * result is returned, the one that adapts within its steps. */
 static int restore_steps(epll *e, const double *y, size_t pitch, const unsigned char *observed,
-                         size_t steps, size_t step, double *x, double *avg)
+                         size_t steps, size_t step, bool final, double *x, double *avg)
 {
     const size_t h = e->pass.h, C = e->pass.C, row = e->pass.w * C, values = h * row;
     int rc;
@@ -202,7 +203,8 @@ static int restore_steps(epll *e, const double *y, size_t pitch, const unsigned 
                 x[r * row + i] = seen ? (y[r * pitch + i] + bs2 * avg[r * row + i]) / (1.0 + bs2)
                                       : avg[r * row + i];
             }
-        if (s + 1 == e->adapt_after && s + 1 < steps && (rc = adapt_within(e, avg, row)))
+        if (final && s + 1 == e->adapt_after && s + 1 < steps &&
+            (rc = adapt_within(e, avg, row)))
             return rc;
     }
     return GMMP_OK;
@@ -253,7 +255,7 @@ int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size
          * jittered grid (at least PREFILTER_STEP): adapting to it measured
          * as well as adapting to a full one, for a fraction of the time. */
         size_t st = round < rounds ? prefilter_step : step;
-        if ((rc = restore_steps(&e, y, pitch, observed, steps, st, x, avg)) ||
+        if ((rc = restore_steps(&e, y, pitch, observed, steps, st, round == rounds, x, avg)) ||
             round == rounds)
             break;
         gmmp_model *next;
