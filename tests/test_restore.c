@@ -441,6 +441,16 @@ static double mse(const double *a, const double *b, size_t n)
     return s / (double)n;
 }
 
+/* Diagonal stripes (h x w, period 9) that a random prior knows nothing
+ * about, and the same plus noise of sigma, drawn from r. */
+static void noisy_stripes(size_t h, size_t w, double sigma, tu_rng *r, double *clean, double *y)
+{
+    for (size_t i = 0; i < h * w; i++) {
+        clean[i] = 128.0 + 70.0 * sin(6.283185307179586 * (double)(i / w + 2 * (i % w)) / 9.0);
+        y[i] = clean[i] + sigma * tu_normal(r);
+    }
+}
+
 START_TEST(epll_adapts_the_prior_to_the_image)
 {
     /* Diagonal stripes the random prior knows nothing about: adapting it
@@ -452,10 +462,7 @@ START_TEST(epll_adapts_the_prior_to_the_image)
     double *plain = malloc(n * sizeof *plain), *adapted = malloc(n * sizeof *adapted);
     double *kept = malloc(n * sizeof *kept);
     tu_rng r = {5};
-    for (size_t i = 0; i < n; i++) {
-        clean[i] = 128.0 + 70.0 * sin(6.283185307179586 * (double)(i / w + 2 * (i % w)) / 9.0);
-        y[i] = clean[i] + sigma * tu_normal(&r);
-    }
+    noisy_stripes(h, w, sigma, &r, clean, y);
     gmmp_options *o = tu_options();
     ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR, GMMP_ESTIMATOR_MAP));
     ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_THREADS, 2));
@@ -582,10 +589,7 @@ START_TEST(epll_adapting_within_its_steps_helps)
     double *clean = malloc(n * sizeof *clean), *y = malloc(n * sizeof *y);
     double *plain = malloc(n * sizeof *plain), *adapted = malloc(n * sizeof *adapted);
     tu_rng r = {6};
-    for (size_t i = 0; i < n; i++) {
-        clean[i] = 128.0 + 70.0 * sin(6.283185307179586 * (double)(i / w + 2 * (i % w)) / 9.0);
-        y[i] = clean[i] + sigma * tu_normal(&r);
-    }
+    noisy_stripes(h, w, sigma, &r, clean, y);
     for (int fast = 0; fast < 2; fast++) {
         gmmp_options *o = tu_options();
         ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR, GMMP_ESTIMATOR_MAP));
