@@ -25,6 +25,9 @@ from skimage.restoration import denoise_nl_means  # noqa: E402
 
 
 def main():
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        sys.exit(0 if len(sys.argv) > 1 else 2)
     tool = sys.argv[1]
     src = sys.argv[2] if len(sys.argv) > 2 else "data/images/camera.pgm"
     out = sys.argv[3] if len(sys.argv) > 3 else "docs/images/restore-camera.png"
