@@ -54,6 +54,7 @@ size_t gmmp_plan_obs_dim(const gmmp_plan *plan)
 #define WHITENED_BUDGET ((size_t)1 << 20)
 /* Rows of a block when they are not kept, at most. */
 #define REWHITEN_ROWS 512
+#define FLAT_BUDGET ((size_t)1 << 16)
 
 bool gmmp__plan_keeps_whitened(const gmmp_plan *plan)
 {
@@ -73,7 +74,7 @@ size_t gmmp__plan_block_rows(const gmmp_plan *plan)
     if (plan->flat) {
         /* A flat plan keeps K r coordinates a row (and M r of its
          * candidates), not K d whitened values. */
-        size_t rows = WHITENED_BUDGET / gmmp__plan_flat_row_values(plan);
+        size_t rows = FLAT_BUDGET / gmmp__plan_flat_row_values(plan);
         return rows < 64 ? 64 : rows > 1024 ? 1024 : rows;
     }
     size_t width = plan->p > plan->d ? plan->p : plan->d;

@@ -60,13 +60,15 @@ struct gmmp_plan {
      * components most likely under a coarser flat tail of rank pre_rank
      * are the only ones whose rank-r log densities are computed. 0: off. */
     size_t candidates, pre_rank;
-    double *pre_u;       /* d x K r0: the r0 leading eigenvectors of each component */
+    double *pre_u;       /* d x r0 K: the r0 leading eigenvectors, column a K + k */
     double *pre_rest;    /* K x d x (r - r0): its other r - r0 kept ones, as columns */
     float *pre_u_f;      /* pre_u in float, for single precision (else NULL) */
     float *pre_rest_f;   /* pre_rest in float, likewise */
-    double *pre_proj_mu; /* K x r0: their projections of mu_k */
-    double *pre_iv;      /* K x (r0 + 1): 1 / (lambda + sigma2), the coarser tail's last */
-    double *pre_base;    /* K: log weight + log normaliser of the coarser model */
+    double *pre_proj_mu; /* r0 x K: their projections of mu_k */
+    double *pre_iv;      /* (r0 + 1) x K: 1 / (lambda + sigma2) less the coarser tail's,
+                            then the tail's own */
+    double *pre_base;    /* K: log weight + log normaliser of the coarser model
+                            - ||mu_k||^2 / (2 (lambda_tail + sigma2)) */
 
     /* Any W and noise: whitened residuals z = L_S^{-1}(y - W mu_k - b). */
     double *obs_means;   /* K x p: W mu_k + b */

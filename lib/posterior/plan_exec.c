@@ -53,7 +53,7 @@ int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl, size_t B)
     w->z = gmmp__alloc_array(B, zrow * sizeof(double));
     if (pl->candidates &&
         (!(w->cand = gmmp__alloc_array(B, pl->candidates * sizeof(size_t))) ||
-         !(w->cand_lp = gmmp__alloc_array(pl->candidates, sizeof(double))) ||
+         !(w->cand_lp = gmmp__alloc_array(K + pl->candidates, sizeof(double))) ||
          !(w->cand_count = gmmp__alloc_array(K + 1, sizeof(size_t))) ||
          !(w->cand_order = gmmp__alloc_array(B, pl->candidates * sizeof(size_t))))) {
         gmmp__workspace_free(w);

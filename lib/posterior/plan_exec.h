@@ -31,7 +31,7 @@ typedef struct workspace {
     double *lpdf;             /* rows */
     size_t *top, *sel;        /* rows: most responsible component; selected rows */
     size_t *cand;             /* rows x candidates: a flat plan's preselected components */
-    double *cand_lp;          /* candidates: their log densities, one row at a time */
+    double *cand_lp;          /* K + candidates: one row's coarse scores, then the best's */
     size_t *cand_count;       /* K + 1: candidates per component, then offsets */
     size_t *cand_order;       /* rows x candidates: their slots in component order */
     double *gat;              /* rows x width gathered residuals */

@@ -86,20 +86,24 @@ static int flat_preselect(gmmp_plan *plan, size_t candidates)
     if (!plan->pre_u || !plan->pre_rest || !plan->pre_proj_mu || !plan->pre_iv ||
         !plan->pre_base)
         return gmmp__fail_nomem();
+    /* Laid out component-fastest (column a K + k), so that scoring runs
+     * over the components in vectorisable lanes (candidates_only). */
     const size_t Kr = K * r, Kr0 = K * r0;
+    double *tail_iv = plan->pre_iv + r0 * K;
     for (size_t k = 0; k < K; k++) {
         const double *lambda = plan->eig->lambda + k * d;
         double lt = 0.0, logdet = 0.0;
         for (size_t j = 0; j < d - r0; j++)
             lt += lambda[j] / (double)(d - r0);
+        tail_iv[k] = 1.0 / (lt + plan->sigma2);
         for (size_t a = 0; a < r0; a++) {
             /* The leading r0 of the kept eigenvectors: the last columns. */
             size_t from = k * r + (r - r0) + a;
             for (size_t j = 0; j < d; j++)
-                plan->pre_u[j * Kr0 + k * r0 + a] = plan->u_all[j * Kr + from];
-            plan->pre_proj_mu[k * r0 + a] = plan->proj_mu[from];
+                plan->pre_u[j * Kr0 + a * K + k] = plan->u_all[j * Kr + from];
+            plan->pre_proj_mu[a * K + k] = plan->proj_mu[from];
             double var = lambda[d - r0 + a] + plan->sigma2;
-            plan->pre_iv[k * (r0 + 1) + a] = 1.0 / var;
+            plan->pre_iv[a * K + k] = 1.0 / var - tail_iv[k];
             logdet += log(var);
         }
         /* The others as columns, so that a candidate's coordinates are
@@ -108,10 +112,10 @@ static int flat_preselect(gmmp_plan *plan, size_t candidates)
         for (size_t j = 0; j < d; j++)
             for (size_t a = 0; a < rest; a++)
                 plan->pre_rest[(k * d + j) * rest + a] = plan->u_all[j * Kr + k * r + a];
-        plan->pre_iv[k * (r0 + 1) + r0] = 1.0 / (lt + plan->sigma2);
         logdet += (double)(d - r0) * log(lt + plan->sigma2);
-        plan->pre_base[k] =
-            plan->log_weights[k] - 0.5 * ((double)d * GMMP__LOG_2PI + logdet);
+        plan->pre_base[k] = plan->log_weights[k] -
+                            0.5 * ((double)d * GMMP__LOG_2PI + logdet) -
+                            0.5 * plan->mu_norm2[k] * tail_iv[k];
     }
     return GMMP_OK;
 }
@@ -269,7 +273,9 @@ static void all_components(const gmmp_plan *pl, const double *Y, size_t n, bool 
  * rest columns, four at a time in two two-lane vectors (the baseline
  * x86-64 registers; GCC and clang lower them to what the target has, and
  * compilers without vector extensions take the plain loop), each over
- * all d rows, so that no sum waits on a single accumulator. */
+ * the even and the odd rows apart: a single chain of d dependent
+ * additions per column had left the loop waiting on the adder's latency
+ * (a third of a K = 200 fast plan's own time, perf). */
 #if defined(__GNUC__)
 typedef double gmmp__v2d __attribute__((vector_size(2 * sizeof(double))));
 #endif
@@ -280,17 +286,28 @@ static void coordinates(const double *y, const double *u, size_t d, size_t rest,
     size_t a = 0;
 #if defined(__GNUC__)
     for (; a + 4 <= rest; a += 4) {
-        gmmp__v2d lo = {0, 0}, hi = {0, 0};
-        for (size_t j = 0; j < d; j++) {
-            gmmp__v2d c0, c1;
+        gmmp__v2d lo0 = {0, 0}, hi0 = {0, 0}, lo1 = {0, 0}, hi1 = {0, 0}, c0, c1;
+        size_t j = 0;
+        for (; j + 2 <= d; j += 2) {
             memcpy(&c0, u + j * rest + a, sizeof c0);
             memcpy(&c1, u + j * rest + a + 2, sizeof c1);
-            lo += y[j] * c0;
-            hi += y[j] * c1;
+            lo0 += y[j] * c0;
+            hi0 += y[j] * c1;
+            memcpy(&c0, u + (j + 1) * rest + a, sizeof c0);
+            memcpy(&c1, u + (j + 1) * rest + a + 2, sizeof c1);
+            lo1 += y[j + 1] * c0;
+            hi1 += y[j + 1] * c1;
         }
+        if (j < d) {
+            memcpy(&c0, u + j * rest + a, sizeof c0);
+            memcpy(&c1, u + j * rest + a + 2, sizeof c1);
+            lo0 += y[j] * c0;
+            hi0 += y[j] * c1;
+        }
+        gmmp__v2d sum_lo = lo0 + lo1, sum_hi = hi0 + hi1;
         double out[4];
-        memcpy(out, &lo, sizeof lo);
-        memcpy(out + 2, &hi, sizeof hi);
+        memcpy(out, &sum_lo, sizeof sum_lo);
+        memcpy(out + 2, &sum_hi, sizeof sum_hi);
         for (size_t l = 0; l < 4; l++)
             z[a + l] = out[l] - proj[a + l];
     }
@@ -304,7 +321,7 @@ static void coordinates(const double *y, const double *u, size_t d, size_t rest,
 }
 
 /* coordinates() in float, from the row rounded to float: four columns in
- * one four-lane vector. */
+ * one four-lane vector, the rows in four interleaved sums. */
 #if defined(__GNUC__)
 typedef float gmmp__v4f __attribute__((vector_size(4 * sizeof(float))));
 #endif
@@ -315,14 +332,25 @@ static void coordinates_f(const float *y, const float *u, size_t d, size_t rest,
     size_t a = 0;
 #if defined(__GNUC__)
     for (; a + 4 <= rest; a += 4) {
-        gmmp__v4f acc = {0, 0, 0, 0};
-        for (size_t j = 0; j < d; j++) {
-            gmmp__v4f col;
-            memcpy(&col, u + j * rest + a, sizeof col);
-            acc += y[j] * col;
+        gmmp__v4f s0 = {0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0, c;
+        size_t j = 0;
+        for (; j + 4 <= d; j += 4) {
+            memcpy(&c, u + j * rest + a, sizeof c);
+            s0 += y[j] * c;
+            memcpy(&c, u + (j + 1) * rest + a, sizeof c);
+            s1 += y[j + 1] * c;
+            memcpy(&c, u + (j + 2) * rest + a, sizeof c);
+            s2 += y[j + 2] * c;
+            memcpy(&c, u + (j + 3) * rest + a, sizeof c);
+            s3 += y[j + 3] * c;
         }
+        for (; j < d; j++) {
+            memcpy(&c, u + j * rest + a, sizeof c);
+            s0 += y[j] * c;
+        }
+        gmmp__v4f sum = (s0 + s1) + (s2 + s3);
         float out[4];
-        memcpy(out, &acc, sizeof out);
+        memcpy(out, &sum, sizeof out);
         for (size_t l = 0; l < 4; l++)
             z[a + l] = (double)out[l] - proj[a + l];
     }
@@ -359,35 +387,44 @@ static void keep_best(double value, size_t k, double *best, size_t *which, size_
  * i M), their r coordinates in C (row i, candidate s at (i M + s) r) and
  * their exact log densities in lp (n x K, holding y . mu_k on entry);
  * every other component's log density is -inf. With `single` the rows
- * are in w->dev_f, rounded to float. */
+ * are in w->dev_f, rounded to float.
+ *
+ * The coarse log density of e = y - mu_k with coordinates z is
+ *     base_k - sum_a z_a^2 (iv_a - iv_t) / 2 - ||e||^2 iv_t / 2,
+ * ||e||^2 = ||y||^2 - 2 y.mu_k + ||mu_k||^2, which flat_quadratic gives
+ * without its guard against a tail energy rounded below zero: a ranking
+ * needs no such care, and without it every term runs over the
+ * components in independent lanes. */
 static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool single,
                             const double *yy, double *P0, double *C, double *lp, workspace *w)
 {
     const size_t K = pl->K, d = pl->d, r = pl->rank, r0 = pl->pre_rank, M = pl->candidates;
     const size_t Kr0 = K * r0, rest = r - r0;
     project(pl, Y, n, pl->pre_u, pl->pre_u_f, single, Kr0, w, P0);
-    double *best = w->cand_lp; /* M */
+    double *score = w->cand_lp, *best = w->cand_lp + K; /* K; M */
+    const double *tail_iv = pl->pre_iv + r0 * K;
     for (size_t i = 0; i < n; i++) {
-        double *row0 = P0 + i * Kr0;
-        const double *lpi = lp + i * K;
+        const double *row0 = P0 + i * Kr0, *ymu = lp + i * K;
         size_t *cand = w->cand + i * M, filled = 0;
-        for (size_t j = 0; j < Kr0; j++)
-            row0[j] -= pl->pre_proj_mu[j];
-        for (size_t k = 0; k < K; k++) {
-            /* flat_quadratic, written out: r0 is small, and a call per
-             * component had cost as much as the sums. */
-            const double *z = row0 + k * r0, *iv = pl->pre_iv + k * (r0 + 1);
-            double zz = 0.0, q = 0.0;
-            for (size_t a = 0; a < r0; a++) {
-                double z2 = z[a] * z[a];
-                zz += z2;
-                q += z2 * iv[a];
+        const double half_yy = 0.5 * yy[i];
+        for (size_t k = 0; k < K; k++)
+            score[k] = pl->pre_base[k] + tail_iv[k] * (ymu[k] - half_yy);
+        for (size_t a = 0; a < r0; a++) {
+            const double *p = row0 + a * K, *pm = pl->pre_proj_mu + a * K;
+            const double *iv = pl->pre_iv + a * K;
+            for (size_t k = 0; k < K; k++) {
+                double z = p[k] - pm[k];
+                score[k] -= 0.5 * iv[k] * z * z;
             }
-            double e2 = yy[i] - 2.0 * lpi[k] + pl->mu_norm2[k];
-            double score = pl->pre_base[k] - 0.5 * (q + (e2 > zz ? e2 - zz : 0.0) * iv[r0]);
-            if (filled < M || score > best[M - 1])
-                keep_best(score, k, best, cand, &filled, M);
         }
+        for (size_t k = 0; k < K; k++)
+            if (filled < M || score[k] > best[M - 1])
+                keep_best(score[k], k, best, cand, &filled, M);
+        /* The candidates' coarse coordinates, the last r0 of their r. */
+        for (size_t s = 0; s < M; s++)
+            for (size_t a = 0; a < r0; a++)
+                C[(i * M + s) * r + rest + a] =
+                    row0[a * K + cand[s]] - pl->pre_proj_mu[a * K + cand[s]];
     }
     /* The candidates' remaining coordinates, component by component: the
      * K blocks of eigenvectors exceed the cache, and each is then read
@@ -409,7 +446,6 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool
         else
             coordinates(Y + i * d, pl->pre_rest + k * d * rest, d, rest, pl->proj_mu + k * r,
                         z);
-        memcpy(z + rest, P0 + i * Kr0 + k * r0, r0 * sizeof *z);
     }
     for (size_t i = 0; i < n; i++) {
         double *lpi = lp + i * K;
