@@ -42,10 +42,11 @@ int gmmp__blas_serial_begin(bool want)
         return 0;
     /* Nested or concurrent sections: the first saves, the last restores. */
     pthread_mutex_lock(&lock);
-    if (users++ == 0) {
-        saved = get_threads();
+    /* Already serial: no call at all. OpenBLAS's pthread server restarts
+     * a stopped thread pool in every openblas_set_num_threads (its lazy
+     * re-initialisation after fork), even to set one thread. */
+    if (users++ == 0 && (saved = get_threads()) != 1)
         set_threads(1);
-    }
     pthread_mutex_unlock(&lock);
     return 1;
 }
@@ -55,7 +56,7 @@ void gmmp__blas_serial_end(int previous)
     if (!previous || !set_threads)
         return;
     pthread_mutex_lock(&lock);
-    if (--users == 0)
+    if (--users == 0 && saved != 1)
         set_threads(saved);
     pthread_mutex_unlock(&lock);
 }
