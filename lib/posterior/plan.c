@@ -64,9 +64,11 @@ bool gmmp__plan_keeps_whitened(const gmmp_plan *plan)
 
 size_t gmmp__plan_flat_row_values(const gmmp_plan *plan)
 {
-    /* Preselection keeps the coarse coordinates and the candidates'. */
-    return plan->candidates ? plan->K * plan->pre_rank + plan->candidates * plan->rank
-                            : plan->K * plan->rank;
+    /* Preselection keeps the coarse coordinates with every y . mu_k, and
+     * the candidates' coordinates. */
+    return plan->candidates
+               ? plan->K * (plan->pre_rank + 1) + plan->candidates * plan->rank
+               : plan->K * plan->rank;
 }
 
 size_t gmmp__plan_block_rows(const gmmp_plan *plan)

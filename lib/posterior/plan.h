@@ -60,7 +60,8 @@ struct gmmp_plan {
      * components most likely under a coarser flat tail of rank pre_rank
      * are the only ones whose rank-r log densities are computed. 0: off. */
     size_t candidates, pre_rank;
-    double *pre_u;       /* d x r0 K: the r0 leading eigenvectors, column a K + k */
+    double *pre_u;       /* d x (r0 + 1) K: the r0 leading eigenvectors, column a K + k,
+                            then the means, column r0 K + k */
     double *pre_rest;    /* K x d x (r - r0): its other r - r0 kept ones, as columns */
     float *pre_u_f;      /* pre_u in float, for single precision (else NULL) */
     float *pre_rest_f;   /* pre_rest in float, likewise */

@@ -51,7 +51,7 @@ static int flat_single(gmmp_plan *plan)
         return gmmp__fail_nomem();
     gmmp__to_single(plan->u_all, n, plan->u_all_f);
     if (plan->candidates) {
-        const size_t n0 = d * plan->K * plan->pre_rank;
+        const size_t n0 = d * plan->K * (plan->pre_rank + 1);
         const size_t n1 = d * plan->K * (plan->rank - plan->pre_rank);
         if (!(plan->pre_u_f = gmmp__alloc_array(n0, sizeof(float))) ||
             !(plan->pre_rest_f = gmmp__alloc_array(n1, sizeof(float))))
@@ -78,7 +78,7 @@ static int flat_preselect(gmmp_plan *plan, size_t candidates)
         return GMMP_OK;
     plan->candidates = candidates;
     plan->pre_rank = r0;
-    plan->pre_u = gmmp__alloc_array(d * K, r0 * sizeof(double));
+    plan->pre_u = gmmp__alloc_array(d * K, (r0 + 1) * sizeof(double));
     plan->pre_rest = gmmp__alloc_array(K * d, (r - r0) * sizeof(double));
     plan->pre_proj_mu = gmmp__alloc_array(K, r0 * sizeof(double));
     plan->pre_iv = gmmp__alloc_array(K, (r0 + 1) * sizeof(double));
@@ -87,8 +87,10 @@ static int flat_preselect(gmmp_plan *plan, size_t candidates)
         !plan->pre_base)
         return gmmp__fail_nomem();
     /* Laid out component-fastest (column a K + k), so that scoring runs
-     * over the components in vectorisable lanes (candidates_only). */
-    const size_t Kr = K * r, Kr0 = K * r0;
+     * over the components in vectorisable lanes (candidates_only); the
+     * means follow as K more columns, so that the same product gives
+     * every y . mu_k the ranking needs. */
+    const size_t Kr = K * r, Kr0 = K * r0, cols = Kr0 + K;
     double *tail_iv = plan->pre_iv + r0 * K;
     for (size_t k = 0; k < K; k++) {
         const double *lambda = plan->eig->lambda + k * d;
@@ -100,12 +102,14 @@ static int flat_preselect(gmmp_plan *plan, size_t candidates)
             /* The leading r0 of the kept eigenvectors: the last columns. */
             size_t from = k * r + (r - r0) + a;
             for (size_t j = 0; j < d; j++)
-                plan->pre_u[j * Kr0 + a * K + k] = plan->u_all[j * Kr + from];
+                plan->pre_u[j * cols + a * K + k] = plan->u_all[j * Kr + from];
             plan->pre_proj_mu[a * K + k] = plan->proj_mu[from];
             double var = lambda[d - r0 + a] + plan->sigma2;
             plan->pre_iv[a * K + k] = 1.0 / var - tail_iv[k];
             logdet += log(var);
         }
+        for (size_t j = 0; j < d; j++)
+            plan->pre_u[j * cols + Kr0 + k] = plan->means[k * d + j];
         /* The others as columns, so that a candidate's coordinates are
          * summed across them, in independent lanes that vectorise. */
         const size_t rest = r - r0;
@@ -363,6 +367,19 @@ static void coordinates_f(const float *y, const float *u, size_t d, size_t rest,
     }
 }
 
+/* x . y in four interleaved sums (one chain would wait on the adder). */
+static double dot(const double *x, const double *y, size_t d)
+{
+    double s[4] = {0, 0, 0, 0};
+    size_t j = 0;
+    for (; j + 4 <= d; j += 4)
+        for (size_t l = 0; l < 4; l++)
+            s[l] += x[j + l] * y[j + l];
+    for (; j < d; j++)
+        s[0] += x[j] * y[j];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 /* Inserts (value, k) into the M best so far (best[0] the largest), if
  * it belongs there; `count` of them are filled. */
 static void keep_best(double value, size_t k, double *best, size_t *which, size_t *count,
@@ -383,28 +400,32 @@ static void keep_best(double value, size_t k, double *best, size_t *which, size_
 }
 
 /* Preselection: coarse log densities of every component from the r0
- * leading coordinates (one product), the M best kept in w->cand (row i at
- * i M), their r coordinates in C (row i, candidate s at (i M + s) r) and
- * their exact log densities in lp (n x K, holding y . mu_k on entry);
- * every other component's log density is -inf. With `single` the rows
- * are in w->dev_f, rounded to float.
+ * leading coordinates and y . mu_k (one product), the M best kept in
+ * w->cand (row i at i M), their r coordinates in C (row i, candidate s at
+ * (i M + s) r) and their exact log densities in lp (n x K); every other
+ * component's log density is -inf. With `single` the rows are in
+ * w->dev_f, rounded to float.
  *
  * The coarse log density of e = y - mu_k with coordinates z is
  *     base_k - sum_a z_a^2 (iv_a - iv_t) / 2 - ||e||^2 iv_t / 2,
  * ||e||^2 = ||y||^2 - 2 y.mu_k + ||mu_k||^2, which flat_quadratic gives
  * without its guard against a tail energy rounded below zero: a ranking
  * needs no such care, and without it every term runs over the
- * components in independent lanes. */
+ * components in independent lanes. For the same reason the ranking's
+ * y . mu_k may come from the float product; the candidates' exact
+ * densities take theirs in double (its float error, u d max|y| max|mu|
+ * at worst, would not stay small beside sigma^2 for priors whose means
+ * reach 100, as EPLL's do). */
 static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool single,
                             const double *yy, double *P0, double *C, double *lp, workspace *w)
 {
     const size_t K = pl->K, d = pl->d, r = pl->rank, r0 = pl->pre_rank, M = pl->candidates;
-    const size_t Kr0 = K * r0, rest = r - r0;
-    project(pl, Y, n, pl->pre_u, pl->pre_u_f, single, Kr0, w, P0);
+    const size_t Kr0 = K * r0, cols = Kr0 + K, rest = r - r0;
+    project(pl, Y, n, pl->pre_u, pl->pre_u_f, single, cols, w, P0);
     double *score = w->cand_lp, *best = w->cand_lp + K; /* K; M */
     const double *tail_iv = pl->pre_iv + r0 * K;
     for (size_t i = 0; i < n; i++) {
-        const double *row0 = P0 + i * Kr0, *ymu = lp + i * K;
+        const double *row0 = P0 + i * cols, *ymu = row0 + Kr0;
         size_t *cand = w->cand + i * M, filled = 0;
         const double half_yy = 0.5 * yy[i];
         for (size_t k = 0; k < K; k++)
@@ -452,7 +473,7 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool
         const size_t *cand = w->cand + i * M;
         for (size_t s = 0; s < M; s++) {
             const size_t k = cand[s];
-            double e2 = yy[i] - 2.0 * lpi[k] + pl->mu_norm2[k];
+            double e2 = yy[i] - 2.0 * dot(Y + i * d, pl->means + k * d, d) + pl->mu_norm2[k];
             best[s] = pl->log_weights[k] + pl->log_norm[k] -
                       0.5 * flat_quadratic(C + (i * M + s) * r, r, pl->flat_iv + k * (r + 1),
                                            e2);
@@ -486,20 +507,24 @@ void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size
         }
         return;
     }
-    /* n x K r coordinates; with preselection n x K r0 coarse ones, then
-     * the candidates' n x M r (gmmp__plan_flat_row_values). */
+    /* n x K r coordinates; with preselection n x K (r0 + 1) coarse ones
+     * and y . mu_k, then the candidates' n x M r
+     * (gmmp__plan_flat_row_values). */
     double *P = w->z;
-    double *C = w->z + n * K * (M ? pl->pre_rank : r);
-    double *lp = w->lp;        /* n x K: first y . mu_k, then log densities */
+    double *C = w->z + n * K * (M ? pl->pre_rank + 1 : r);
+    double *lp = w->lp;        /* n x K: first y . mu_k (without preselection), then log
+                                  densities */
     double *yy = w->gat;       /* n: ||y||^2 */
     const bool single = block_in_float(pl, Y, n);
     if (single)
         gmmp__residual_single(Y, n, d, NULL, w->dev_f);
     /* y . mu_k in double: in float its error, u d max|y| max|mu| at worst,
      * would not stay small beside sigma^2 for priors whose means reach
-     * 100 (EPLL's), and it enters every log density through ||e||^2. */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)d, 1.0, Y, (int)d,
-                pl->means, (int)d, 0.0, lp, (int)K);
+     * 100 (EPLL's), and it enters every log density through ||e||^2.
+     * Preselection computes its own (candidates_only). */
+    if (!M)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)d, 1.0, Y,
+                    (int)d, pl->means, (int)d, 0.0, lp, (int)K);
     for (size_t i = 0; i < n; i++) {
         double s = 0.0;
         for (size_t j = 0; j < d; j++)
