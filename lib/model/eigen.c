@@ -2,6 +2,7 @@
  * Lazily computed, shared eigendecompositions of a model's covariances.
  * SPDX-License-Identifier: MIT
  */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,12 +30,89 @@ static int decompose(const gmmp_model *m, size_t k, gmmp__eigen *e, double *scra
     return rc;
 }
 
+/* Subspace iterations from the hint's eigenvectors before the
+ * Rayleigh-Ritz step. An adapted covariance's leading eigenvectors are
+ * near its prior's, but patch spectra decay slowly, so iterating to a
+ * tight invariance would often take more steps than a full decomposition
+ * costs: two, as a fixed part of the approximation, measured where it is
+ * used (fast EPLL's adaptation; docs/performance.md). */
+#define SUBSPACE_STEPS 2
+
+/* Orthonormalises the r rows of q (r x d) by modified Gram-Schmidt, run
+ * twice ("twice is enough": orthogonal to rounding whatever the rows'
+ * conditioning). Returns false if a row vanishes. */
+static bool orthonormalise(double *q, size_t r, size_t d)
+{
+    for (size_t pass = 0; pass < 2; pass++)
+        for (size_t a = 0; a < r; a++) {
+            double *qa = q + a * d;
+            for (size_t b = 0; b < a; b++)
+                cblas_daxpy((int)d, -cblas_ddot((int)d, qa, 1, q + b * d, 1), q + b * d, 1, qa,
+                            1);
+            double norm = cblas_dnrm2((int)d, qa, 1);
+            if (!(norm > 0.0) || !isfinite(norm))
+                return false;
+            cblas_dscal((int)d, 1.0 / norm, qa, 1);
+        }
+    return true;
+}
+
+/* The `top` largest eigenpairs of component k from the hint's: subspace
+ * iteration, then the Rayleigh-Ritz eigenpairs of that subspace; the other
+ * eigenvalues get the mean of what the trace leaves (a flat tail needs no
+ * more). scratch: 3 top d + top top doubles. Returns 1 where the
+ * subspace collapsed (the caller then decomposes fully). */
+static int decompose_top(const gmmp_model *m, size_t k, const gmmp__eigen *hint, size_t top,
+                         gmmp__eigen *e, double *scratch)
+{
+    const size_t d = m->d, r = top;
+    const double *cov = m->covs + k * d * d;
+    double *q = scratch, *z = q + r * d, *h = z + r * d, *vt = h + r * r;
+    memcpy(q, hint->ut + k * d * d + (d - r) * d, r * d * sizeof *q);
+    for (size_t it = 0; it < SUBSPACE_STEPS; it++) {
+        /* Rows of q times the symmetric covariance: (Sigma Q)^T. */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)r, (int)d, (int)d, 1.0, q,
+                    (int)d, cov, (int)d, 0.0, z, (int)d);
+        if (!orthonormalise(z, r, d))
+            return 1;
+        memcpy(q, z, r * d * sizeof *q);
+    }
+    /* Rayleigh-Ritz: H = Q^T Sigma Q. */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)r, (int)d, (int)d, 1.0, q,
+                (int)d, cov, (int)d, 0.0, z, (int)d);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)r, (int)r, (int)d, 1.0, z, (int)d,
+                q, (int)d, 0.0, h, (int)r);
+    gmmp__symmetrize_lower(h, r);
+    char what[48];
+    snprintf(what, sizeof what, "covariance %zu (leading subspace)", k);
+    double *lambda = e->lambda + k * d, *ut = e->ut + k * d * d;
+    int rc = gmmp__eigh(h, r, lambda + (d - r), vt, what);
+    if (rc)
+        return rc;
+    /* Ritz vectors, ascending like the eigenvalues: row a of V^T Q. */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)r, (int)d, (int)r, 1.0, vt,
+                (int)r, q, (int)d, 0.0, ut + (d - r) * d, (int)d);
+    double rest = 0.0;
+    for (size_t j = 0; j < d; j++)
+        rest += cov[j * d + j];
+    for (size_t a = d - r; a < d; a++) {
+        lambda[a] = fmax(lambda[a], 0.0);
+        rest -= lambda[a];
+    }
+    rest = fmax(rest / (double)(d - r), 0.0);
+    for (size_t j = 0; j < d - r; j++)
+        lambda[j] = rest;
+    memset(ut, 0, (d - r) * d * sizeof *ut);
+    return GMMP_OK;
+}
+
 /* Components are claimed one at a time by whichever thread is free: a
  * fast restoration with EPLL's K = 200 prior spent a fifth of its time
  * here on one core (docs/performance.md). Each component's result does
  * not depend on the thread that computed it. */
 typedef struct eigen_job {
     const gmmp_model *m;
+    const gmmp__eigen *hint; /* partial decompositions start here, or NULL */
     gmmp__eigen *e;
     gmmp__queue queue;
 } eigen_job;
@@ -46,15 +124,17 @@ typedef struct eigen_worker {
 static void *eigen_worker_run(void *arg)
 {
     eigen_job *job = ((eigen_worker *)arg)->job;
-    const size_t d = job->m->d;
-    double *scratch = gmmp__alloc_array(d * d, sizeof(double));
+    const size_t d = job->m->d, r = job->e->top;
+    double *scratch = gmmp__alloc_array(d * d + 3 * r * d + r * r, sizeof(double));
     size_t k;
     if (!scratch) {
         gmmp__queue_fail(&job->queue, gmmp__fail_nomem());
         return NULL;
     }
     while (gmmp__queue_claim(&job->queue, &k)) {
-        int rc = decompose(job->m, k, job->e, scratch);
+        int rc = job->hint ? decompose_top(job->m, k, job->hint, r, job->e, scratch) : 1;
+        if (rc == 1)
+            rc = decompose(job->m, k, job->e, scratch);
         if (rc)
             gmmp__queue_fail(&job->queue, rc);
     }
@@ -62,7 +142,9 @@ static void *eigen_worker_run(void *arg)
     return NULL;
 }
 
-static int compute(const gmmp_model *m, gmmp__exec_threads threads, gmmp__eigen **out)
+/* Full decompositions, or with a hint the `top` largest (gmmp__eigen_get). */
+static int compute(const gmmp_model *m, const gmmp__eigen *hint, size_t top,
+                   gmmp__exec_threads threads, gmmp__eigen **out)
 {
     const size_t K = m->K, d = m->d;
     gmmp__eigen *e = gmmp__alloc(sizeof *e);
@@ -71,6 +153,7 @@ static int compute(const gmmp_model *m, gmmp__exec_threads threads, gmmp__eigen 
     atomic_init(&e->refs, 1);
     e->K = K;
     e->d = d;
+    e->top = hint ? top : d;
     e->lambda = gmmp__alloc_array(K * d, sizeof(double));
     e->ut = gmmp__alloc_array(K * d * d, sizeof(double));
     e->ut_f = NULL; /* made by the first single-precision plan */
@@ -81,7 +164,7 @@ static int compute(const gmmp_model *m, gmmp__exec_threads threads, gmmp__eigen 
     size_t T = threads.count > 1 ? threads.count : 1;
     T = T < K ? T : K;
     T = T < 256 ? T : 256;
-    eigen_job job = {.m = m, .e = e};
+    eigen_job job = {.m = m, .hint = hint, .e = e};
     eigen_worker workers[256];
     for (size_t t = 0; t < T; t++)
         workers[t].job = &job;
@@ -97,21 +180,49 @@ static int compute(const gmmp_model *m, gmmp__exec_threads threads, gmmp__eigen 
     return GMMP_OK;
 }
 
-int gmmp__eigen_get(const gmmp_model *cm, gmmp__exec_threads threads, gmmp__eigen **out)
+int gmmp__eigen_get(const gmmp_model *cm, gmmp__exec_threads threads, size_t top,
+                    gmmp__eigen **out)
 {
     /* The cache is logically part of the immutable model; the lock makes
      * filling it safe when several threads plan on one model at once. */
     gmmp_model *m = (gmmp_model *)cm;
     int rc = GMMP_OK;
+    top = top < m->d ? top : m->d;
     pthread_mutex_lock(&m->lock);
-    if (!m->eigen)
-        rc = compute(m, threads, &m->eigen);
+    if (!m->eigen || m->eigen->top < top) {
+        /* A partial decomposition needs a hint whose own leading
+         * eigenvectors are at least as many; plans holding a previous one
+         * keep their reference. */
+        const gmmp__eigen *hint =
+            top < m->d && m->eigen_hint && m->eigen_hint->top >= top ? m->eigen_hint : NULL;
+        gmmp__eigen *e = NULL;
+        if ((rc = compute(m, hint, top, threads, &e)) == GMMP_OK) {
+            gmmp__eigen_release(m->eigen);
+            m->eigen = e;
+        }
+    }
     if (rc == GMMP_OK) {
         atomic_fetch_add(&m->eigen->refs, 1);
         *out = m->eigen;
     }
     pthread_mutex_unlock(&m->lock);
     return rc;
+}
+
+void gmmp__eigen_hint(gmmp_model *to, const gmmp_model *cfrom)
+{
+    gmmp_model *from = (gmmp_model *)cfrom; /* its lock guards its cache */
+    if (to->K != from->K || to->d != from->d)
+        return;
+    pthread_mutex_lock(&from->lock);
+    gmmp__eigen *e = from->eigen;
+    if (e)
+        atomic_fetch_add(&e->refs, 1);
+    pthread_mutex_unlock(&from->lock);
+    pthread_mutex_lock(&to->lock);
+    gmmp__eigen_release(to->eigen_hint);
+    to->eigen_hint = e;
+    pthread_mutex_unlock(&to->lock);
 }
 
 const float *gmmp__eigen_single(const gmmp_model *cm, gmmp__eigen *e)

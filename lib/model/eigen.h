@@ -17,6 +17,7 @@
 typedef struct gmmp__eigen {
     atomic_size_t refs;
     size_t K, d;
+    size_t top;     /* eigenpairs exact: d, or the `top` largest (partial, below) */
     double *lambda; /* K x d eigenvalues, ascending */
     double *ut;     /* K x d x d: U_k^T, row j = eigenvector j */
     float *ut_f;    /* the same in float, made by the first single-precision plan */
@@ -24,8 +25,19 @@ typedef struct gmmp__eigen {
 
 /* Returns the model's eigendecompositions (computing them on first use,
  * on `threads`) with a reference for the caller, released with
- * gmmp__eigen_release. */
-int gmmp__eigen_get(const gmmp_model *m, gmmp__exec_threads threads, gmmp__eigen **out);
+ * gmmp__eigen_release. With top < d the caller needs only the `top`
+ * largest eigenpairs and the sum of the others (flat-tail plans): when
+ * the model has a hint (gmmp__eigen_hint), they may come from a few
+ * subspace iterations started from the hint's, and are then all that is
+ * exact: the other d - top eigenvalues each hold their mean, their
+ * eigenvectors are zero (top < d in the result). */
+int gmmp__eigen_get(const gmmp_model *m, gmmp__exec_threads threads, size_t top,
+                    gmmp__eigen **out);
+
+/* Lets `to` (a model adapted from `from`, with the same K and d) start
+ * partial decompositions from from's eigenbases, if they are computed.
+ * Does nothing otherwise. */
+void gmmp__eigen_hint(gmmp_model *to, const gmmp_model *from);
 
 /* The float copy of the model's eigenbases (e, from gmmp__eigen_get on
  * m), made on first use under the model's lock and shared like them, so

@@ -81,6 +81,7 @@ void gmmp__model_release(gmmp_model *m)
         return;
     gmmp__free(m->description);
     gmmp__eigen_release(m->eigen);
+    gmmp__eigen_release(m->eigen_hint);
     pthread_mutex_destroy(&m->lock);
     gmmp__free(m->weights);
     gmmp__free(m->log_weights);

@@ -31,6 +31,9 @@ struct gmmp_model {
      * filled under the lock, so that a const model stays thread-safe. */
     pthread_mutex_t lock;
     struct gmmp__eigen *eigen;
+    /* A nearby model's eigendecompositions (the prior this model was
+     * adapted from), a start for partial ones (eigen.h), or NULL. */
+    struct gmmp__eigen *eigen_hint;
 
     /* What the d values are (gmmp_model_set_patch); channels = 0: unknown. */
     size_t patch_h, patch_w, channels;

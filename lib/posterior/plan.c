@@ -130,12 +130,13 @@ static int check_noise(gmmp_noise_kind kind, const double *noise, size_t p)
     return GMMP_OK;
 }
 
-/* The denoising plan: the model's eigenbases and the Wiener gains of this
- * noise level; O(K d) once the bases exist. */
-static int plan_eigen(gmmp_plan *plan, const gmmp_model *m, double sigma2)
+/* The denoising plan: the model's eigenbases (the `top` largest
+ * eigenpairs exact, at least: gmmp__eigen_get) and the Wiener gains of
+ * this noise level; O(K d) once the bases exist. */
+static int plan_eigen(gmmp_plan *plan, const gmmp_model *m, double sigma2, size_t top)
 {
     const size_t K = plan->K, d = plan->d;
-    int rc = gmmp__eigen_get(m, (gmmp__exec_threads){plan->threads, plan->blas_serial},
+    int rc = gmmp__eigen_get(m, (gmmp__exec_threads){plan->threads, plan->blas_serial}, top,
                              &plan->eig);
     if (rc)
         return rc;
@@ -386,14 +387,16 @@ int gmmp_plan_create(gmmp_plan **out, const gmmp_model *m, size_t p, const doubl
         gmmp_plan_destroy(plan);
         return gmmp__fail_nomem();
     }
-    rc = eigen ? plan_eigen(plan, m, noise[0]) : plan_general(plan, m, W, kind, noise, s_diag);
+    /* Flat tails only where they are what the caller asked for: a
+     * denoising plan without offsets, and a rank below d. They need only
+     * the rank's leading eigenpairs. */
+    size_t rank = (size_t)gmmp__opt_int(&opt, GMMP_OPT_RANK);
+    bool flat = eigen && plan->identity_obs && rank > 0 && rank < d;
+    rc = eigen ? plan_eigen(plan, m, noise[0], flat ? rank : d)
+               : plan_general(plan, m, W, kind, noise, s_diag);
     if (rc == GMMP_OK && s_diag)
         rc = plan_single_general(plan, s_diag);
     gmmp__free(s_diag);
-    /* Flat tails only where they are what the caller asked for: a
-     * denoising plan without offsets, and a rank below d. */
-    size_t rank = (size_t)gmmp__opt_int(&opt, GMMP_OPT_RANK);
-    bool flat = eigen && plan->identity_obs && rank > 0 && rank < d;
     if (rc == GMMP_OK && flat)
         rc = gmmp__plan_flat(plan, rank, (size_t)gmmp__opt_int(&opt, GMMP_OPT_CANDIDATES),
                              single);
@@ -435,6 +438,41 @@ int gmmp_plan_create_denoise(gmmp_plan **out, const gmmp_model *model, double si
                             NULL, options);
 }
 
+/* Sigma_k - Sigma_k (Sigma_k + sigma2 I)^{-1} Sigma_k by a Cholesky
+ * factor: for a flat plan whose eigenbases hold only the leading
+ * eigenvectors (gmmp__eigen_get), the exact covariance all the same. */
+static int posterior_cov_solve(const gmmp_plan *plan, size_t k, double *cov)
+{
+    const size_t d = plan->d;
+    const double *sigma = plan->covs + k * d * d;
+    double *l = gmmp__alloc_array(d * d, sizeof(double));
+    if (!l)
+        return gmmp__fail_nomem();
+    memcpy(l, sigma, d * d * sizeof *l);
+    for (size_t j = 0; j < d; j++)
+        l[j * d + j] += plan->sigma2;
+    int minor = gmmp__cholesky(l, d);
+    if (minor != 0) {
+        gmmp__free(l);
+        return minor < 0 ? minor
+                         : gmmp__fail(GMMP_ENOTSPD,
+                                      "marginal covariance of component %zu is not positive "
+                                      "definite (leading minor of order %d)",
+                                      k, minor);
+    }
+    /* X = L^{-1} Sigma_k into cov, then Sigma_k - X^T X. */
+    memcpy(cov, sigma, d * d * sizeof *cov);
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, (int)d,
+                1.0, l, (int)d, cov, (int)d);
+    memcpy(l, cov, d * d * sizeof *l);
+    memcpy(cov, sigma, d * d * sizeof *cov);
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)d, -1.0, l, (int)d, 1.0, cov,
+                (int)d);
+    gmmp__free(l);
+    gmmp__symmetrize_lower(cov, d);
+    return GMMP_OK;
+}
+
 int gmmp_plan_posterior_cov(const gmmp_plan *plan, size_t k, double *cov)
 {
     if (!plan || !cov)
@@ -443,6 +481,8 @@ int gmmp_plan_posterior_cov(const gmmp_plan *plan, size_t k, double *cov)
         return gmmp__fail(GMMP_EDIM, "component %zu does not exist: the plan has %zu", k,
                           plan->K);
     const size_t d = plan->d, p = plan->p;
+    if (plan->eigen_path && plan->eig->top < d)
+        return posterior_cov_solve(plan, k, cov);
     if (plan->eigen_path) {
         /* U diag(lambda sigma2 / (lambda + sigma2)) U^T as (D U^T)^T (D U^T)
          * with D the square roots: a SYRK, symmetric by construction. */

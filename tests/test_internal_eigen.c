@@ -1,0 +1,260 @@
+/*
+ * Internal: partial eigendecompositions started from a nearby model's
+ * (gmmp__eigen_hint, eigen.h), which fast EPLL's adaptation uses and no
+ * public call reaches directly. Linked against the library's parts, not
+ * the shared library, so the internal functions are visible.
+ * SPDX-License-Identifier: MIT
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gmmprior.h"
+
+#include "eigen.h"
+#include "model.h"
+
+enum { K = 3, D = 16, R = 4 };
+
+static gmmp__exec_threads one_thread = {1, false};
+
+/* A deterministic Gaussian (Box-Muller on a 64-bit LCG). */
+static double gaussian(unsigned long long *s)
+{
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+        u[i] = ((double)(*s >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]);
+}
+
+/* Orthonormal rows by Gram-Schmidt, twice. */
+static void orthonormal_rows(double *q, size_t n)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t a = 0; a < n; a++) {
+            for (size_t b = 0; b < a; b++) {
+                double dot = 0.0;
+                for (size_t j = 0; j < n; j++)
+                    dot += q[a * n + j] * q[b * n + j];
+                for (size_t j = 0; j < n; j++)
+                    q[a * n + j] -= dot * q[b * n + j];
+            }
+            double norm = 0.0;
+            for (size_t j = 0; j < n; j++)
+                norm += q[a * n + j] * q[a * n + j];
+            for (size_t j = 0; j < n; j++)
+                q[a * n + j] /= sqrt(norm);
+        }
+}
+
+/* K covariances U diag(lambda) U^T with a clear gap after the R largest
+ * eigenvalues (at least 10 against at most 1); with `turn` > 0, each
+ * basis turned by a rotation near the identity (I + turn G, made
+ * orthonormal): a covariance "adapted" from the unturned one. */
+static gmmp_model *make_model(double turn)
+{
+    unsigned long long s = 12345;
+    double weights[K], means[K * D], covs[K * D * D], u[D * D], g[D * D], v[D * D];
+    for (size_t k = 0; k < K; k++) {
+        weights[k] = 1.0 / K;
+        for (size_t j = 0; j < D; j++)
+            means[k * D + j] = gaussian(&s);
+        for (size_t i = 0; i < D * D; i++)
+            u[i] = gaussian(&s);
+        orthonormal_rows(u, D);
+        for (size_t i = 0; i < D * D; i++)
+            g[i] = (i / D == i % D ? 1.0 : 0.0) + turn * gaussian(&s);
+        orthonormal_rows(g, D);
+        /* Rows of v: the rows of u turned by g. */
+        for (size_t a = 0; a < D; a++)
+            for (size_t j = 0; j < D; j++) {
+                double sum = 0.0;
+                for (size_t b = 0; b < D; b++)
+                    sum += g[a * D + b] * u[b * D + j];
+                v[a * D + j] = turn > 0.0 ? sum : u[a * D + j];
+            }
+        double lambda[D];
+        for (size_t a = 0; a < D; a++)
+            lambda[a] = a < R ? 10.0 * (double)(R - a + k) : 0.2 + 0.05 * (double)a;
+        for (size_t i = 0; i < D; i++)
+            for (size_t j = 0; j < D; j++) {
+                double sum = 0.0;
+                for (size_t a = 0; a < D; a++)
+                    sum += v[a * D + i] * lambda[a] * v[a * D + j];
+                covs[(k * D + i) * D + j] = sum;
+            }
+        for (size_t i = 0; i < D; i++) /* exactly symmetric */
+            for (size_t j = 0; j < i; j++)
+                covs[(k * D + j) * D + i] = covs[(k * D + i) * D + j];
+    }
+    gmmp_model *m;
+    ck_assert_int_eq(gmmp_model_create(&m, K, D, weights, means, covs), GMMP_OK);
+    return m;
+}
+
+/* Largest entry of |P_a - P_b| for the projectors on the R leading
+ * eigenvectors of component k. */
+static double projector_diff(const gmmp__eigen *a, const gmmp__eigen *b, size_t k)
+{
+    double worst = 0.0;
+    for (size_t i = 0; i < D; i++)
+        for (size_t j = 0; j < D; j++) {
+            double pa = 0.0, pb = 0.0;
+            for (size_t t = D - R; t < D; t++) {
+                pa += a->ut[(k * D + t) * D + i] * a->ut[(k * D + t) * D + j];
+                pb += b->ut[(k * D + t) * D + i] * b->ut[(k * D + t) * D + j];
+            }
+            worst = fmax(worst, fabs(pa - pb));
+        }
+    return worst;
+}
+
+/* The partial result's tail: every other eigenvalue the mean of what the
+ * trace leaves, their vectors zero. */
+static void check_tail(const gmmp_model *m, const gmmp__eigen *e)
+{
+    for (size_t k = 0; k < K; k++) {
+        double rest = 0.0;
+        for (size_t j = 0; j < D; j++)
+            rest += m->covs[(k * D + j) * D + j];
+        for (size_t a = D - R; a < D; a++)
+            rest -= e->lambda[k * D + a];
+        for (size_t j = 0; j < D - R; j++) {
+            ck_assert_double_eq_tol(e->lambda[k * D + j], rest / (D - R), 1e-12 * rest);
+            for (size_t i = 0; i < D; i++)
+                ck_assert(e->ut[(k * D + j) * D + i] == 0.0);
+        }
+    }
+}
+
+START_TEST(a_hint_that_is_exact_gives_the_exact_leading_pairs)
+{
+    gmmp_model *prior = make_model(0.0), *same = make_model(0.0);
+    gmmp__eigen *full, *part;
+    ck_assert_int_eq(gmmp__eigen_get(prior, one_thread, D, &full), GMMP_OK);
+    ck_assert_uint_eq(full->top, D);
+    gmmp__eigen_hint(same, prior);
+    ck_assert_int_eq(gmmp__eigen_get(same, one_thread, R, &part), GMMP_OK);
+    ck_assert_uint_eq(part->top, R);
+    for (size_t k = 0; k < K; k++) {
+        for (size_t a = D - R; a < D; a++)
+            ck_assert_double_eq_tol(part->lambda[k * D + a], full->lambda[k * D + a],
+                                    1e-11 * full->lambda[k * D + a]);
+        ck_assert_double_le(projector_diff(part, full, k), 1e-11);
+    }
+    check_tail(same, part);
+    gmmp__eigen_release(full);
+    gmmp__eigen_release(part);
+    gmmp_model_destroy(prior);
+    gmmp_model_destroy(same);
+}
+END_TEST
+
+START_TEST(subspace_iteration_follows_a_turned_basis)
+{
+    /* The bases turned by about 0.05 rad: the hint's own vectors are that
+     * far off (a projector error near 0.05), two iterations with a gap
+     * ratio of at most 0.1 bring it below 1e-3. */
+    gmmp_model *prior = make_model(0.0), *adapted = make_model(0.05), *copy = make_model(0.05);
+    gmmp__eigen *hint, *part, *exact;
+    ck_assert_int_eq(gmmp__eigen_get(prior, one_thread, D, &hint), GMMP_OK);
+    gmmp__eigen_hint(adapted, prior);
+    ck_assert_int_eq(gmmp__eigen_get(adapted, one_thread, R, &part), GMMP_OK);
+    ck_assert_int_eq(gmmp__eigen_get(copy, one_thread, R, &exact), GMMP_OK);
+    ck_assert_uint_eq(part->top, R);
+    ck_assert_uint_eq(exact->top, D); /* no hint: a full decomposition */
+    double start = 0.0;
+    for (size_t k = 0; k < K; k++) {
+        start = fmax(start, projector_diff(hint, exact, k));
+        ck_assert_double_le(projector_diff(part, exact, k), 1e-3);
+        for (size_t a = D - R; a < D; a++) /* Ritz values err quadratically */
+            ck_assert_double_eq_tol(part->lambda[k * D + a], exact->lambda[k * D + a],
+                                    1e-5 * exact->lambda[k * D + a]);
+    }
+    ck_assert_double_ge(start, 1e-2); /* the test needs a start that is off */
+    check_tail(adapted, part);
+
+    /* A flat plan on the partial bases gives the exact posterior
+     * covariance all the same. */
+    gmmp_options *o;
+    ck_assert_int_eq(gmmp_options_create(&o), GMMP_OK);
+    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_RANK, R), GMMP_OK);
+    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_THREADS, 1), GMMP_OK);
+    gmmp_plan *flat, *whole;
+    ck_assert_int_eq(gmmp_plan_create_denoise(&flat, adapted, 0.7, o), GMMP_OK);
+    ck_assert_int_eq(gmmp_plan_create_denoise(&whole, copy, 0.7, NULL), GMMP_OK);
+    for (size_t k = 0; k < K; k++) {
+        double a[D * D], b[D * D];
+        ck_assert_int_eq(gmmp_plan_posterior_cov(flat, k, a), GMMP_OK);
+        ck_assert_int_eq(gmmp_plan_posterior_cov(whole, k, b), GMMP_OK);
+        for (size_t i = 0; i < D * D; i++)
+            ck_assert_double_eq_tol(a[i], b[i], 1e-10);
+    }
+    gmmp_plan_destroy(flat);
+    gmmp_plan_destroy(whole);
+    gmmp_options_destroy(o);
+
+    /* Asked for every pair, the model decomposes in full: the copy's,
+     * bitwise. */
+    gmmp__eigen *again;
+    ck_assert_int_eq(gmmp__eigen_get(adapted, one_thread, D, &again), GMMP_OK);
+    ck_assert_uint_eq(again->top, D);
+    ck_assert_mem_eq(again->lambda, exact->lambda, K * D * sizeof(double));
+    ck_assert_mem_eq(again->ut, exact->ut, K * D * D * sizeof(double));
+    gmmp__eigen_release(again);
+    gmmp__eigen_release(hint);
+    gmmp__eigen_release(part);
+    gmmp__eigen_release(exact);
+    gmmp_model_destroy(prior);
+    gmmp_model_destroy(adapted);
+    gmmp_model_destroy(copy);
+}
+END_TEST
+
+START_TEST(no_usable_hint_means_a_full_decomposition)
+{
+    /* A prior whose bases were never computed, or of another size, is no
+     * hint. */
+    gmmp_model *prior = make_model(0.0), *adapted = make_model(0.05);
+    gmmp__eigen_hint(adapted, prior); /* prior->eigen is NULL */
+    gmmp__eigen *e;
+    ck_assert_int_eq(gmmp__eigen_get(adapted, one_thread, R, &e), GMMP_OK);
+    ck_assert_uint_eq(e->top, D);
+    gmmp__eigen_release(e);
+    gmmp_model_destroy(adapted);
+
+    double w = 1.0, mu[D] = {0}, cov[D * D] = {0};
+    for (size_t j = 0; j < D; j++)
+        cov[j * D + j] = 1.0 + (double)j;
+    gmmp_model *other;
+    ck_assert_int_eq(gmmp_model_create(&other, 1, D, &w, mu, cov), GMMP_OK);
+    ck_assert_int_eq(gmmp__eigen_get(other, one_thread, D, &e), GMMP_OK);
+    gmmp__eigen_release(e);
+    adapted = make_model(0.05);
+    gmmp__eigen_hint(adapted, other); /* K differs */
+    ck_assert_int_eq(gmmp__eigen_get(adapted, one_thread, R, &e), GMMP_OK);
+    ck_assert_uint_eq(e->top, D);
+    gmmp__eigen_release(e);
+    gmmp_model_destroy(adapted);
+    gmmp_model_destroy(other);
+    gmmp_model_destroy(prior);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("internal_eigen");
+    TCase *tc = tcase_create("partial");
+    tcase_add_test(tc, a_hint_that_is_exact_gives_the_exact_leading_pairs);
+    tcase_add_test(tc, subspace_iteration_follows_a_turned_basis);
+    tcase_add_test(tc, no_usable_hint_means_a_full_decomposition);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
