@@ -149,48 +149,53 @@ static int check_weights(const double *w, size_t K)
     return GMMP_OK;
 }
 
-int gmmp_model_create(gmmp_model **out, size_t K, size_t d, const double *weights,
-                      const double *means, const double *covariances)
+int gmmp__model_finish(gmmp_model *m)
 {
-    if (!out || !weights || !means || !covariances)
-        return gmmp__fail(GMMP_EINVAL, "model output, weights, means or covariances is NULL");
-    int rc = gmmp__check_model_size(K, d);
-    if (rc)
-        return rc;
+    const size_t K = m->K, d = m->d;
     const struct {
         const double *x;
         size_t n;
         const char *name;
-    } arrays[] = {{weights, K, "weights"}, {means, K * d, "means"},
-                  {covariances, K * d * d, "covariances"}};
+    } arrays[] = {{m->weights, K, "weights"}, {m->means, K * d, "means"},
+                  {m->covs, K * d * d, "covariances"}};
     for (size_t a = 0; a < 3; a++) {
         size_t i = gmmp__first_nonfinite(arrays[a].x, arrays[a].n);
         if (i < arrays[a].n)
             return gmmp__fail(GMMP_ENONFINITE, "%s[%zu] is %g", arrays[a].name, i,
                               arrays[a].x[i]);
     }
-    if ((rc = check_weights(weights, K)))
+    int rc = check_weights(m->weights, K);
+    if (rc)
         return rc;
     for (size_t k = 0; k < K; k++) {
         char what[64];
         snprintf(what, sizeof what, "covariance of component %zu", k);
-        if ((rc = gmmp__check_symmetric(covariances + k * d * d, d, what)))
+        if ((rc = gmmp__check_symmetric(m->covs + k * d * d, d, what)))
             return rc;
     }
+    /* Exactly symmetric, in place: each pair is read before it is written. */
+    for (size_t k = 0; k < K; k++) {
+        double *c = m->covs + k * d * d;
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < i; j++)
+                c[i * d + j] = c[j * d + i] = 0.5 * (c[i * d + j] + c[j * d + i]);
+    }
+    return gmmp__model_factor(m, NULL, NULL);
+}
 
+int gmmp_model_create(gmmp_model **out, size_t K, size_t d, const double *weights,
+                      const double *means, const double *covariances)
+{
+    if (!out || !weights || !means || !covariances)
+        return gmmp__fail(GMMP_EINVAL, "model output, weights, means or covariances is NULL");
     gmmp_model *m;
-    if ((rc = gmmp__model_alloc(&m, K, d)))
+    int rc = gmmp__model_alloc(&m, K, d); /* checks the sizes first */
+    if (rc)
         return rc;
     memcpy(m->weights, weights, K * sizeof *weights);
     memcpy(m->means, means, K * d * sizeof *means);
-    for (size_t k = 0; k < K; k++) {
-        const double *src = covariances + k * d * d;
-        double *dst = m->covs + k * d * d;
-        for (size_t i = 0; i < d; i++)
-            for (size_t j = 0; j <= i; j++)
-                dst[i * d + j] = dst[j * d + i] = 0.5 * (src[i * d + j] + src[j * d + i]);
-    }
-    if ((rc = gmmp__model_factor(m, NULL, NULL))) {
+    memcpy(m->covs, covariances, K * d * d * sizeof *covariances);
+    if ((rc = gmmp__model_finish(m))) {
         gmmp_model_destroy(m);
         return rc;
     }

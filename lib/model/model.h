@@ -50,6 +50,13 @@ void gmmp__model_release(gmmp_model *m);
 /* Allocates a model with uninitialised parameters. */
 int gmmp__model_alloc(gmmp_model **out, size_t K, size_t d);
 
+/* Checks the weights, means and covariances written into a model from
+ * gmmp__model_alloc (finite, weights summing to one, covariances
+ * symmetric to rounding), makes the covariances exactly symmetric and
+ * factors them: gmmp_model_create without copying the parameters in. On
+ * failure the caller destroys m. */
+int gmmp__model_finish(gmmp_model *m);
+
 /* Computes the Cholesky factors and normalising constants from weights,
  * means and covs. On a covariance that is not positive definite, fails
  * with GMMP_ENOTSPD; the message names the component and `hint` (what the
