@@ -79,6 +79,18 @@ expect_in "the estimate is printed" "$tmp/err" "estimated sigma"
 check "--quiet prints nothing" 0 "$restore" -q --steps 1 --fast "$tmp/g8.pgm" "$tmp/auto.png"
 same "quiet stderr" "$(wc -c <"$tmp/err" | tr -d ' ')" "0"
 
+# --fast's default prior: the K = 200 one for grey images (with its 6
+# steps), the K = 50 one for colour (tools/gmmp-restore.c says why).
+fast="$restore -q --sigma 20 --threads 1 --fast"
+check "--fast, grey, the default prior" 0 $fast "$tmp/g8.pgm" "$tmp/fast-def.pgm"
+check "--fast, grey, K = 200 named" 0 $fast --model natural-8x8-k200.gmmp --steps 6 "$tmp/g8.pgm" "$tmp/fast-200.pgm"
+check "--fast, grey, K = 50 named" 0 $fast --model natural-8x8-k50.gmmp "$tmp/g8.pgm" "$tmp/fast-50.pgm"
+same "--fast takes the K = 200 prior for grey" "$(cmp -s "$tmp/fast-def.pgm" "$tmp/fast-200.pgm" && echo same)" "same"
+same "and not the K = 50 one" "$(cmp -s "$tmp/fast-def.pgm" "$tmp/fast-50.pgm" && echo same)" ""
+check "--fast, colour, the default prior" 0 $fast "$tmp/c8.ppm" "$tmp/fast-def.ppm"
+check "--fast, colour, K = 50 named" 0 $fast --model natural-8x8-k50.gmmp --steps 5 "$tmp/c8.ppm" "$tmp/fast-50.ppm"
+same "--fast takes the K = 50 prior for colour" "$(cmp -s "$tmp/fast-def.ppm" "$tmp/fast-50.ppm" && echo same)" "same"
+
 # Colour with a grey prior (the default for RGB): channel by channel in a
 # colour basis, every basis; channel order kept.
 mkdir "$tmp/greyonly"

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,15 @@
 static const char *prog = "gmmp-restore";
 
 /* Default priors, looked up in the model directory, first found wins.
- * --fast prefers the smaller grey prior: the work is proportional to K
- * (the K = 200 one with preselection, 0.1 dB better, took half as long
- * again; docs/performance.md). */
+ * --fast on colour images prefers the smaller grey prior: each of the
+ * three channels is a restoration, and the K = 50 prior keeps a 500 x 500
+ * photograph within a second. On grey images --fast takes the K = 200
+ * prior with preselection: 0.17 dB better on set12 at sigma 25, within
+ * 0.3 dB of full quality, for about 0.3 s instead of 0.18 per 481 x 321
+ * photograph (docs/performance.md). */
 static const char *const grey_models[] = {"natural-8x8-k200.gmmp", "natural-8x8-k50.gmmp", NULL};
-static const char *const fast_grey_models[] = {"natural-8x8-k50.gmmp", "natural-8x8-k200.gmmp",
-                                               NULL};
+static const char *const fast_colour_models[] = {"natural-8x8-k50.gmmp",
+                                                 "natural-8x8-k200.gmmp", NULL};
 
 /* Half-quadratic steps at full quality: EPLL's five (beta = 1, 4, 8, 16,
  * 32 over sigma^2) and a sixth (64), which measured +0.02 to +0.03 dB on
@@ -62,20 +66,22 @@ static const char *const fast_grey_models[] = {"natural-8x8-k50.gmmp", "natural-
  * +0.14 dB on set12 at sigma 25, for about a fifth more time. */
 #define FAST_ADAPT_AFTER 1
 
-/* What --fast means: every option it sets, in one place (with the smaller
- * default prior). Measured on set12 at sigma 25 (docs/performance.md):
- * jittered grids of step 4, flat tails beyond 16 eigenvalues (fast EPLL),
- * MAP estimates, the prior adapted after the first step, the K = 50
- * prior (K = 200 ones with preselection). */
+/* What --fast means: every option it sets, in one place (with the
+ * default priors above). Measured on set12 at sigma 25
+ * (docs/performance.md): jittered grids of step 4, flat tails beyond 16
+ * eigenvalues (fast EPLL), MAP estimates, the prior adapted after the
+ * first step; K = 200 priors with preselection. */
 static int fast_options(gmmp_options *o, const gmmp_model *model)
 {
-    /* EPLL's 5 half-quadratic steps: a sixth would cost --fast a fifth
-     * more time for hundredths of a dB. */
-    return gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, 5) ||
+    /* Half-quadratic steps: with preselection EPLL's 5 and the sixth of
+     * full quality (set12, sigma 25: 29.65 -> 29.71 dB, what brings it
+     * within 0.3 dB of full quality); the K = 50 prior loses with a sixth
+     * (held-out Kodak grey crops: 29.02 -> 29.01), and keeps 5. */
+    bool preselect = gmmp_model_components(model) >= FAST_PRESELECT_K;
+    return gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, preselect ? FULL_STEPS : 5) ||
            gmmp_options_set_int(o, GMMP_OPT_STEP, 4) ||
            gmmp_options_set_int(o, GMMP_OPT_RANK, FAST_RANK) ||
-           (gmmp_model_components(model) >= FAST_PRESELECT_K &&
-            gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, FAST_CANDIDATES)) ||
+           (preselect && gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, FAST_CANDIDATES)) ||
            gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT_AFTER, FAST_ADAPT_AFTER) ||
            gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR, GMMP_ESTIMATOR_MAP);
 }
@@ -122,10 +128,11 @@ static void usage(FILE *f)
             "                         image's own principal colour axes), opponent, rgb\n"
             "  --fast                 faster, slightly lower quality (jittered patch grid,\n"
             "                         flat-tail covariances, the prior adapted once within\n"
-            "                         the steps, single precision, the K = 50 prior by\n"
-            "                         default)\n"
+            "                         the steps, single precision; by default the K = 200\n"
+            "                         prior for grey images, the K = 50 one for colour)\n"
             "  --steps N              half-quadratic steps (default 6: the EPLL schedule\n"
-            "                         and one more; 5 with --fast)\n"
+            "                         and one more; 5 with --fast and a prior of fewer\n"
+            "                         than 100 components)\n"
             "  --adapt N              rounds of adapting the prior to the image, each\n"
             "                         restoring it again (default 2; 0 with --fast)\n"
             "  --adapt-after S        adapt the prior once within the steps, after step S,\n"
@@ -185,7 +192,7 @@ static int find_model(const char *given, size_t channels, int fast, char *path, 
     }
     /* Colour too: the grey prior in the image's own colour basis measured
      * about 1 dB better than the joint RGB prior (docs/performance.md). */
-    const char *const *names = fast ? fast_grey_models : grey_models;
+    const char *const *names = fast && channels > 1 ? fast_colour_models : grey_models;
     for (size_t i = 0; names[i]; i++) {
         snprintf(path, len, "%s/%s", dir, names[i]);
         if (file_exists(path))
