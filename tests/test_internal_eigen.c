@@ -7,48 +7,17 @@
  */
 #include <check.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "gmmprior.h"
 
 #include "eigen.h"
 #include "model.h"
+#include "testutil.h"
 
 enum { K = 3, D = 16, R = 4 };
 
 static gmmp__exec_threads one_thread = {1, false};
-
-/* A deterministic Gaussian (Box-Muller on a 64-bit LCG). */
-static double gaussian(unsigned long long *s)
-{
-    double u[2];
-    for (int i = 0; i < 2; i++) {
-        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-        u[i] = ((double)(*s >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]);
-}
-
-/* Orthonormal rows by Gram-Schmidt, twice. */
-static void orthonormal_rows(double *q, size_t n)
-{
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t a = 0; a < n; a++) {
-            for (size_t b = 0; b < a; b++) {
-                double dot = 0.0;
-                for (size_t j = 0; j < n; j++)
-                    dot += q[a * n + j] * q[b * n + j];
-                for (size_t j = 0; j < n; j++)
-                    q[a * n + j] -= dot * q[b * n + j];
-            }
-            double norm = 0.0;
-            for (size_t j = 0; j < n; j++)
-                norm += q[a * n + j] * q[a * n + j];
-            for (size_t j = 0; j < n; j++)
-                q[a * n + j] /= sqrt(norm);
-        }
-}
 
 /* K covariances U diag(lambda) U^T with a clear gap after the R largest
  * eigenvalues (at least 10 against at most 1); with `turn` > 0, each
@@ -56,18 +25,18 @@ static void orthonormal_rows(double *q, size_t n)
  * orthonormal): a covariance "adapted" from the unturned one. */
 static gmmp_model *make_model(double turn)
 {
-    unsigned long long s = 12345;
+    tu_rng rng = {12345};
     double weights[K], means[K * D], covs[K * D * D], u[D * D], g[D * D], v[D * D];
     for (size_t k = 0; k < K; k++) {
         weights[k] = 1.0 / K;
         for (size_t j = 0; j < D; j++)
-            means[k * D + j] = gaussian(&s);
+            means[k * D + j] = tu_normal(&rng);
         for (size_t i = 0; i < D * D; i++)
-            u[i] = gaussian(&s);
-        orthonormal_rows(u, D);
+            u[i] = tu_normal(&rng);
+        tu_orthonormal_columns(u, D); /* square: its rows too */
         for (size_t i = 0; i < D * D; i++)
-            g[i] = (i / D == i % D ? 1.0 : 0.0) + turn * gaussian(&s);
-        orthonormal_rows(g, D);
+            g[i] = (i / D == i % D ? 1.0 : 0.0) + turn * tu_normal(&rng);
+        tu_orthonormal_columns(g, D);
         /* Rows of v: the rows of u turned by g. */
         for (size_t a = 0; a < D; a++)
             for (size_t j = 0; j < D; j++) {
@@ -247,14 +216,10 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("internal_eigen");
-    TCase *tc = tcase_create("partial");
+    TCase *tc = tu_tcase("partial");
     tcase_add_test(tc, a_hint_that_is_exact_gives_the_exact_leading_pairs);
     tcase_add_test(tc, subspace_iteration_follows_a_turned_basis);
     tcase_add_test(tc, no_usable_hint_means_a_full_decomposition);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

@@ -1,5 +1,6 @@
 /*
- * Helpers shared by the unit tests: fixtures, random data, comparisons.
+ * Helpers shared by the unit tests: fixtures, random data, comparisons
+ * (those that need only Check are in tucore.c, the others in testutil.c).
  * SPDX-License-Identifier: MIT
  */
 #ifndef GMMP_TESTUTIL_H
@@ -29,6 +30,9 @@ void tu_fill_uniform(tu_rng *r, double *x, size_t n, double lo, double hi);
 double tu_rel_diff(const double *a, const double *b, size_t n);
 /* Largest absolute difference. */
 double tu_max_abs_diff(const double *a, const double *b, size_t n);
+
+/* Makes the columns of the n x n matrix q orthonormal (Gram-Schmidt). */
+void tu_orthonormal_columns(double *q, size_t n);
 
 /* A random symmetric positive definite n x n matrix, eigenvalues in [lo, hi]. */
 void tu_random_spd(tu_rng *r, double *a, size_t n, double lo, double hi);
