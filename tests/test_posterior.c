@@ -261,9 +261,36 @@ START_TEST(single_precision_plans_fall_back)
     ck_assert_ok(gmmp_plan_execute(dbl, Y, n, rb, NULL, NULL, b));
     ck_assert_mem_eq(a, b, n * d * sizeof *a);
     ck_assert_mem_eq(ra, rb, n * K * sizeof *ra);
-    free(Y), free(a), free(b), free(ra), free(rb);
     gmmp_plan_destroy(sgl);
     gmmp_plan_destroy(dbl);
+
+    /* A flat plan with preselection carries the means into its float
+     * product: means beyond 2^40 keep the whole plan double, exactly the
+     * double plan. */
+    double *w = malloc(K * sizeof *w), *mu = malloc(K * d * sizeof *mu);
+    double *cov = malloc(K * d * d * sizeof *cov);
+    ck_assert_ok(gmmp_model_get(f.model, w, mu, cov));
+    for (size_t i = 0; i < K * d; i++)
+        mu[i] += 0x1p41;
+    gmmp_model *far;
+    ck_assert_ok(gmmp_model_create(&far, K, d, w, mu, cov));
+    gmmp_options *of = exact();
+    ck_assert_ok(gmmp_options_set_int(of, GMMP_OPT_RANK, 8));
+    ck_assert_ok(gmmp_options_set_int(of, GMMP_OPT_CANDIDATES, 1));
+    ck_assert_ok(gmmp_plan_create_denoise(&dbl, far, 20.0, of));
+    ck_assert_ok(gmmp_options_set_int(of, GMMP_OPT_PRECISION, GMMP_PRECISION_SINGLE));
+    ck_assert_ok(gmmp_plan_create_denoise(&sgl, far, 20.0, of));
+    ck_assert_uint_eq(gmmp_plan_single_components(sgl), 0);
+    ck_assert_ok(gmmp_plan_execute(sgl, f.Y, n, ra, NULL, a, NULL));
+    ck_assert_ok(gmmp_plan_execute(dbl, f.Y, n, rb, NULL, b, NULL));
+    ck_assert_mem_eq(a, b, n * d * sizeof *a);
+    ck_assert_mem_eq(ra, rb, n * K * sizeof *ra);
+    gmmp_plan_destroy(sgl);
+    gmmp_plan_destroy(dbl);
+    gmmp_options_destroy(of);
+    gmmp_model_destroy(far);
+    free(w), free(mu), free(cov);
+    free(Y), free(a), free(b), free(ra), free(rb);
     gmmp_options_destroy(o);
     free_fixture(&f);
 }

@@ -34,5 +34,5 @@ void blas_threads_single(void)
      * thread set, OpenBLAS never needs them again. */
     void (*shutdown)(void) = blas_function("blas_thread_shutdown_");
     if (shutdown)
-        shutdown();
+        ((int (*)(void))shutdown)();
 }

@@ -139,7 +139,9 @@ GMMP_API size_t gmmp_plan_single_components(const gmmp_plan *plan);
  * @param plan  the plan.
  * @param k     component, < K.
  * @param cov   output, d x d doubles.
- * @return GMMP_OK; GMMP_EINVAL for NULL arguments; GMMP_EDIM if k >= K; GMMP_ENOMEM.
+ * @return GMMP_OK; GMMP_EINVAL for NULL arguments; GMMP_EDIM if k >= K; GMMP_ENOMEM;
+ *         GMMP_ENOTSPD if Sigma_k + Sigma_y fails to factor (not for a model the
+ *         library accepted and a valid noise level).
  */
 GMMP_API int gmmp_plan_posterior_cov(const gmmp_plan *plan, size_t k, double *cov);
 

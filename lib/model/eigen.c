@@ -40,17 +40,19 @@ static int decompose(const gmmp_model *m, size_t k, gmmp__eigen *e, double *scra
 
 /* Orthonormalises the r rows of q (r x d) by modified Gram-Schmidt, run
  * twice ("twice is enough": orthogonal to rounding whatever the rows'
- * conditioning). Returns false if a row vanishes. */
+ * conditioning). Returns false if a row is (nearly) in the span of the
+ * ones before it: what is left of it would be rounding, not a direction. */
 static bool orthonormalise(double *q, size_t r, size_t d)
 {
     for (size_t pass = 0; pass < 2; pass++)
         for (size_t a = 0; a < r; a++) {
             double *qa = q + a * d;
+            double before = cblas_dnrm2((int)d, qa, 1);
             for (size_t b = 0; b < a; b++)
                 cblas_daxpy((int)d, -cblas_ddot((int)d, qa, 1, q + b * d, 1), q + b * d, 1, qa,
                             1);
             double norm = cblas_dnrm2((int)d, qa, 1);
-            if (!(norm > 0.0) || !isfinite(norm))
+            if (!(norm > 1e-8 * before) || !isfinite(norm))
                 return false;
             cblas_dscal((int)d, 1.0 / norm, qa, 1);
         }
@@ -60,7 +62,7 @@ static bool orthonormalise(double *q, size_t r, size_t d)
 /* The `top` largest eigenpairs of component k from the hint's: subspace
  * iteration, then the Rayleigh-Ritz eigenpairs of that subspace; the other
  * eigenvalues get the mean of what the trace leaves (a flat tail needs no
- * more). scratch: 3 top d + top top doubles. Returns 1 where the
+ * more). scratch: 2 top (d + top) doubles. Returns 1 where the
  * subspace collapsed (the caller then decomposes fully). */
 static int decompose_top(const gmmp_model *m, size_t k, const gmmp__eigen *hint, size_t top,
                          gmmp__eigen *e, double *scratch)
@@ -124,8 +126,10 @@ typedef struct eigen_worker {
 static void *eigen_worker_run(void *arg)
 {
     eigen_job *job = ((eigen_worker *)arg)->job;
-    const size_t d = job->m->d, r = job->e->top;
-    double *scratch = gmmp__alloc_array(d * d + 3 * r * d + r * r, sizeof(double));
+    /* decompose's d x d, or decompose_top's 2 r (d + r), whichever runs
+     * (one after the other at most). */
+    const size_t d = job->m->d, r = job->e->top, top = 2 * r * (d + r);
+    double *scratch = gmmp__alloc_array(job->hint && top > d * d ? top : d * d, sizeof(double));
     size_t k;
     if (!scratch) {
         gmmp__queue_fail(&job->queue, gmmp__fail_nomem());

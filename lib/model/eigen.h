@@ -17,7 +17,7 @@
 typedef struct gmmp__eigen {
     atomic_size_t refs;
     size_t K, d;
-    size_t top;     /* eigenpairs exact: d, or the `top` largest (partial, below) */
+    size_t top;     /* d, or the `top` largest eigenpairs only (partial: gmmp__eigen_get) */
     double *lambda; /* K x d eigenvalues, ascending */
     double *ut;     /* K x d x d: U_k^T, row j = eigenvector j */
     float *ut_f;    /* the same in float, made by the first single-precision plan */
@@ -27,10 +27,11 @@ typedef struct gmmp__eigen {
  * on `threads`) with a reference for the caller, released with
  * gmmp__eigen_release. With top < d the caller needs only the `top`
  * largest eigenpairs and the sum of the others (flat-tail plans): when
- * the model has a hint (gmmp__eigen_hint), they may come from a few
- * subspace iterations started from the hint's, and are then all that is
- * exact: the other d - top eigenvalues each hold their mean, their
- * eigenvectors are zero (top < d in the result). */
+ * the model has a hint (gmmp__eigen_hint), they may come from two
+ * subspace iterations started from the hint's and a Rayleigh-Ritz step,
+ * an approximation (eigen.c says how close); the other d - top
+ * eigenvalues then each hold their mean and their eigenvectors are zero
+ * (top < d in the result). */
 int gmmp__eigen_get(const gmmp_model *m, gmmp__exec_threads threads, size_t top,
                     gmmp__eigen **out);
 

@@ -47,6 +47,10 @@
 static int flat_single(gmmp_plan *plan)
 {
     const size_t d = plan->d, n = d * plan->K * plan->rank;
+    /* Preselection's product carries the means too: beyond float's safe
+     * range they keep the whole plan in double (n_single stays 0). */
+    if (plan->candidates && gmmp__max_abs(plan->means, plan->K * d) > GMMP__SINGLE_MAX_ABS)
+        return GMMP_OK;
     if (!(plan->u_all_f = gmmp__alloc_array(n, sizeof(float))))
         return gmmp__fail_nomem();
     gmmp__to_single(plan->u_all, n, plan->u_all_f);
