@@ -5,6 +5,8 @@
  * SPDX-License-Identifier: MIT
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,23 +18,31 @@
 static long budget = -1; /* allocations left; -1: unlimited */
 static long live;        /* allocations not yet released */
 static size_t bytes;     /* bytes handed out since last reset */
+/* The library's worker threads allocate at the same time: the counts are
+ * updated under a lock (a lost update had shown as a leak of one). */
+static pthread_mutex_t counts = PTHREAD_MUTEX_INITIALIZER;
 
 static void *limited_alloc(size_t size, void *payload)
 {
     (void)payload;
-    if (budget == 0)
-        return NULL;
-    if (budget > 0)
-        budget--;
-    live++;
-    bytes += size;
-    return malloc(size);
+    pthread_mutex_lock(&counts);
+    bool refuse = budget == 0;
+    if (!refuse) {
+        if (budget > 0)
+            budget--;
+        live++;
+        bytes += size;
+    }
+    pthread_mutex_unlock(&counts);
+    return refuse ? NULL : malloc(size);
 }
 
 static void limited_release(void *ptr, void *payload)
 {
     (void)payload;
+    pthread_mutex_lock(&counts);
     live--;
+    pthread_mutex_unlock(&counts);
     free(ptr);
 }
 
