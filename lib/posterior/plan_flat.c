@@ -371,19 +371,6 @@ static void coordinates_f(const float *y, const float *u, size_t d, size_t rest,
     }
 }
 
-/* x . y in four interleaved sums (one chain would wait on the adder). */
-static double dot(const double *x, const double *y, size_t d)
-{
-    double s[4] = {0, 0, 0, 0};
-    size_t j = 0;
-    for (; j + 4 <= d; j += 4)
-        for (size_t l = 0; l < 4; l++)
-            s[l] += x[j + l] * y[j + l];
-    for (; j < d; j++)
-        s[0] += x[j] * y[j];
-    return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
 /* Inserts (value, k) into the M best so far (best[0] the largest), if
  * it belongs there; `count` of them are filled. */
 static void keep_best(double value, size_t k, double *best, size_t *which, size_t *count,
@@ -477,7 +464,8 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool
         const size_t *cand = w->cand + i * M;
         for (size_t s = 0; s < M; s++) {
             const size_t k = cand[s];
-            double e2 = yy[i] - 2.0 * dot(Y + i * d, pl->means + k * d, d) + pl->mu_norm2[k];
+            double ymu = cblas_ddot((int)d, Y + i * d, 1, pl->means + k * d, 1);
+            double e2 = yy[i] - 2.0 * ymu + pl->mu_norm2[k];
             best[s] = pl->log_weights[k] + pl->log_norm[k] -
                       0.5 * flat_quadratic(C + (i * M + s) * r, r, pl->flat_iv + k * (r + 1),
                                            e2);
