@@ -102,15 +102,29 @@ static void check_tail(const gmmp_model *m, const gmmp__eigen *e)
     }
 }
 
+/* The bases of `to` asked for `top` pairs after a hint from `from`, whose
+ * own bases are computed first for from_top pairs (0: not at all); fails
+ * the test unless the result holds `want` exact pairs. Release it. */
+static gmmp__eigen *after_hint(gmmp_model *to, gmmp_model *from, size_t from_top, size_t top,
+                               size_t want)
+{
+    gmmp__eigen *e;
+    if (from_top) {
+        ck_assert_int_eq(gmmp__eigen_get(from, one_thread, from_top, &e), GMMP_OK);
+        gmmp__eigen_release(e); /* the model and the hint keep theirs */
+    }
+    gmmp__eigen_hint(to, from);
+    ck_assert_int_eq(gmmp__eigen_get(to, one_thread, top, &e), GMMP_OK);
+    ck_assert_uint_eq(e->top, want);
+    return e;
+}
+
 START_TEST(a_hint_that_is_exact_gives_the_exact_leading_pairs)
 {
     gmmp_model *prior = make_model(0.0), *same = make_model(0.0);
-    gmmp__eigen *full, *part;
+    gmmp__eigen *full, *part = after_hint(same, prior, D, R, R);
     ck_assert_int_eq(gmmp__eigen_get(prior, one_thread, D, &full), GMMP_OK);
     ck_assert_uint_eq(full->top, D);
-    gmmp__eigen_hint(same, prior);
-    ck_assert_int_eq(gmmp__eigen_get(same, one_thread, R, &part), GMMP_OK);
-    ck_assert_uint_eq(part->top, R);
     for (size_t k = 0; k < K; k++) {
         for (size_t a = D - R; a < D; a++)
             ck_assert_double_eq_tol(part->lambda[k * D + a], full->lambda[k * D + a],
@@ -131,12 +145,9 @@ START_TEST(subspace_iteration_follows_a_turned_basis)
      * far off (a projector error near 0.05), two iterations with a gap
      * ratio of at most 0.1 bring it below 1e-3. */
     gmmp_model *prior = make_model(0.0), *adapted = make_model(0.05), *copy = make_model(0.05);
-    gmmp__eigen *hint, *part, *exact;
+    gmmp__eigen *hint, *part = after_hint(adapted, prior, D, R, R), *exact;
     ck_assert_int_eq(gmmp__eigen_get(prior, one_thread, D, &hint), GMMP_OK);
-    gmmp__eigen_hint(adapted, prior);
-    ck_assert_int_eq(gmmp__eigen_get(adapted, one_thread, R, &part), GMMP_OK);
     ck_assert_int_eq(gmmp__eigen_get(copy, one_thread, R, &exact), GMMP_OK);
-    ck_assert_uint_eq(part->top, R);
     ck_assert_uint_eq(exact->top, D); /* no hint: a full decomposition */
     double start = 0.0;
     for (size_t k = 0; k < K; k++) {
@@ -211,17 +222,8 @@ START_TEST(no_usable_hint_means_a_full_decomposition)
 {
     /* A hint with fewer leading pairs than asked for is no hint either. */
     gmmp_model *first = make_model(0.0), *second = make_model(0.05), *third = make_model(0.1);
-    gmmp__eigen *e1, *e2, *e3;
-    ck_assert_int_eq(gmmp__eigen_get(first, one_thread, D, &e1), GMMP_OK);
-    gmmp__eigen_hint(second, first);
-    ck_assert_int_eq(gmmp__eigen_get(second, one_thread, R - 1, &e2), GMMP_OK);
-    ck_assert_uint_eq(e2->top, R - 1);
-    gmmp__eigen_hint(third, second); /* R - 1 pairs, R asked for */
-    ck_assert_int_eq(gmmp__eigen_get(third, one_thread, R, &e3), GMMP_OK);
-    ck_assert_uint_eq(e3->top, D);
-    gmmp__eigen_release(e1);
-    gmmp__eigen_release(e2);
-    gmmp__eigen_release(e3);
+    gmmp__eigen_release(after_hint(second, first, D, R - 1, R - 1));
+    gmmp__eigen_release(after_hint(third, second, 0, R, D)); /* R - 1 pairs, R asked for */
     gmmp_model_destroy(first);
     gmmp_model_destroy(second);
     gmmp_model_destroy(third);
@@ -229,11 +231,7 @@ START_TEST(no_usable_hint_means_a_full_decomposition)
     /* A prior whose bases were never computed, or of another size, is no
      * hint. */
     gmmp_model *prior = make_model(0.0), *adapted = make_model(0.05);
-    gmmp__eigen_hint(adapted, prior); /* prior->eigen is NULL */
-    gmmp__eigen *e;
-    ck_assert_int_eq(gmmp__eigen_get(adapted, one_thread, R, &e), GMMP_OK);
-    ck_assert_uint_eq(e->top, D);
-    gmmp__eigen_release(e);
+    gmmp__eigen_release(after_hint(adapted, prior, 0, R, D)); /* prior->eigen is NULL */
     gmmp_model_destroy(adapted);
 
     double w = 1.0, mu[D] = {0}, cov[D * D] = {0};
@@ -241,13 +239,8 @@ START_TEST(no_usable_hint_means_a_full_decomposition)
         cov[j * D + j] = 1.0 + (double)j;
     gmmp_model *other;
     ck_assert_int_eq(gmmp_model_create(&other, 1, D, &w, mu, cov), GMMP_OK);
-    ck_assert_int_eq(gmmp__eigen_get(other, one_thread, D, &e), GMMP_OK);
-    gmmp__eigen_release(e);
     adapted = make_model(0.05);
-    gmmp__eigen_hint(adapted, other); /* K differs */
-    ck_assert_int_eq(gmmp__eigen_get(adapted, one_thread, R, &e), GMMP_OK);
-    ck_assert_uint_eq(e->top, D);
-    gmmp__eigen_release(e);
+    gmmp__eigen_release(after_hint(adapted, other, D, R, D)); /* K differs */
     gmmp_model_destroy(adapted);
     gmmp_model_destroy(other);
     gmmp_model_destroy(prior);
