@@ -32,14 +32,16 @@ void gmmp__single_view_free(gmmp__single_view *v);
 
 /* Fills the view from the model: decides per component, converts the
  * factors of those that run in single. data_ok false (data beyond
- * GMMP__SINGLE_MAX_ABS) sends every component to double. */
+ * GMMP__SINGLE_MAX_ABS) sends every component to double. Like
+ * gmmp__log_prob, only after gmmp__model_prepare_scoring(m). */
 void gmmp__single_view_fill(gmmp__single_view *v, const gmmp_model *m, bool data_ok);
 
 /* lp (n x K) receives log weights[k] + log N(x_i; mu_k, Sigma_k) for the n
  * rows of X. `work` holds n * d doubles. One triangular product per
  * component: for the Mahalanobis distances ||L_k^{-1}(x - mu_k)||^2. With
  * a view (not NULL), the components it marks run in single precision,
- * in `work_f` (n * d floats). */
+ * in `work_f` (n * d floats). Needs gmmp__model_prepare_scoring(m)
+ * first. */
 void gmmp__log_prob(const gmmp_model *m, const gmmp__single_view *view, const double *X,
                     size_t n, double *lp, double *work, float *work_f);
 

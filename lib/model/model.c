@@ -42,6 +42,7 @@ int gmmp__model_alloc(gmmp_model **out, size_t K, size_t d)
         return gmmp__fail_nomem();
     *m = (gmmp_model){.K = K, .d = d};
     atomic_init(&m->refs, 1);
+    atomic_init(&m->scoring_ready, false);
     if (pthread_mutex_init(&m->lock, NULL) != 0) {
         gmmp__free(m);
         return gmmp__fail_nomem();
@@ -95,8 +96,12 @@ void gmmp__model_release(gmmp_model *m)
 int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad)
 {
     const size_t K = m->K, d = m->d;
+    /* Not ready from here on, whatever the factors held before. */
+    m->n_inverted = 0;
+    atomic_store_explicit(&m->scoring_ready, false, memory_order_relaxed);
     for (size_t k = 0; k < K; k++) {
-        /* Factor in place of the inverse, then invert there: no scratch. */
+        /* Factor in place of the inverse, inverted there when first
+         * needed: no scratch. */
         double *l = m->chol_inv + k * d * d;
         memcpy(l, m->covs + k * d * d, d * d * sizeof *l);
         int minor = gmmp__cholesky(l, d);
@@ -112,19 +117,41 @@ int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad)
         }
         m->log_norm[k] = -0.5 * (double)d * GMMP__LOG_2PI - 0.5 * gmmp__chol_logdet(l, d);
         m->log_weights[k] = log(m->weights[k]);
-        /* Scoring multiplies by L_k^{-1} (scikit-learn's precision Cholesky
-         * factor): a triangular multiply runs at nearly GEMM speed, a
-         * triangular solve at half, and this costs d^3/3 once per model. */
-        int zero = gmmp__tri_inverse(l, d);
-        if (zero < 0)
-            return zero;
-        if (zero > 0) /* a successful Cholesky factor has no zero on its diagonal */
-            return gmmp__fail(GMMP_ENOTSPD,
-                              "covariance of component %zu is singular (diagonal %d of its "
-                              "factor is 0)%s%s",
-                              k, zero, hint ? ": " : "", hint ? hint : "");
     }
     return GMMP_OK;
+}
+
+int gmmp__model_prepare_scoring(const gmmp_model *m)
+{
+    if (atomic_load_explicit(&m->scoring_ready, memory_order_acquire))
+        return GMMP_OK;
+    /* Filled like the eigendecompositions: under the lock, so that a const
+     * model stays safe to share between threads. */
+    gmmp_model *mm = (gmmp_model *)m;
+    const size_t d = m->d;
+    int rc = GMMP_OK;
+    pthread_mutex_lock(&mm->lock);
+    for (; mm->n_inverted < m->K && rc == GMMP_OK; mm->n_inverted++) {
+        /* Scoring multiplies by L_k^{-1} (scikit-learn's precision Cholesky
+         * factor): a triangular multiply runs at nearly GEMM speed, a
+         * triangular solve at half, and this costs d^3/3 once per model.
+         * A Cholesky factor that succeeded has no zero on its diagonal, so
+         * only LAPACK's own failure can stop this; the count keeps the
+         * inverted ones apart from those still to do. */
+        int zero = gmmp__tri_inverse(mm->chol_inv + mm->n_inverted * d * d, d);
+        if (zero != 0) {
+            rc = zero < 0 ? zero
+                          : gmmp__fail(GMMP_ENOTSPD,
+                                       "covariance of component %zu is singular (diagonal %d "
+                                       "of its factor is 0)",
+                                       mm->n_inverted, zero);
+            break;
+        }
+    }
+    if (rc == GMMP_OK)
+        atomic_store_explicit(&mm->scoring_ready, true, memory_order_release);
+    pthread_mutex_unlock(&mm->lock);
+    return rc;
 }
 
 void gmmp__model_chol(const gmmp_model *m, size_t k, double *l)

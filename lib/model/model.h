@@ -23,7 +23,12 @@ struct gmmp_model {
     double *chol_inv;    /* K x d x d: L_k^{-1}, lower, zero above (Sigma_k = L_k L_k^T);
                             the precision's Cholesky factor. L_k itself is rarely needed
                             and recomputed then: a model stays at two d x d arrays per
-                            component, which matters for training memory. */
+                            component, which matters for training memory. Holds L_k
+                            for components k >= n_inverted: inverted on the first
+                            scoring call (gmmp__model_prepare_scoring), since loading
+                            a prior and adapting it for fast EPLL never score. */
+    size_t n_inverted;    /* components whose chol_inv is inverted, under the lock */
+    atomic_bool scoring_ready; /* n_inverted == K, read without the lock */
     double *log_norm;    /* K: log of N's constant, -d/2 log 2pi - log det(L_k) */
 
     /* Eigendecompositions of the covariances, computed on first use by a
@@ -62,6 +67,12 @@ int gmmp__model_finish(gmmp_model *m);
  * with GMMP_ENOTSPD; the message names the component and `hint` (what the
  * caller should change), and *bad (if not NULL) receives its index. */
 int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad);
+
+/* Makes chol_inv hold every L_k^{-1} (once per model, under its lock):
+ * every path that scores with chol_inv (gmmp__log_prob,
+ * gmmp__single_view_fill) calls this first, in the calling thread,
+ * before any worker reads the factors. */
+int gmmp__model_prepare_scoring(const gmmp_model *m);
 
 /* Writes L_k (lower Cholesky factor of covariance k, zero above) into l. */
 void gmmp__model_chol(const gmmp_model *m, size_t k, double *l);

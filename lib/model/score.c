@@ -17,7 +17,7 @@ static int score_blocks(const gmmp_model *m, const double *X, size_t n, double *
     if (!m)
         return gmmp__fail(GMMP_EINVAL, "model is NULL");
     int rc = gmmp__check_samples(X, n, m->d);
-    if (rc)
+    if (rc || (rc = gmmp__model_prepare_scoring(m)))
         return rc;
     const size_t K = m->K, d = m->d;
     size_t block = n < GMMP__BLOCK_ROWS ? n : GMMP__BLOCK_ROWS;

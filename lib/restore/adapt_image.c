@@ -49,6 +49,8 @@ int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, siz
             stats[t]->skip = skip; /* as the trainer's: most of the M-step's work saved */
     for (size_t t = 0; !rc && t < T; t++)
         rc = gmmp__stats_bind(stats[t], prior->means);
+    if (!rc && !src.plan) /* scored by the model itself, not by a plan's labels */
+        rc = gmmp__model_prepare_scoring(prior);
     if (rc)
         goto done;
     size_t chunk = n < ADAPT_CHUNK ? n : ADAPT_CHUNK;

@@ -279,7 +279,8 @@ int gmmp_stats_accumulate(gmmp_stats *st, const gmmp_model *m, const double *X, 
         return gmmp__fail(GMMP_EINVAL, "statistics or model is NULL");
     int rc;
     if ((rc = check_sizes(st, m->K, m->d, "a model")) ||
-        (rc = gmmp__check_samples(X, n, m->d)) || (rc = gmmp__stats_bind(st, m->means)))
+        (rc = gmmp__check_samples(X, n, m->d)) || (rc = gmmp__stats_bind(st, m->means)) ||
+        (rc = gmmp__model_prepare_scoring(m)))
         return rc;
     if (!st->single) {
         gmmp__stats_accumulate(st, m, NULL, X, n);

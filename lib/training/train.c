@@ -101,6 +101,9 @@ typedef struct fit_state {
 static int e_step(fit_state *fs, const gmmp_model *m)
 {
     const gmmp__single_view *view = NULL;
+    int rc = gmmp__model_prepare_scoring(m);
+    if (rc)
+        return rc;
     if (fs->view) {
         gmmp__single_view_fill(fs->view, m, fs->data_single_ok);
         view = fs->view;
