@@ -105,11 +105,28 @@ static void copy_patch(const gmmp__geometry *g, const gmmp__grid *grid, const do
     const size_t C = g->channels, row_len = g->patch_w * C;
     size_t r0, c0;
     gmmp__grid_pos(grid, index, &r0, &c0);
-    for (size_t r = 0; r < g->patch_h; r++)
-        memcpy(dst + r * row_len, image + (r0 + r) * pitch + c0 * C, row_len * sizeof *dst);
+    /* Rows of a few values: a plain loop, which vectorises, costs less
+     * than a call to memcpy per row (a tenth of a fast EPLL step's serial
+     * time went to those calls). */
+    for (size_t r = 0; r < g->patch_h; r++) {
+        const double *src = image + (r0 + r) * pitch + c0 * C;
+        double *to = dst + r * row_len;
+        for (size_t j = 0; j < row_len; j++)
+            to[j] = src[j];
+    }
     if (!means)
         return;
     const size_t pixels = g->patch_h * g->patch_w;
+    if (C == 1) { /* the same sums, with a unit stride the compiler can see */
+        double sum = 0.0;
+        for (size_t j = 0; j < g->dim; j++)
+            sum += dst[j];
+        double mean = sum / (double)pixels;
+        for (size_t j = 0; j < g->dim; j++)
+            dst[j] -= mean;
+        means[0] = mean;
+        return;
+    }
     for (size_t ch = 0; ch < C; ch++) {
         double sum = 0.0;
         for (size_t j = ch; j < g->dim; j += C)

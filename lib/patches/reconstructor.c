@@ -94,6 +94,14 @@ int gmmp_reconstructor_add(gmmp_reconstructor *rc, size_t first, size_t count,
             double *sum = rc->sum + ((r0 + r) * rc->w + c0) * C;
             double *weight = rc->weight + (r0 + r) * rc->w + c0;
             const double *row = src + r * row_len;
+            if (C == 1) { /* grey: unit strides, which vectorise */
+                const double off = offset ? offset[0] : 0.0;
+                for (size_t c = 0; c < g->patch_w; c++) {
+                    sum[c] += wt * (row[c] + off);
+                    weight[c] += wt;
+                }
+                continue;
+            }
             for (size_t c = 0; c < g->patch_w; c++) {
                 for (size_t ch = 0; ch < C; ch++)
                     sum[c * C + ch] += wt * (row[c * C + ch] + (offset ? offset[ch] : 0.0));
