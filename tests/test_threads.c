@@ -1,7 +1,8 @@
 /*
  * Concurrency: several threads use one model and one plan at once (plans
  * being created on the model meanwhile, which fills its shared eigenbasis
- * cache), and get the results a single thread gets. Run under
+ * cache, while the first scoring calls invert its Cholesky factors), and
+ * get the results a single thread gets. Run under
  * ThreadSanitizer in CI.
  * SPDX-License-Identifier: MIT
  */
@@ -74,7 +75,8 @@ START_TEST(model_and_plan_are_shared_safely)
     double *Y = malloc(N * d * sizeof *Y);
     ck_assert_ok(gmmp_model_sample(m, N, 1, Y, NULL));
     /* Serial references, computed on a twin so that `m`'s caches are
-     * still empty when the threads start. */
+     * still empty when the threads start: two of them score first, and
+     * race to invert its factors (gmmp__model_prepare_scoring). */
     double *lp = malloc(N * sizeof *lp), *mmse = malloc(N * d * sizeof *mmse);
     double *fresh = malloc(N * d * sizeof *fresh);
     double var = 25.0, var2 = 50.0;
