@@ -104,7 +104,9 @@ typedef enum gmmp_option {
     /** int, a #gmmp_estimator, default GMMP_ESTIMATOR_MMSE (whole-image calls). */
     GMMP_OPT_ESTIMATOR = 31,
     /** int in [1, 1048576], default 4096: patches per batch in whole-image
-     * calls, which bounds their memory. */
+     * calls, which bounds their memory, and how often they report progress
+     * (at most once a batch). Without a mask, each thread works on pieces
+     * of at most 256 patches (never more than a batch). */
     GMMP_OPT_BATCH = 32,
     /** int in [1, 64], default 5: half-quadratic steps of gmmp_epll_image(),
      * with beta = 1, 4, 8, 16, 32, 64, ... times 1/sigma^2 (Zoran and

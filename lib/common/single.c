@@ -70,10 +70,22 @@ void gmmp__to_single(const double *x, size_t n, float *out)
 
 double gmmp__max_abs(const double *x, size_t n)
 {
-    double top = 0.0;
-    for (size_t i = 0; i < n; i++)
-        top = fmax(top, fabs(x[i]));
-    return top;
+    /* Comparisons in four independent maxima, not fmax: fmax stayed a
+     * call per value (1.7% of a fast EPLL run's instructions, callgrind),
+     * and one chain of maxima waits on each. NaN is skipped either way. */
+    double top[4] = {0.0, 0.0, 0.0, 0.0};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (size_t l = 0; l < 4; l++) {
+            double a = fabs(x[i + l]);
+            top[l] = a > top[l] ? a : top[l];
+        }
+    for (; i < n; i++) {
+        double a = fabs(x[i]);
+        top[0] = a > top[0] ? a : top[0];
+    }
+    double t01 = top[0] > top[1] ? top[0] : top[1], t23 = top[2] > top[3] ? top[2] : top[3];
+    return t01 > t23 ? t01 : t23;
 }
 
 double gmmp__whitening_kappa(const double *diag, size_t diag_stride, const double *l_inv,
