@@ -113,17 +113,19 @@ void gmmp__queue_fail(gmmp__queue *q, int code)
     pthread_mutex_unlock(&q->lock);
 }
 
-void gmmp__queue_commit(gmmp__queue *q, size_t piece, void (*commit)(void *), void *payload)
+bool gmmp__queue_commit(gmmp__queue *q, size_t piece, void (*commit)(void *), void *payload)
 {
     pthread_mutex_lock(&q->lock);
     while (q->committed != piece && !q->failed)
         pthread_cond_wait(&q->turn, &q->lock);
-    if (!q->failed) {
+    bool done = !q->failed;
+    if (done) {
         commit(payload);
         q->committed++;
     }
     pthread_cond_broadcast(&q->turn);
     pthread_mutex_unlock(&q->lock);
+    return done;
 }
 
 int gmmp__queue_status(const gmmp__queue *q)

@@ -70,8 +70,9 @@ bool gmmp__queue_claim(gmmp__queue *q, size_t *piece);
 void gmmp__queue_fail(gmmp__queue *q, int code);
 
 /* Waits until every piece before `piece` is committed, runs
- * commit(payload) (no two at once), and marks `piece` committed. */
-void gmmp__queue_commit(gmmp__queue *q, size_t piece, void (*commit)(void *), void *payload);
+ * commit(payload) (no two at once), and marks `piece` committed. False,
+ * without running commit, when a worker has failed. */
+bool gmmp__queue_commit(gmmp__queue *q, size_t piece, void (*commit)(void *), void *payload);
 
 /* GMMP_OK, or the first failure with its message set in this thread. */
 int gmmp__queue_status(const gmmp__queue *q);

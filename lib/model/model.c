@@ -139,12 +139,12 @@ int gmmp__model_prepare_scoring(const gmmp_model *m)
          * only LAPACK's own failure can stop this; the count keeps the
          * inverted ones apart from those still to do. */
         int zero = gmmp__tri_inverse(mm->chol_inv + mm->n_inverted * d * d, d);
-        if (zero != 0) {
+        if (zero != 0) { /* cannot happen after a successful Cholesky: a bug */
             rc = zero < 0 ? zero
-                          : gmmp__fail(GMMP_ENOTSPD,
-                                       "covariance of component %zu is singular (diagonal %d "
-                                       "of its factor is 0)",
-                                       mm->n_inverted, zero);
+                          : gmmp__fail(GMMP_EINTERNAL,
+                                       "dtrtri found diagonal %d of component %zu's Cholesky "
+                                       "factor zero",
+                                       zero, mm->n_inverted);
             break;
         }
     }

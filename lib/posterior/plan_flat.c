@@ -434,7 +434,8 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool
          * lower bound on the M-th best score), and neighbouring patches
          * mostly share their candidates: the insertions, whose branches
          * mispredict, fall from about M (1 + ln(K / M)) to about M. The
-         * selection is the same as over all K. */
+         * selection is the same as over all K (for scores that are not
+         * NaN, which finite inputs of a sane size never give). */
         size_t *pass = w->cand_count, passed = 0; /* K of its K + 1, free until below */
         double bound = -INFINITY;
         if (i > 0) {

@@ -292,7 +292,8 @@ static void *pipe_run(void *arg)
             rc = gmmp__plan_run(pw->sl->exec, ps->plan, bt->patches, pw->count, map, mmse,
                                 (gmmp__exec_threads){1, false});
         if (rc == GMMP_OK) {
-            gmmp__queue_commit(&pl->queue, b, add_piece, pw);
+            if (!gmmp__queue_commit(&pl->queue, b, add_piece, pw))
+                break; /* another thread failed: nothing more to add or report */
             rc = pw->add_rc;
         }
         if (rc == GMMP_OK && pw->caller)
