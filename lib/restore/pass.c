@@ -93,19 +93,31 @@ static int batch_alloc(batch *b, size_t B, size_t d, size_t C, bool masked)
     return GMMP_OK;
 }
 
-/* A pipelined pass's thread: its piece's buffers and plan workspaces. */
+/* Batch buffers kept with the shape they were allocated for. */
 typedef struct slot {
     batch bt;
-    size_t rows, d, C; /* the shape bt was allocated for; rows 0: none */
-    gmmp__executor *exec;
+    size_t rows, d, C; /* rows 0: none */
+    bool masked;
+    gmmp__executor *exec; /* a pipelined pass's thread: its own plan workspaces */
 } slot;
 
+/* The slot's buffers, for at least B rows of this shape. */
+static int slot_fit(slot *sl, size_t B, size_t d, size_t C, bool masked)
+{
+    if (sl->rows >= B && sl->d == d && sl->C == C && sl->masked == masked)
+        return GMMP_OK;
+    batch_free(&sl->bt);
+    sl->rows = 0;
+    int rc = batch_alloc(&sl->bt, B, d, C, masked);
+    if (rc == GMMP_OK)
+        sl->rows = B, sl->d = d, sl->C = C, sl->masked = masked;
+    return rc;
+}
+
 struct gmmp__pass_scratch {
-    batch bt;
-    size_t rows, d, C; /* the shape bt was allocated for; rows 0: none */
-    bool masked;
-    gmmp__executor *exec;
-    slot *slots; /* n_slots, for pipelined passes */
+    slot masked;          /* a masked pass's batch (its plans bring their own workspaces) */
+    gmmp__executor *exec; /* for plan executions between passes */
+    slot *slots;          /* n_slots, a pipelined pass's threads' */
     size_t n_slots;
 };
 
@@ -115,7 +127,7 @@ int gmmp__pass_scratch_create(gmmp__pass_scratch **out)
     *out = NULL;
     if (!s)
         return gmmp__fail_nomem();
-    *s = (gmmp__pass_scratch){.rows = 0};
+    *s = (gmmp__pass_scratch){.n_slots = 0};
     int rc = gmmp__executor_create(&s->exec);
     if (rc) {
         gmmp__free(s);
@@ -139,23 +151,9 @@ void gmmp__pass_scratch_destroy(gmmp__pass_scratch *s)
         gmmp__executor_destroy(s->slots[t].exec);
     }
     gmmp__free(s->slots);
-    batch_free(&s->bt);
+    batch_free(&s->masked.bt);
     gmmp__executor_destroy(s->exec);
     gmmp__free(s);
-}
-
-/* The scratch's batch buffers, for at least B rows of this shape. */
-static int scratch_batch(gmmp__pass_scratch *s, size_t B, size_t d, size_t C, bool masked)
-{
-    if (s->rows >= B && s->d == d && s->C == C && s->masked == masked)
-        return GMMP_OK;
-    batch_free(&s->bt);
-    s->rows = 0;
-    int rc = batch_alloc(&s->bt, B, d, C, masked);
-    if (rc == GMMP_OK) {
-        s->rows = B, s->d = d, s->C = C, s->masked = masked;
-    }
-    return rc;
 }
 
 /* T slots with buffers for pieces of B rows of this shape. */
@@ -178,15 +176,9 @@ static int scratch_slots(gmmp__pass_scratch *s, size_t T, size_t B, size_t d, si
         }
     }
     for (size_t t = 0; t < T; t++) {
-        slot *sl = &s->slots[t];
-        if (sl->rows >= B && sl->d == d && sl->C == C)
-            continue;
-        batch_free(&sl->bt);
-        sl->rows = 0;
-        int rc = batch_alloc(&sl->bt, B, d, C, false);
+        int rc = slot_fit(&s->slots[t], B, d, C, false);
         if (rc)
             return rc;
-        sl->rows = B, sl->d = d, sl->C = C;
     }
     return GMMP_OK;
 }
@@ -219,6 +211,21 @@ static void mask_patches(const gmmp__pass *ps, const gmmp_extractor *ex, size_t 
         for (size_t j = 0; j < d; j++)
             x[j] = m[j] ? x[j] - mean[j % C] : 0.0; /* missing values are never read */
     }
+}
+
+/* Reports `done` patches of this pass to the progress callback;
+ * GMMP_ECANCELED if it asks to stop. */
+static int report_progress(const gmmp__pass *ps, size_t done)
+{
+    gmmp_progress p = {.mean_loglik = NAN,
+                       .change = NAN,
+                       .seconds = gmmp__now() - ps->start,
+                       .phase = GMMP_PHASE_IMAGE,
+                       .done = ps->done_before + (double)done,
+                       .total = ps->total};
+    if (gmmp__report(ps->options, &p) != 0)
+        return gmmp__fail(GMMP_ECANCELED, "the progress callback stopped the restoration");
+    return GMMP_OK;
 }
 
 /* Pieces of a pipelined pass: small, so that the threads finish together
@@ -259,19 +266,10 @@ static void add_piece(void *arg)
  * batch, and at the end of the pass. */
 static int report(pipeline *pl, size_t done)
 {
-    const gmmp__pass *ps = pl->ps;
-    if (done < pl->n && done - pl->reported < ps->batch)
+    if (done < pl->n && done - pl->reported < pl->ps->batch)
         return GMMP_OK;
     pl->reported = done;
-    gmmp_progress p = {.mean_loglik = NAN,
-                       .change = NAN,
-                       .seconds = gmmp__now() - ps->start,
-                       .phase = GMMP_PHASE_IMAGE,
-                       .done = ps->done_before + (double)done,
-                       .total = ps->total};
-    if (gmmp__report(ps->options, &p) != 0)
-        return gmmp__fail(GMMP_ECANCELED, "the progress callback stopped the restoration");
-    return GMMP_OK;
+    return report_progress(pl->ps, done);
 }
 
 static void *pipe_run(void *arg)
@@ -335,8 +333,9 @@ static int run_pipelined(const gmmp__pass *ps, const gmmp_extractor *ex,
 static int run_masked(const gmmp__pass *ps, const gmmp_extractor *ex, gmmp_reconstructor *rec,
                       size_t n, gmmp__pass_scratch *scratch)
 {
-    int rc = scratch_batch(scratch, gmmp__block_len(n, 0, ps->batch), ps->plan->d, ps->C, true);
-    batch bt = rc == GMMP_OK ? scratch->bt : (batch){0};
+    int rc = slot_fit(&scratch->masked, gmmp__block_len(n, 0, ps->batch), ps->plan->d, ps->C,
+                      true);
+    batch bt = rc == GMMP_OK ? scratch->masked.bt : (batch){0};
     double *map = ps->map ? bt.estimates : NULL, *mmse = ps->map ? NULL : bt.estimates;
     for (size_t first = 0; first < n && rc == GMMP_OK; first += ps->batch) {
         size_t count = gmmp__block_len(n, first, ps->batch);
@@ -350,14 +349,8 @@ static int run_masked(const gmmp__pass *ps, const gmmp_extractor *ex, gmmp_recon
         if (rc)
             break;
         rc = gmmp_reconstructor_add(rec, first, count, bt.estimates, bt.means, NULL);
-        gmmp_progress p = {.mean_loglik = NAN,
-                           .change = NAN,
-                           .seconds = gmmp__now() - ps->start,
-                           .phase = GMMP_PHASE_IMAGE,
-                           .done = ps->done_before + (double)(first + count),
-                           .total = ps->total};
-        if (rc == GMMP_OK && gmmp__report(ps->options, &p) != 0)
-            rc = gmmp__fail(GMMP_ECANCELED, "the progress callback stopped the restoration");
+        if (rc == GMMP_OK)
+            rc = report_progress(ps, first + count);
     }
     return rc;
 }
