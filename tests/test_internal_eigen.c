@@ -1,7 +1,7 @@
 /*
  * Internal: partial eigendecompositions started from a nearby model's
  * (gmmp__eigen_hint, eigen.h), which fast EPLL's adaptation uses and no
- * public call reaches directly. Linked against the library's parts, not
+ * public call reaches directly, and those a model file carries. Linked against the library's parts, not
  * the shared library, so the internal functions are visible.
  * SPDX-License-Identifier: MIT
  */
@@ -247,6 +247,47 @@ START_TEST(no_usable_hint_means_a_full_decomposition)
 }
 END_TEST
 
+START_TEST(a_file_with_eigenpairs_loads_its_bases_without_decomposing)
+{
+    /* Saved with R pairs, read back: the bases are there before any plan
+     * asks, hold the file's R pairs (the full decomposition's, to
+     * rounding) and the flat tail, and serve a plan of rank R as they
+     * are, and a later adaptation as a hint. */
+    gmmp_model *m = make_model(0.0), *back;
+    ck_assert_int_eq(gmmp_model_set_spectra(m, R), GMMP_OK);
+    size_t size = gmmp_model_serialized_size(m);
+    unsigned char *buf = malloc(size);
+    ck_assert_int_eq(gmmp_model_serialize(m, buf, size), GMMP_OK);
+    ck_assert_int_eq(gmmp_model_deserialize(&back, buf, size), GMMP_OK);
+    free(buf);
+    ck_assert_ptr_nonnull(back->eigen);
+    ck_assert_uint_eq(back->eigen->top, R);
+    check_tail(back, back->eigen);
+    gmmp__eigen *full, *got;
+    ck_assert_int_eq(gmmp__eigen_get(m, one_thread, D, &full), GMMP_OK);
+    for (size_t k = 0; k < K; k++) {
+        for (size_t a = D - R; a < D; a++)
+            ck_assert_double_eq_tol(back->eigen->lambda[k * D + a], full->lambda[k * D + a],
+                                    1e-12 * full->lambda[k * D + a]);
+        ck_assert_double_le(projector_diff(back->eigen, full, k), 1e-12);
+    }
+    const gmmp__eigen *stored = back->eigen;
+    ck_assert_int_eq(gmmp__eigen_get(back, one_thread, R, &got), GMMP_OK);
+    ck_assert_ptr_eq(got, stored); /* nothing computed */
+    gmmp__eigen_release(got);
+    gmmp_model *adapted = make_model(0.05);
+    gmmp__eigen_release(after_hint(adapted, back, 0, R, R));
+    /* More pairs than the file holds: a full decomposition. */
+    ck_assert_int_eq(gmmp__eigen_get(back, one_thread, R + 1, &got), GMMP_OK);
+    ck_assert_uint_eq(got->top, D);
+    gmmp__eigen_release(got);
+    gmmp__eigen_release(full);
+    gmmp_model_destroy(adapted);
+    gmmp_model_destroy(back);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("internal_eigen");
@@ -254,6 +295,7 @@ int main(void)
     tcase_add_test(tc, a_hint_that_is_exact_gives_the_exact_leading_pairs);
     tcase_add_test(tc, subspace_iteration_follows_a_turned_basis);
     tcase_add_test(tc, no_usable_hint_means_a_full_decomposition);
+    tcase_add_test(tc, a_file_with_eigenpairs_loads_its_bases_without_decomposing);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

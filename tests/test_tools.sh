@@ -57,6 +57,27 @@ else
     echo "FAIL: no description of the training in the model"; failures=$((failures + 1))
 fi
 
+# The model carries its 16 leading eigenpairs by default (format 3, flag 1),
+# none with --spectra 0 (format 2); d = 64 caps a larger --spectra.
+byte() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
+if [ "$(byte "$tmp/model.gmmp" 8)$(byte "$tmp/model.gmmp" 12)" = 31 ]; then
+    echo "ok: the model file carries eigenpairs (version 3)"
+else
+    echo "FAIL: version $(byte "$tmp/model.gmmp" 8), flags $(byte "$tmp/model.gmmp" 12)"
+    failures=$((failures + 1))
+fi
+check "train --spectra 0" 0 "$train" --patch 8 --components 2 --max-patches 2000 --max-iter 2 \
+    --spectra 0 -q -o "$tmp/plain.gmmp" "$data/t10k-images-idx3-ubyte.gz"
+if [ "$(byte "$tmp/plain.gmmp" 8)$(byte "$tmp/plain.gmmp" 12)" = 20 ]; then
+    echo "ok: --spectra 0 writes version 2"
+else
+    echo "FAIL: --spectra 0 wrote version $(byte "$tmp/plain.gmmp" 8)"; failures=$((failures + 1))
+fi
+check "train --spectra beyond d" 0 "$train" --patch 4 --components 2 --max-patches 2000 \
+    --max-iter 2 --spectra 100 -q -o "$tmp/all.gmmp" "$data/t10k-images-idx3-ubyte.gz"
+check "train bad --spectra" 2 "$train" --spectra -1 -o "$tmp/m" "$data/t10k-images-idx3-ubyte.gz"
+expect_in "bad --spectra names the option" "$tmp/err" "spectra"
+
 check "make noisy IDX" 0 "$noisy" "$data/t10k-images-idx3-ubyte.gz" "$tmp/noisy.idx" 20 200 idx
 check "make clean IDX" 0 "$noisy" "$data/t10k-images-idx3-ubyte.gz" "$tmp/clean.idx" 0 200 idx
 

@@ -45,6 +45,9 @@ static void usage(FILE *f)
             "                         a time, one pass over them per EM iteration\n"
             "  --init-patches N       with --chunk: k-means (or random) initialisation on a\n"
             "                         random sample of N patches (default 100000)\n"
+            "  --spectra R            write each covariance's R (at most d) largest\n"
+            "                         eigenpairs into the model file, so that fast\n"
+            "                         restorations need not compute them (default 16; 0: none)\n"
             "  --max-elements N       refuse inputs of more pixels than N (default 2^27)\n"
             "  -q, --quiet            no progress lines\n"
             "  --version              print the version\n"
@@ -61,7 +64,7 @@ static void usage(FILE *f)
 typedef struct options {
     const char *output, *init_model;
     int64_t patch, step, components, max_iter, n_init, seed, max_patches, threads, chunk,
-        init_patches;
+        init_patches, spectra;
     double tol, reg_covar;
     int init, remove_mean, quiet, patch_given, components_given;
     int precision; /* a gmmp_precision */
@@ -399,12 +402,12 @@ static void describe(const options *o, const char *const *paths, size_t n_paths,
 int main(int argc, char **argv)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    options o = {NULL, NULL, 8, 1, 20, 100, 1, 0, 0, cores > 0 ? cores : 1, 0, 100000,
+    options o = {NULL, NULL, 8, 1, 20, 100, 1, 0, 0, cores > 0 ? cores : 1, 0, 100000, 16,
                  1e-3, 1e-6, GMMP_INIT_KMEANS, 0, 0, 0, 0, GMMP_PRECISION_DOUBLE};
     int64_t max_elements = (int64_t)GMMPIO_DEFAULT_MAX_ELEMENTS;
     int n_init_given = 0;
     enum { PATCH = 256, STEP, COMP, MAXIT, TOL, REG, INIT, NINIT, SEED, MAXP, RMEAN, THREADS,
-           INITMODEL, CHUNK, INITP, MAXEL, PREC };
+           INITMODEL, CHUNK, INITP, MAXEL, PREC, SPECTRA };
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'},     {"patch", required_argument, 0, PATCH},
         {"step", required_argument, 0, STEP},      {"components", required_argument, 0, COMP},
@@ -417,6 +420,7 @@ int main(int argc, char **argv)
         {"init-patches", required_argument, 0, INITP},
         {"max-elements", required_argument, 0, MAXEL},
         {"precision", required_argument, 0, PREC},
+        {"spectra", required_argument, 0, SPECTRA},
         {"help", no_argument, 0, 'h'},             {"version", no_argument, 0, 'V'},             {0, 0, 0, 0}};
     int c, bad = 0;
     while (!bad && (c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
@@ -442,6 +446,7 @@ int main(int argc, char **argv)
         case MAXP: bad = cli_int(prog, "max-patches", optarg, 1, INT64_MAX, &o.max_patches); break;
         case THREADS: bad = cli_int(prog, "threads", optarg, 1, 256, &o.threads); break;
         case PREC: bad = cli_choice(prog, "precision", optarg, cli_precisions, &o.precision); break;
+        case SPECTRA: bad = cli_int(prog, "spectra", optarg, 0, 32000, &o.spectra); break;
         case RMEAN: o.remove_mean = 1; break;
         case INITMODEL: o.init_model = optarg; break;
         case CHUNK: bad = cli_int(prog, "chunk", optarg, 1, INT64_MAX / 65536, &o.chunk); break;
@@ -557,7 +562,11 @@ int main(int argc, char **argv)
     char description[GMMP_MODEL_DESCRIPTION_MAX];
     describe(&o, paths, n_paths, description, sizeof description);
     if (gmmp_model_set_patch(model, (size_t)o.patch, (size_t)o.patch, channels, o.remove_mean) ||
-        gmmp_model_set_description(model, description) || gmmp_model_save(model, o.output)) {
+        gmmp_model_set_description(model, description) ||
+        gmmp_model_set_spectra(model, o.spectra < (int64_t)gmmp_model_dim(model)
+                                          ? (size_t)o.spectra
+                                          : gmmp_model_dim(model)) ||
+        gmmp_model_save(model, o.output)) {
         fprintf(stderr, "%s: %s\n", prog, gmmp_last_error());
         goto done;
     }

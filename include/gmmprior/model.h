@@ -123,6 +123,28 @@ GMMP_API int gmmp_model_set_description(gmmp_model *model, const char *text);
 GMMP_API const char *gmmp_model_description(const gmmp_model *model);
 
 /**
+ * Makes the model carry its covariances' `rank` largest eigenpairs in its
+ * file (format version 3, docs/model-format.md). A model loaded from such
+ * a file has them without decomposing anything: denoising plans with flat
+ * tails of rank at most `rank` (#GMMP_OPT_RANK; fast EPLL's is 16) skip
+ * their K eigendecompositions (EPLL's K = 200 prior: about 50 ms of one
+ * core). They are computed now, by K full decompositions; the file grows
+ * by 8 K rank (d + 1) bytes. A loaded file's eigenpairs are checked
+ * against its covariances. Not to be called while other threads use the
+ * model. `gmmp-train --spectra` sets them (16 by default).
+ * @param model  the model.
+ * @param rank   0 (none: the file is as before) to d.
+ * @return GMMP_OK; GMMP_EINVAL for a NULL model or a decomposition that
+ *         does not converge; GMMP_EDIM for rank > d; GMMP_ENOMEM.
+ * @since 1.1
+ */
+GMMP_API int gmmp_model_set_spectra(gmmp_model *model, size_t rank);
+
+/** The number of eigenpairs per component the model's file carries
+ * (gmmp_model_set_spectra(); 0 if none, or model is NULL). @since 1.1 */
+GMMP_API size_t gmmp_model_spectra(const gmmp_model *model);
+
+/**
  * Copies the parameters out. Any output may be NULL to skip it.
  * @param model        the model.
  * @param weights      K values.
@@ -217,8 +239,9 @@ GMMP_API int gmmp_model_sample(const gmmp_model *model, size_t n, uint64_t seed,
 /** @{ */
 
 /** The file format version this library writes (and the newest it reads;
- * version 1 files, which have no patch description, are still read). */
-#define GMMP_MODEL_FORMAT_VERSION 2
+ * version 1 files, which have no patch description, and version 2 files,
+ * which carry no eigenpairs, are still read). */
+#define GMMP_MODEL_FORMAT_VERSION 3
 
 /** Size in bytes of a model's serialized form (0 if model is NULL). */
 GMMP_API size_t gmmp_model_serialized_size(const gmmp_model *model);

@@ -229,6 +229,160 @@ void gmmp__eigen_hint(gmmp_model *to, const gmmp_model *cfrom)
     pthread_mutex_unlock(&to->lock);
 }
 
+int gmmp__eigen_leading(const gmmp_model *m, size_t r, double *lambda, double *ut)
+{
+    const size_t K = m->K, d = m->d;
+    gmmp__eigen *e = NULL;
+    /* top = d: a full decomposition, never a hint's approximation. */
+    int rc = gmmp__eigen_get(m, (gmmp__exec_threads){1, false}, d, &e);
+    if (rc)
+        return rc;
+    for (size_t k = 0; k < K; k++) {
+        memcpy(lambda + k * r, e->lambda + k * d + (d - r), r * sizeof *lambda);
+        memcpy(ut + k * r * d, e->ut + k * d * d + (d - r) * d, r * d * sizeof *ut);
+    }
+    gmmp__eigen_release(e);
+    return GMMP_OK;
+}
+
+/* How far stored eigenpairs may be from the covariance's, relative to
+ * its scale: a decomposition is accurate to a few d x 1e-16, so anything
+ * beyond this is a different matrix or a writer's mistake, not rounding. */
+#define ADOPT_TOLERANCE 1e-8
+
+/* Component k's r stored eigenpairs (lambda ascending, rows of ut)
+ * against its covariance: finite, non-negative and ascending eigenvalues;
+ * orthonormal rows (exactly, U U^T = I); Sigma U^T w = U^T (lambda w) for
+ * two fixed probe vectors w (Freivalds' check of the eigen-equations,
+ * O(d^2) instead of O(r d^2)); and leading, as far as cheap bounds tell:
+ * their sum at least that of the r largest diagonal entries (Ky Fan's
+ * maximum principle) and the smallest at least the mean of the rest. */
+static int adopt_check(const gmmp_model *m, size_t k, size_t r, const double *lambda,
+                       const double *ut, double *scratch)
+{
+    const size_t d = m->d;
+    const double *cov = m->covs + k * d * d;
+    for (size_t a = 0; a < r; a++)
+        if (!isfinite(lambda[a]) || lambda[a] < 0.0 || (a > 0 && lambda[a] < lambda[a - 1]))
+            return gmmp__fail(GMMP_EFORMAT,
+                              "stored eigenvalue %zu of component %zu is %g: they must be "
+                              "finite, non-negative and ascending",
+                              a, k, lambda[a]);
+    for (size_t i = 0; i < r * d; i++)
+        if (!isfinite(ut[i]))
+            return gmmp__fail(GMMP_EFORMAT, "stored eigenvectors of component %zu are not finite",
+                              k);
+    double trace = 0.0, scale = lambda[r - 1], sum = 0.0;
+    for (size_t j = 0; j < d; j++) {
+        trace += cov[j * d + j];
+        scale = fmax(scale, cov[j * d + j]);
+    }
+    double *gram = scratch, *v = gram + r * r, *cv = v + d, *w = cv + d, *diag = w + r;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)r, (int)r, (int)d, 1.0, ut, (int)d,
+                ut, (int)d, 0.0, gram, (int)r);
+    for (size_t a = 0; a < r; a++)
+        for (size_t b = 0; b < r; b++)
+            if (fabs(gram[a * r + b] - (a == b)) > ADOPT_TOLERANCE)
+                return gmmp__fail(GMMP_EFORMAT,
+                                  "stored eigenvectors of component %zu are not orthonormal "
+                                  "(rows %zu and %zu: %g)",
+                                  k, a, b, gram[a * r + b]);
+    for (int probe = 0; probe < 2; probe++) {
+        double wnorm = 0.0;
+        for (size_t a = 0; a < r; a++) {
+            /* Signs and sizes without a pattern an error could follow. */
+            w[a] = probe == 0 ? 1.0 + 0.5 * sin(1.0 + (double)a) : cos(0.7 * (double)a * a);
+            wnorm += w[a] * w[a];
+        }
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)r, (int)d, 1.0, ut, (int)d, w, 1, 0.0, v, 1);
+        cblas_dsymv(CblasRowMajor, CblasUpper, (int)d, 1.0, cov, (int)d, v, 1, 0.0, cv, 1);
+        for (size_t a = 0; a < r; a++)
+            w[a] *= lambda[a];
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)r, (int)d, -1.0, ut, (int)d, w, 1, 1.0, cv,
+                    1);
+        double residual = cblas_dnrm2((int)d, cv, 1);
+        if (!(residual <= ADOPT_TOLERANCE * scale * sqrt(wnorm)))
+            return gmmp__fail(GMMP_EFORMAT,
+                              "stored eigenpairs of component %zu do not fit its covariance "
+                              "(residual %g of %g)",
+                              k, residual, scale * sqrt(wnorm));
+    }
+    /* The r largest diagonal entries, by selection (r passes over d). */
+    for (size_t j = 0; j < d; j++)
+        diag[j] = cov[j * d + j];
+    double diag_sum = 0.0;
+    for (size_t a = 0; a < r; a++) {
+        size_t best = a;
+        for (size_t j = a + 1; j < d; j++)
+            if (diag[j] > diag[best])
+                best = j;
+        double t = diag[a];
+        diag[a] = diag[best];
+        diag[best] = t;
+        diag_sum += diag[a];
+        sum += lambda[a];
+    }
+    double slack = ADOPT_TOLERANCE * trace;
+    bool leading = sum >= diag_sum - slack;
+    if (leading && r < d)
+        leading = (trace - sum) / (double)(d - r) <= lambda[0] + slack;
+    if (!leading)
+        return gmmp__fail(GMMP_EFORMAT,
+                          "stored eigenpairs of component %zu are not its %zu largest", k, r);
+    return GMMP_OK;
+}
+
+int gmmp__eigen_adopt(gmmp_model *m, size_t r, const double *lambda, const double *ut)
+{
+    const size_t K = m->K, d = m->d;
+    if (r == 0 || r > d)
+        return gmmp__fail(GMMP_EFORMAT, "%zu stored eigenpairs per component; d is %zu", r, d);
+    double *scratch = gmmp__alloc_array(r * r + 2 * d + r + d, sizeof(double));
+    gmmp__eigen *e = gmmp__alloc(sizeof *e);
+    if (e) {
+        *e = (gmmp__eigen){.K = K, .d = d, .top = r};
+        atomic_init(&e->refs, 1);
+        e->lambda = gmmp__alloc_array(K * d, sizeof(double));
+        e->ut = gmmp__calloc_array(K * d * d, sizeof(double));
+    }
+    if (!scratch || !e || !e->lambda || !e->ut) {
+        gmmp__free(scratch);
+        gmmp__eigen_release(e);
+        return gmmp__fail_nomem();
+    }
+    int rc = GMMP_OK;
+    for (size_t k = 0; k < K && rc == GMMP_OK; k++) {
+        const double *lk = lambda + k * r, *uk = ut + k * r * d;
+        if ((rc = adopt_check(m, k, r, lk, uk, scratch)))
+            break;
+        /* decompose_top's layout: the kept pairs last, the others each
+         * the mean of what the trace leaves, their vectors zero. */
+        double *el = e->lambda + k * d, rest = 0.0;
+        for (size_t j = 0; j < d; j++)
+            rest += m->covs[k * d * d + j * d + j];
+        for (size_t a = 0; a < r; a++)
+            rest -= lk[a];
+        rest = r < d ? fmax(rest / (double)(d - r), 0.0) : 0.0;
+        for (size_t j = 0; j < d - r; j++)
+            el[j] = rest;
+        memcpy(el + (d - r), lk, r * sizeof *el);
+        memcpy(e->ut + k * d * d + (d - r) * d, uk, r * d * sizeof *uk);
+    }
+    gmmp__free(scratch);
+    if (rc) {
+        gmmp__eigen_release(e);
+        return rc;
+    }
+    pthread_mutex_lock(&m->lock);
+    if (!m->eigen) {
+        m->eigen = e;
+        e = NULL;
+    }
+    pthread_mutex_unlock(&m->lock);
+    gmmp__eigen_release(e);
+    return GMMP_OK;
+}
+
 const float *gmmp__eigen_single(const gmmp_model *cm, gmmp__eigen *e)
 {
     gmmp_model *m = (gmmp_model *)cm; /* the lock guards the cache, as above */

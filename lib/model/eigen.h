@@ -46,6 +46,19 @@ void gmmp__eigen_hint(gmmp_model *to, const gmmp_model *from);
  * NULL when out of memory (message set). */
 const float *gmmp__eigen_single(const gmmp_model *m, gmmp__eigen *e);
 
+/* The r (<= d) largest eigenpairs of each covariance, exactly (full
+ * decompositions, the model's cache when it holds them): eigenvalues
+ * ascending into lambda (K x r), eigenvectors as rows into ut (K x r x d),
+ * row a belonging to lambda[a]. For gmmp_model_set_spectra. */
+int gmmp__eigen_leading(const gmmp_model *m, size_t r, double *lambda, double *ut);
+
+/* Checks that lambda and ut (gmmp__eigen_leading's layout) hold r
+ * leading eigenpairs of m's covariances, and makes them m's cache when it
+ * has none: a model file's stored spectra, so that flat-tail plans of
+ * rank <= r decompose nothing. GMMP_EFORMAT, naming the component and
+ * what disagrees, when they do not fit (eigen.c says what is checked). */
+int gmmp__eigen_adopt(gmmp_model *m, size_t r, const double *lambda, const double *ut);
+
 /* Drops one reference. Accepts NULL. */
 void gmmp__eigen_release(gmmp__eigen *e);
 

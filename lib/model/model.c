@@ -81,6 +81,8 @@ void gmmp__model_release(gmmp_model *m)
     if (!m || atomic_fetch_sub(&m->refs, 1) != 1)
         return;
     gmmp__free(m->description);
+    gmmp__free(m->spectra_lambda);
+    gmmp__free(m->spectra_ut);
     gmmp__eigen_release(m->eigen);
     gmmp__eigen_release(m->eigen_hint);
     pthread_mutex_destroy(&m->lock);
@@ -335,4 +337,35 @@ int gmmp_model_set_description(gmmp_model *m, const char *text)
 const char *gmmp_model_description(const gmmp_model *m)
 {
     return m && m->description ? m->description : "";
+}
+
+int gmmp_model_set_spectra(gmmp_model *m, size_t rank)
+{
+    if (!m)
+        return gmmp__fail(GMMP_EINVAL, "model is NULL");
+    if (rank > m->d)
+        return gmmp__fail(GMMP_EDIM, "%zu eigenpairs per component: the model's d is %zu", rank,
+                          m->d);
+    double *lambda = NULL, *ut = NULL;
+    if (rank) {
+        lambda = gmmp__alloc_array(m->K * rank, sizeof(double));
+        ut = gmmp__alloc_array(m->K * rank, m->d * sizeof(double));
+        int rc = lambda && ut ? gmmp__eigen_leading(m, rank, lambda, ut) : gmmp__fail_nomem();
+        if (rc) {
+            gmmp__free(lambda);
+            gmmp__free(ut);
+            return rc;
+        }
+    }
+    gmmp__free(m->spectra_lambda);
+    gmmp__free(m->spectra_ut);
+    m->spectra_rank = rank;
+    m->spectra_lambda = lambda;
+    m->spectra_ut = ut;
+    return GMMP_OK;
+}
+
+size_t gmmp_model_spectra(const gmmp_model *m)
+{
+    return m ? m->spectra_rank : 0;
 }

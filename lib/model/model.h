@@ -40,6 +40,14 @@ struct gmmp_model {
      * adapted from), a start for partial ones (eigen.h), or NULL. */
     struct gmmp__eigen *eigen_hint;
 
+    /* The leading eigenpairs the model's file carries (format 3:
+     * gmmp_model_set_spectra, or read from a file): spectra_rank per
+     * component, eigenvalues ascending (K x rank), eigenvectors as rows
+     * (K x rank x d). Rank 0 and NULL: none. */
+    size_t spectra_rank;
+    double *spectra_lambda;
+    double *spectra_ut;
+
     /* What the d values are (gmmp_model_set_patch); channels = 0: unknown. */
     size_t patch_h, patch_w, channels;
     int remove_mean;

@@ -11,6 +11,7 @@
 
 #include "atomic_file.h"
 
+#include "eigen.h"
 #include "internal.h"
 #include "model.h"
 
@@ -18,9 +19,15 @@ static const unsigned char magic[8] = {0x89, 'G', 'M', 'P', '\r', '\n', 0x1A, '\
 /* Version 1: HEADER bytes, the parameters, TRAILER. Version 2 inserts
  * the patch description after the header: PATCH_SECTION bytes (patch
  * height, width, channels, flags, description length, reserved; u32
- * each), then the description padded with zeros to a multiple of 8. */
-enum { HEADER = 32, TRAILER = 4, PATCH_SECTION = 24 };
+ * each), then the description padded with zeros to a multiple of 8.
+ * Version 3 may add, with header flag SPECTRA, the leading eigenpairs
+ * after the parameters: SPECTRA_HEAD bytes (their number r, reserved;
+ * u32 each), then K x r eigenvalues and K x r x d eigenvector entries.
+ * The library writes version 2 when a model has no eigenpairs to carry,
+ * so that such files stay readable by the libraries before version 3. */
+enum { HEADER = 32, TRAILER = 4, PATCH_SECTION = 24, SPECTRA_HEAD = 8 };
 enum { PATCH_KNOWN = 1, PATCH_REMOVE_MEAN = 2 };
+enum { SPECTRA = 1 };
 
 static size_t pad8(size_t n)
 {
@@ -130,10 +137,16 @@ static size_t description_length(const gmmp_model *m)
     return m->description ? strlen(m->description) : 0;
 }
 
+/* Bytes of a model's eigenpair section (0 without one). */
+static size_t spectra_size(const gmmp_model *m)
+{
+    return m->spectra_rank ? SPECTRA_HEAD + 8 * m->K * m->spectra_rank * (m->d + 1) : 0;
+}
+
 size_t gmmp_model_serialized_size(const gmmp_model *m)
 {
     return m ? HEADER + PATCH_SECTION + pad8(description_length(m)) +
-                   8 * param_count(m->K, m->d) + TRAILER
+                   8 * param_count(m->K, m->d) + spectra_size(m) + TRAILER
              : 0;
 }
 
@@ -146,9 +159,10 @@ int gmmp_model_serialize(const gmmp_model *m, void *buf, size_t size)
         return gmmp__fail(GMMP_EDIM, "buffer of %zu bytes is too small for %zu", size, need);
     unsigned char *p = buf;
     const size_t K = m->K, d = m->d;
+    const size_t r = m->spectra_rank;
     memcpy(p, magic, sizeof magic);
-    put_u32(p + 8, GMMP_MODEL_FORMAT_VERSION);
-    put_u32(p + 12, 0); /* flags, reserved */
+    put_u32(p + 8, r ? 3 : 2);
+    put_u32(p + 12, r ? SPECTRA : 0);
     put_u64(p + 16, K);
     put_u64(p + 24, d);
     unsigned char *q = p + HEADER;
@@ -168,6 +182,13 @@ int gmmp_model_serialize(const gmmp_model *m, void *buf, size_t size)
     put_doubles(q, m->weights, K);
     put_doubles(q + 8 * K, m->means, K * d);
     put_doubles(q + 8 * (K + K * d), m->covs, K * d * d);
+    if (r) {
+        q += 8 * (K + K * d + K * d * d);
+        put_u32(q, (uint32_t)r);
+        put_u32(q + 4, 0);
+        put_doubles(q + SPECTRA_HEAD, m->spectra_lambda, K * r);
+        put_doubles(q + SPECTRA_HEAD + 8 * K * r, m->spectra_ut, K * r * d);
+    }
     put_u32(p + need - TRAILER, crc32_update(0, p, need - TRAILER));
     return GMMP_OK;
 }
@@ -186,7 +207,7 @@ int gmmp_model_deserialize(gmmp_model **out, const void *buf, size_t size)
     if (version == 0 || version > GMMP_MODEL_FORMAT_VERSION)
         return gmmp__fail(GMMP_EVERSION, "model format version %u; this library reads 1 to %d",
                           version, GMMP_MODEL_FORMAT_VERSION);
-    if (flags != 0)
+    if (flags & ~(uint32_t)(version >= 3 ? SPECTRA : 0))
         return gmmp__fail(GMMP_EFORMAT, "model header has unknown flags 0x%x", flags);
     uint64_t K = get_u64(p + 16), d = get_u64(p + 24);
     size_t count = param_count(K, d);
@@ -215,7 +236,24 @@ int gmmp_model_deserialize(gmmp_model **out, const void *buf, size_t size)
     if (count > (SIZE_MAX - HEADER - TRAILER - extra) / 8)
         return gmmp__fail(GMMP_EFORMAT, "model header has impossible sizes K=%llu, d=%llu",
                           (unsigned long long)K, (unsigned long long)d);
-    size_t need = HEADER + extra + 8 * count + TRAILER;
+    /* Version 3's eigenpairs: r, read where the parameters end, sizes
+     * the rest (at most K d (d + 1) doubles, fewer than the parameters). */
+    size_t r = 0, spectra = 0, base = HEADER + extra + 8 * count;
+    if (flags & SPECTRA) {
+        if (size < base + SPECTRA_HEAD + TRAILER)
+            return gmmp__fail(GMMP_EFORMAT, "model data truncated before its eigenpairs");
+        r = get_u32(p + base);
+        if (r == 0 || r > d || get_u32(p + base + 4) != 0)
+            return gmmp__fail(GMMP_EFORMAT,
+                              "model eigenpair section is invalid: %zu pairs per component for "
+                              "d=%llu, reserved word %u",
+                              r, (unsigned long long)d, get_u32(p + base + 4));
+        if (count > (SIZE_MAX - base - SPECTRA_HEAD - TRAILER) / 16)
+            return gmmp__fail(GMMP_EFORMAT, "model header has impossible sizes K=%llu, d=%llu",
+                              (unsigned long long)K, (unsigned long long)d);
+        spectra = SPECTRA_HEAD + 8 * (size_t)K * r * ((size_t)d + 1);
+    }
+    size_t need = base + spectra + TRAILER;
     if (size != need)
         return gmmp__fail(GMMP_EFORMAT, "model data is %zu bytes, K=%llu and d=%llu need %zu%s",
                           size, (unsigned long long)K, (unsigned long long)d, need,
@@ -242,6 +280,19 @@ int gmmp_model_deserialize(gmmp_model **out, const void *buf, size_t size)
         get_doubles(q + 8 * K, m->means, K * d);
         get_doubles(q + 8 * (K + K * d), m->covs, K * d * d);
         rc = gmmp__model_finish(m);
+    }
+    if (rc == GMMP_OK && r) {
+        const unsigned char *q = p + base + SPECTRA_HEAD;
+        m->spectra_lambda = gmmp__alloc_array(K * r, sizeof(double));
+        m->spectra_ut = gmmp__alloc_array(K * r, d * sizeof(double));
+        if (!m->spectra_lambda || !m->spectra_ut) {
+            rc = gmmp__fail_nomem();
+        } else {
+            get_doubles(q, m->spectra_lambda, K * r);
+            get_doubles(q + 8 * K * r, m->spectra_ut, K * r * d);
+            m->spectra_rank = r;
+            rc = gmmp__eigen_adopt(m, r, m->spectra_lambda, m->spectra_ut);
+        }
     }
     if (rc == GMMP_OK && (pflags & PATCH_KNOWN) &&
         gmmp_model_set_patch(m, ph, pw, channels, (pflags & PATCH_REMOVE_MEAN) != 0) != GMMP_OK)
@@ -320,10 +371,15 @@ int gmmp_model_load(gmmp_model **out, const char *path)
             size_t count = param_count(K, d);
             size_t extra =
                 get_u32(head + 8) >= 2 ? PATCH_SECTION + pad8(get_u32(head + HEADER + 16)) : 0;
-            size_t need = count && count < (SIZE_MAX - HEADER - TRAILER - extra) / 8
+            size_t need = count && count < (SIZE_MAX - HEADER - TRAILER - extra) / 16
                               ? HEADER + extra + 8 * count + TRAILER
                               : 0;
-            if (need == 0 || size != need) {
+            /* With eigenpairs (version 3), their r is at the end: the
+             * file may exceed the parameters by at most as much again
+             * (r <= d), the full check says by how much exactly. */
+            bool spectra = get_u32(head + 8) >= 3 && (get_u32(head + 12) & SPECTRA);
+            if (need == 0 || size < need || (!spectra && size != need) ||
+                (spectra && size - need > SPECTRA_HEAD + 8 * count)) {
                 fclose(f);
                 if (need == 0)
                     return gmmp__fail(GMMP_EFORMAT, "%s: model header has impossible sizes "

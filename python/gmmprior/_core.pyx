@@ -84,6 +84,8 @@ cdef extern from "gmmprior.h" nogil:
                          size_t *channels, int *remove_mean)
     int gmmp_model_set_description(gmmp_model *model, const char *text)
     const char *gmmp_model_description(const gmmp_model *model)
+    int gmmp_model_set_spectra(gmmp_model *model, size_t rank) nogil
+    size_t gmmp_model_spectra(const gmmp_model *model)
     int gmmp_model_get(const gmmp_model *model, double *weights, double *means,
                        double *covariances)
     int gmmp_model_cholesky(const gmmp_model *model, double *factors)
@@ -493,7 +495,7 @@ cdef class Model:
 
     @classmethod
     def load(cls, path):
-        """Reads a model file (format version 1 or 2)."""
+        """Reads a model file (format version 1, 2 or 3)."""
         cdef bytes p = os.fsencode(path)
         cdef const char *cp = p
         cdef gmmp_model *m = NULL
@@ -504,7 +506,8 @@ cdef class Model:
         return Model._wrap(m)
 
     def save(self, path):
-        """Writes the model file (format version 2), atomically."""
+        """Writes the model file (format version 2, or 3 with `spectra`),
+        atomically."""
         cdef bytes p = os.fsencode(path)
         cdef const char *cp = p
         cdef int rc
@@ -606,6 +609,21 @@ cdef class Model:
         else:
             b = str(text).encode("utf-8")
             check(gmmp_model_set_description(self.ptr, b))
+
+    @property
+    def spectra(self):
+        """How many leading eigenpairs per covariance the model file carries
+        (int; 0: none). Setting it computes them (K eigendecompositions):
+        a model loaded from such a file restores with flat tails
+        (`rank` up to it, `fast=True`) without decomposing anything."""
+        return gmmp_model_spectra(self.ptr)
+
+    @spectra.setter
+    def spectra(self, size_t rank):
+        cdef int rc
+        with nogil:
+            rc = gmmp_model_set_spectra(self.ptr, rank)
+        check(rc)
 
     @property
     def n_parameters(self):

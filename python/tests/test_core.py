@@ -81,6 +81,32 @@ def test_model_roundtrip(tmp_path, mnist8_model):
     np.testing.assert_allclose(L @ np.transpose(L, (0, 2, 1)), cov, rtol=1e-10, atol=1e-8)
 
 
+def test_model_spectra(tmp_path, mnist8_model):
+    w, mu, cov = mnist8_model.parameters()
+    m = gmmprior.Model(w, mu, cov)
+    assert m.spectra == 0
+    m.spectra = 16
+    m.save(tmp_path / "s.gmmp")
+    raw = (tmp_path / "s.gmmp").read_bytes()
+    assert (raw[8], raw[12]) == (3, 1)  # version 3, eigenpairs follow
+    # docs/model-format.md: after the parameters, r and a reserved word,
+    # K x r eigenvalues ascending, K x r x d eigenvectors as rows: numpy's.
+    at = 56 + 8 * K * (1 + D + D * D)
+    assert int.from_bytes(raw[at:at + 4], "little") == 16
+    lam = np.frombuffer(raw, "<f8", K * 16, at + 8).reshape(K, 16)
+    vec = np.frombuffer(raw, "<f8", K * 16 * D, at + 8 + 8 * K * 16).reshape(K, 16, D)
+    ref = np.linalg.eigvalsh(cov)[:, -16:]
+    np.testing.assert_allclose(lam, ref, rtol=1e-9, atol=1e-9 * ref.max())
+    np.testing.assert_allclose(vec @ cov @ np.transpose(vec, (0, 2, 1)),
+                               lam[:, :, None] * np.eye(16), atol=1e-8 * ref.max())
+    back = gmmprior.Model.load(tmp_path / "s.gmmp")
+    assert back.spectra == 16 and back.to_bytes() == raw
+    with pytest.raises(gmmprior.ArgumentError, match="eigenpairs per component"):
+        m.spectra = D + 1
+    m.spectra = 0
+    assert m.to_bytes()[8] == 2
+
+
 def test_model_scores_match_fixture(mnist8, mnist8_model):
     logpdf = mnist8_model.score_samples(mnist8)
     np.testing.assert_allclose(logpdf, fixture("em_mnist8", "final_logpdf"), rtol=1e-10)
@@ -96,6 +122,7 @@ def test_model_scores_match_fixture(mnist8, mnist8_model):
 def test_patch_description(mnist8_model):
     shipped = gmmprior.Model.load(os.path.join(ROOT, "data", "models", "natural-8x8-k50.gmmp"))
     assert shipped.patch == (8, 8, 1, True) and "gmmp-train" in shipped.description
+    assert shipped.spectra == 16  # fast restorations decompose nothing
     m = gmmprior.Model(*mnist8_model.parameters())  # from arrays: no description
     assert m.patch is None
     with pytest.raises(ValueError, match="patch description"):
