@@ -173,9 +173,16 @@ START_TEST(stored_eigenpairs_are_the_closed_forms)
     again = serialized(back, &again_size);
     ck_assert_uint_eq(again_size, plain_size);
     ck_assert_mem_eq(again, plain, plain_size);
-    /* All d of them is a full decomposition, and allowed. */
+    /* All d of them is a full decomposition, and allowed: no tail. */
     ck_assert_ok(gmmp_model_set_spectra(back, D));
     ck_assert_uint_eq(gmmp_model_spectra(back), D);
+    free(again);
+    again = serialized(back, &again_size);
+    ck_assert_uint_eq(again_size, plain_size + 8 + 8 * K * D * (D + 1));
+    gmmp_model *full;
+    ck_assert_ok(gmmp_model_deserialize(&full, again, again_size));
+    ck_assert_uint_eq(gmmp_model_spectra(full), D);
+    gmmp_model_destroy(full);
 
     ck_assert_fails(gmmp_model_set_spectra(m, D + 1), GMMP_EDIM);
     ck_assert_uint_eq(gmmp_model_spectra(m), R); /* a refusal changes nothing */
@@ -234,6 +241,23 @@ START_TEST(plans_from_stored_eigenpairs_match_plans_that_decompose)
     gmmp_model_destroy(m);
 }
 END_TEST
+
+/* The largest allocation while a counting allocator is set. */
+static size_t largest_request;
+
+static void *counting_alloc(size_t size, void *payload)
+{
+    (void)payload;
+    if (size > largest_request)
+        largest_request = size;
+    return malloc(size);
+}
+
+static void counting_release(void *p, void *payload)
+{
+    (void)payload;
+    free(p);
+}
 
 /* A valid file with eigenpairs, changed by `edit`, CRC fixed: refused
  * with GMMP_EFORMAT and a message holding `why`. */
@@ -354,6 +378,30 @@ static void version_2_with_flag(unsigned char *b)
     b[8] = 2;
 }
 
+START_TEST(impossible_sizes_do_not_wrap)
+{
+    /* K = (2^61 - 8) / 3 and d = 1: the parameters' size passes its own
+     * checks and ends 8 bytes short of 2^64, where a sum with the
+     * eigenpair section's header wraps to a small number; the section's
+     * r was then read from 8 bytes in front of the buffer. A 60-byte
+     * header with a zero patch section, at the start of its allocation. */
+    unsigned char *buf = calloc(60, 1);
+    const unsigned char magic[8] = {0x89, 'G', 'M', 'P', '\r', '\n', 0x1A, '\n'};
+    memcpy(buf, magic, 8);
+    buf[8] = 3;
+    buf[12] = 1;
+    uint64_t k = (UINT64_C(1) << 61) / 3 - 2; /* (2^61 - 8) / 3 */
+    ck_assert(3 * k == (UINT64_C(1) << 61) - 8);
+    for (int i = 0; i < 8; i++)
+        buf[16 + i] = (unsigned char)(k >> (8 * i));
+    buf[24] = 1;
+    gmmp_model *out = NULL;
+    ck_assert_fails(gmmp_model_deserialize(&out, buf, 60), GMMP_EFORMAT);
+    ck_assert_ptr_null(out);
+    free(buf);
+}
+END_TEST
+
 START_TEST(damaged_eigenpairs_are_refused)
 {
     gmmp_model *m = closed_form_model();
@@ -400,15 +448,28 @@ START_TEST(damaged_eigenpairs_are_refused)
                       "byte %zu flipped: %d (%s)", i, rc, gmmp_last_error());
     }
     /* A file longer than its eigenpairs allow is refused by its size,
-     * before it is read. */
+     * before it is read: nothing of its size is allocated. A newer
+     * version is named as such, whatever its size. */
     char path[64];
     snprintf(path, sizeof path, "/tmp/gmmp-%d-long.gmmp", (int)getpid());
     FILE *f = fopen(path, "wb");
     ck_assert_uint_eq(fwrite(good, 1, size, f), size);
     fclose(f);
     ck_assert_int_eq(truncate(path, (off_t)(3 * size)), 0);
-    ck_assert_fails(gmmp_model_load(&out, path), GMMP_EFORMAT);
+    gmmp_allocator counting = {counting_alloc, counting_release, NULL};
+    largest_request = 0;
+    ck_assert_ok(gmmp_set_allocator(&counting));
+    int rc = gmmp_model_load(&out, path);
+    ck_assert_ok(gmmp_set_allocator(NULL));
+    ck_assert_int_eq(rc, GMMP_EFORMAT);
     ck_assert_msg(strstr(gmmp_last_error(), path) != NULL, "%s", gmmp_last_error());
+    ck_assert_uint_lt(largest_request, size);
+    f = fopen(path, "r+b");
+    fseek(f, 8, SEEK_SET);
+    fputc(GMMP_MODEL_FORMAT_VERSION + 1, f);
+    fclose(f);
+    ck_assert_fails(gmmp_model_load(&out, path), GMMP_EVERSION);
+    ck_assert_msg(strstr(gmmp_last_error(), "version 4"), "%s", gmmp_last_error());
     unlink(path);
     free(buf);
     free(good);
@@ -423,6 +484,7 @@ int main(void)
     tcase_add_test(tc, stored_eigenpairs_are_the_closed_forms);
     tcase_add_test(tc, plans_from_stored_eigenpairs_match_plans_that_decompose);
     tcase_add_test(tc, damaged_eigenpairs_are_refused);
+    tcase_add_test(tc, impossible_sizes_do_not_wrap);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

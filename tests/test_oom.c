@@ -217,6 +217,33 @@ static int op_save_load(void)
     return e;
 }
 
+/* A model file that carries eigenpairs (format 3), written and read back,
+ * and a fast plan from it. */
+static int op_spectra(void)
+{
+    int e;
+    gmmp_model *m = patch_model(&e), *back = NULL;
+    gmmp_options *o = NULL;
+    gmmp_plan *plan = NULL;
+    if (!e)
+        e = gmmp_model_set_spectra(m, 2);
+    if (!e)
+        e = gmmp_model_save(m, path);
+    if (!e)
+        e = gmmp_model_load(&back, path);
+    if (!e)
+        e = gmmp_options_create(&o);
+    if (!e)
+        e = gmmp_options_set_int(o, GMMP_OPT_RANK, 2);
+    if (!e)
+        e = gmmp_plan_create_denoise(&plan, back, 0.1, o);
+    gmmp_plan_destroy(plan);
+    gmmp_options_destroy(o);
+    gmmp_model_destroy(back);
+    gmmp_model_destroy(m);
+    return e;
+}
+
 static int op_stats(void)
 {
     gmmp_stats *a = NULL, *b = NULL;
@@ -357,6 +384,7 @@ static const struct {
     {"scoring", op_score},
     {"sampling", op_sample},
     {"save and load", op_save_load},
+    {"eigenpairs: set, save, load, plan", op_spectra},
     {"streaming statistics", op_stats},
     {"fit, k-means init", op_fit_kmeans},
     {"fit, random init, 2 threads", op_fit_random},

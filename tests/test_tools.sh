@@ -75,6 +75,14 @@ else
 fi
 check "train --spectra beyond d" 0 "$train" --patch 4 --components 2 --max-patches 2000 \
     --max-iter 2 --spectra 100 -q -o "$tmp/all.gmmp" "$data/t10k-images-idx3-ubyte.gz"
+# K = 2, d = 16, r = 16: r (u32) sits 8 + 8 K r (d + 1) + 4 bytes before the end.
+size=$(wc -c <"$tmp/all.gmmp")
+if [ "$(byte "$tmp/all.gmmp" $((size - 4 - 4360)))" = 16 ]; then
+    echo "ok: --spectra beyond d writes all d pairs"
+else
+    echo "FAIL: --spectra 100 with d = 16 wrote r = $(byte "$tmp/all.gmmp" $((size - 4 - 4360)))"
+    failures=$((failures + 1))
+fi
 check "train bad --spectra" 2 "$train" --spectra -1 -o "$tmp/m" "$data/t10k-images-idx3-ubyte.gz"
 expect_in "bad --spectra names the option" "$tmp/err" "spectra"
 

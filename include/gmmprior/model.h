@@ -129,8 +129,8 @@ GMMP_API const char *gmmp_model_description(const gmmp_model *model);
  * tails of rank at most `rank` (#GMMP_OPT_RANK; fast EPLL's is 16) skip
  * their K eigendecompositions (EPLL's K = 200 prior: about 50 ms of one
  * core). They are computed now, by K full decompositions; the file grows
- * by 8 K rank (d + 1) bytes. A loaded file's eigenpairs are checked
- * against its covariances. Not to be called while other threads use the
+ * by 8 + 8 K rank (d + 1) bytes. A loaded file's eigenpairs are checked
+ * against its covariances, in O(K (d^2 + rank^2 d)). Not to be called while other threads use the
  * model. `gmmp-train --spectra` sets them (16 by default).
  * @param model  the model.
  * @param rank   0 (none: the file is as before) to d.
@@ -238,9 +238,10 @@ GMMP_API int gmmp_model_sample(const gmmp_model *model, size_t n, uint64_t seed,
  * Loading checks every part and never returns a half-loaded model. */
 /** @{ */
 
-/** The file format version this library writes (and the newest it reads;
- * version 1 files, which have no patch description, and version 2 files,
- * which carry no eigenpairs, are still read). */
+/** The newest file format version this library writes and reads: 3 for
+ * a model that carries eigenpairs (gmmp_model_set_spectra()), 2 for any
+ * other (readable by the libraries before 3). Version 1 files, which have
+ * no patch description, are still read. */
 #define GMMP_MODEL_FORMAT_VERSION 3
 
 /** Size in bytes of a model's serialized form (0 if model is NULL). */

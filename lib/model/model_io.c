@@ -240,7 +240,10 @@ int gmmp_model_deserialize(gmmp_model **out, const void *buf, size_t size)
      * the rest (at most K d (d + 1) doubles, fewer than the parameters). */
     size_t r = 0, spectra = 0, base = HEADER + extra + 8 * count;
     if (flags & SPECTRA) {
-        if (size < base + SPECTRA_HEAD + TRAILER)
+        /* base may be anything up to SIZE_MAX - TRAILER: compared by
+         * subtraction, so that a header claiming the address space cannot
+         * wrap the sum and send the read in front of the buffer. */
+        if (base > size || size - base < SPECTRA_HEAD + TRAILER)
             return gmmp__fail(GMMP_EFORMAT, "model data truncated before its eigenpairs");
         r = get_u32(p + base);
         if (r == 0 || r > d || get_u32(p + base + 4) != 0)
@@ -328,11 +331,14 @@ int gmmp_model_save(const gmmp_model *m, const char *path)
     unsigned char *buf = gmmp__alloc(size);
     if (!buf)
         return gmmp__fail_nomem();
-    gmmp_model_serialize(m, buf, size);
+    int rc = gmmp_model_serialize(m, buf, size);
+    if (rc) {
+        gmmp__free(buf);
+        return rc;
+    }
     /* A unique temporary beside the target, fsync'ed, then renamed: readers
      * see the old file or the new one (lib/atomic_file.h). */
     char err[600];
-    int rc = GMMP_OK;
     if (gmmp__atomic_write(path, buf, size, err, sizeof err))
         rc = gmmp__fail(GMMP_EIO, "%s", err);
     gmmp__free(buf);
@@ -364,6 +370,15 @@ int gmmp_model_load(gmmp_model **out, const char *path)
         if (memcmp(head, magic, sizeof magic) != 0) {
             fclose(f);
             return gmmp__fail(GMMP_EFORMAT, "%s: not a libgmmprior model (bad magic)", path);
+        }
+        /* A newer format may lay out anything after the header: say so
+         * before judging its size by this version's rules. */
+        uint32_t version = get_u32(head + 8);
+        if (version == 0 || version > GMMP_MODEL_FORMAT_VERSION) {
+            fclose(f);
+            return gmmp__fail(GMMP_EVERSION,
+                              "%s: model format version %u; this library reads 1 to %d", path,
+                              version, GMMP_MODEL_FORMAT_VERSION);
         }
         if (size > HEADER + TRAILER + 4096) {
             /* A small file's mistakes are reported by the full check below. */

@@ -84,7 +84,7 @@ cdef extern from "gmmprior.h" nogil:
                          size_t *channels, int *remove_mean)
     int gmmp_model_set_description(gmmp_model *model, const char *text)
     const char *gmmp_model_description(const gmmp_model *model)
-    int gmmp_model_set_spectra(gmmp_model *model, size_t rank) nogil
+    int gmmp_model_set_spectra(gmmp_model *model, size_t rank)
     size_t gmmp_model_spectra(const gmmp_model *model)
     int gmmp_model_get(const gmmp_model *model, double *weights, double *means,
                        double *covariances)
@@ -619,11 +619,12 @@ cdef class Model:
         return gmmp_model_spectra(self.ptr)
 
     @spectra.setter
-    def spectra(self, size_t rank):
-        cdef int rc
-        with nogil:
-            rc = gmmp_model_set_spectra(self.ptr, rank)
-        check(rc)
+    def spectra(self, rank):
+        # With the GIL held: another thread's save() reads what this frees.
+        if rank < 0:
+            raise ArgumentError("spectra is %d: eigenpairs per component, 0 to d" % rank,
+                                GMMP_EINVAL)
+        check(gmmp_model_set_spectra(self.ptr, rank))
 
     @property
     def n_parameters(self):

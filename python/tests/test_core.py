@@ -101,8 +101,9 @@ def test_model_spectra(tmp_path, mnist8_model):
                                lam[:, :, None] * np.eye(16), atol=1e-8 * ref.max())
     back = gmmprior.Model.load(tmp_path / "s.gmmp")
     assert back.spectra == 16 and back.to_bytes() == raw
-    with pytest.raises(gmmprior.ArgumentError, match="eigenpairs per component"):
-        m.spectra = D + 1
+    for bad in (D + 1, -1):
+        with pytest.raises(gmmprior.ArgumentError, match="eigenpairs per component"):
+            m.spectra = bad
     m.spectra = 0
     assert m.to_bytes()[8] == 2
 
