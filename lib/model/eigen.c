@@ -59,6 +59,31 @@ static bool orthonormalise(double *q, size_t r, size_t d)
     return true;
 }
 
+/* A partial decomposition's flat tail: with the r kept eigenvalues of a
+ * covariance (its trace `trace`) in lambda[d - r .. d), already non-
+ * negative, each of the d - r others gets the mean of what the trace
+ * leaves, never below zero (rounding). Their eigenvectors are the
+ * caller's to zero. */
+static void flat_tail(double trace, size_t d, size_t r, double *lambda)
+{
+    if (r == d)
+        return;
+    double rest = trace;
+    for (size_t a = d - r; a < d; a++)
+        rest -= lambda[a];
+    rest = fmax(rest / (double)(d - r), 0.0);
+    for (size_t j = 0; j < d - r; j++)
+        lambda[j] = rest;
+}
+
+static double trace_of(const double *cov, size_t d)
+{
+    double t = 0.0;
+    for (size_t j = 0; j < d; j++)
+        t += cov[j * d + j];
+    return t;
+}
+
 /* The `top` largest eigenpairs of component k from the hint's: subspace
  * iteration, then the Rayleigh-Ritz eigenpairs of that subspace; the other
  * eigenvalues get the mean of what the trace leaves (a flat tail needs no
@@ -94,16 +119,9 @@ static int decompose_top(const gmmp_model *m, size_t k, const gmmp__eigen *hint,
     /* Ritz vectors, ascending like the eigenvalues: row a of V^T Q. */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)r, (int)d, (int)r, 1.0, vt,
                 (int)r, q, (int)d, 0.0, ut + (d - r) * d, (int)d);
-    double rest = 0.0;
-    for (size_t j = 0; j < d; j++)
-        rest += cov[j * d + j];
-    for (size_t a = d - r; a < d; a++) {
+    for (size_t a = d - r; a < d; a++)
         lambda[a] = fmax(lambda[a], 0.0);
-        rest -= lambda[a];
-    }
-    rest = fmax(rest / (double)(d - r), 0.0);
-    for (size_t j = 0; j < d - r; j++)
-        lambda[j] = rest;
+    flat_tail(trace_of(cov, d), d, r, lambda);
     memset(ut, 0, (d - r) * d * sizeof *ut);
     return GMMP_OK;
 }
@@ -355,17 +373,11 @@ int gmmp__eigen_adopt(gmmp_model *m, size_t r, const double *lambda, const doubl
         const double *lk = lambda + k * r, *uk = ut + k * r * d;
         if ((rc = adopt_check(m, k, r, lk, uk, scratch)))
             break;
-        /* decompose_top's layout: the kept pairs last, the others each
-         * the mean of what the trace leaves, their vectors zero. */
-        double *el = e->lambda + k * d, rest = 0.0;
-        for (size_t j = 0; j < d; j++)
-            rest += m->covs[k * d * d + j * d + j];
-        for (size_t a = 0; a < r; a++)
-            rest -= lk[a];
-        rest = r < d ? fmax(rest / (double)(d - r), 0.0) : 0.0;
-        for (size_t j = 0; j < d - r; j++)
-            el[j] = rest;
+        /* decompose_top's layout: the kept pairs last, a flat tail
+         * before them, its vectors zero (the allocation's). */
+        double *el = e->lambda + k * d;
         memcpy(el + (d - r), lk, r * sizeof *el);
+        flat_tail(trace_of(m->covs + k * d * d, d), d, r, el);
         memcpy(e->ut + k * d * d + (d - r) * d, uk, r * d * sizeof *uk);
     }
     gmmp__free(scratch);

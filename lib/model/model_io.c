@@ -132,6 +132,17 @@ static size_t param_count(uint64_t K, uint64_t d)
     return total > (SIZE_MAX - HEADER - TRAILER) / 8 ? 0 : total;
 }
 
+/* GMMP_EVERSION for a version this library does not read, the file's
+ * path (or NULL) named; GMMP_OK otherwise. */
+static int check_version(uint32_t version, const char *path)
+{
+    if (version == 0 || version > GMMP_MODEL_FORMAT_VERSION)
+        return gmmp__fail(GMMP_EVERSION, "%s%smodel format version %u; this library reads 1 to %d",
+                          path ? path : "", path ? ": " : "", version,
+                          GMMP_MODEL_FORMAT_VERSION);
+    return GMMP_OK;
+}
+
 static size_t description_length(const gmmp_model *m)
 {
     return m->description ? strlen(m->description) : 0;
@@ -204,9 +215,8 @@ int gmmp_model_deserialize(gmmp_model **out, const void *buf, size_t size)
     if (memcmp(p, magic, sizeof magic) != 0)
         return gmmp__fail(GMMP_EFORMAT, "not a libgmmprior model (bad magic)");
     uint32_t version = get_u32(p + 8), flags = get_u32(p + 12);
-    if (version == 0 || version > GMMP_MODEL_FORMAT_VERSION)
-        return gmmp__fail(GMMP_EVERSION, "model format version %u; this library reads 1 to %d",
-                          version, GMMP_MODEL_FORMAT_VERSION);
+    if (check_version(version, NULL))
+        return GMMP_EVERSION;
     if (flags & ~(uint32_t)(version >= 3 ? SPECTRA : 0))
         return gmmp__fail(GMMP_EFORMAT, "model header has unknown flags 0x%x", flags);
     uint64_t K = get_u64(p + 16), d = get_u64(p + 24);
@@ -374,25 +384,22 @@ int gmmp_model_load(gmmp_model **out, const char *path)
         /* A newer format may lay out anything after the header: say so
          * before judging its size by this version's rules. */
         uint32_t version = get_u32(head + 8);
-        if (version == 0 || version > GMMP_MODEL_FORMAT_VERSION) {
+        if (check_version(version, path)) {
             fclose(f);
-            return gmmp__fail(GMMP_EVERSION,
-                              "%s: model format version %u; this library reads 1 to %d", path,
-                              version, GMMP_MODEL_FORMAT_VERSION);
+            return GMMP_EVERSION;
         }
         if (size > HEADER + TRAILER + 4096) {
             /* A small file's mistakes are reported by the full check below. */
             uint64_t K = get_u64(head + 16), d = get_u64(head + 24);
             size_t count = param_count(K, d);
-            size_t extra =
-                get_u32(head + 8) >= 2 ? PATCH_SECTION + pad8(get_u32(head + HEADER + 16)) : 0;
+            size_t extra = version >= 2 ? PATCH_SECTION + pad8(get_u32(head + HEADER + 16)) : 0;
             size_t need = count && count < (SIZE_MAX - HEADER - TRAILER - extra) / 16
                               ? HEADER + extra + 8 * count + TRAILER
                               : 0;
             /* With eigenpairs (version 3), their r is at the end: the
              * file may exceed the parameters by at most as much again
              * (r <= d), the full check says by how much exactly. */
-            bool spectra = get_u32(head + 8) >= 3 && (get_u32(head + 12) & SPECTRA);
+            bool spectra = version >= 3 && (get_u32(head + 12) & SPECTRA);
             if (need == 0 || size < need || (!spectra && size != need) ||
                 (spectra && size - need > SPECTRA_HEAD + 8 * count)) {
                 fclose(f);
