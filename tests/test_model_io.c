@@ -113,20 +113,6 @@ START_TEST(reads_files_from_the_scikit_learn_converter)
 }
 END_TEST
 
-/* Rewrites the trailing CRC so that a deliberate change is "intact". */
-static void fix_crc(unsigned char *buf, size_t size)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i + 4 < size; i++) {
-        crc ^= buf[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-    crc = ~crc;
-    for (int i = 0; i < 4; i++)
-        buf[size - 4 + i] = (unsigned char)(crc >> (8 * i));
-}
-
 /* A version-1 file of a model, byte by byte as docs/model-format.md's
  * version-1 layout says, independently of the library's writer. */
 static unsigned char *v1_bytes(const gmmp_model *m, size_t *size_out)
@@ -149,7 +135,7 @@ static unsigned char *v1_bytes(const gmmp_model *m, size_t *size_out)
         for (int i = 0; i < 8; i++)
             buf[32 + 8 * j + i] = (unsigned char)(bits >> (8 * i));
     }
-    fix_crc(buf, size);
+    tu_model_fix_crc(buf, size);
     free(par);
     *size_out = size;
     return buf;
@@ -179,7 +165,7 @@ START_TEST(damaged_data_is_refused)
     /* A newer version, with a valid checksum. */
     memcpy(buf, good, size);
     buf[8] = GMMP_MODEL_FORMAT_VERSION + 1;
-    fix_crc(buf, size);
+    tu_model_fix_crc(buf, size);
     ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_EVERSION);
     char want[32];
     snprintf(want, sizeof want, "version %d", GMMP_MODEL_FORMAT_VERSION + 1);
@@ -188,15 +174,15 @@ START_TEST(damaged_data_is_refused)
     memcpy(buf, good, size);
     for (int i = 16; i < 24; i++)
         buf[i] = 0xFF;
-    fix_crc(buf, size);
+    tu_model_fix_crc(buf, size);
     ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_EFORMAT);
     memcpy(buf, good, size);
     buf[16] = 0;
-    fix_crc(buf, size);
+    tu_model_fix_crc(buf, size);
     ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_EFORMAT); /* K = 0 */
     memcpy(buf, good, size);
     buf[16] = 5; /* K = 5: the sizes disagree with the data */
-    fix_crc(buf, size);
+    tu_model_fix_crc(buf, size);
     ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_EFORMAT);
     /* Intact but invalid: a NaN weight, an indefinite covariance, in a
      * version-1 file, whose layout docs/model-format.md gives. */
@@ -216,13 +202,13 @@ START_TEST(damaged_data_is_refused)
     }
     memcpy(buf, good, size);
     memset(buf + 32, 0xFF, 8); /* weight 0 = NaN */
-    fix_crc(buf, size);
+    tu_model_fix_crc(buf, size);
     ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_ENONFINITE);
     memcpy(buf, good, size);
     size_t cov0 = 32 + 8 * (4 + 64);
     double minus = -5.0;
     memcpy(buf + cov0, &minus, 8); /* little-endian host, as the fixtures */
-    fix_crc(buf, size);
+    tu_model_fix_crc(buf, size);
     ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_ENOTSPD);
     ck_assert_msg(strstr(gmmp_last_error(), "component 0") != NULL, "%s", gmmp_last_error());
     ck_assert_ptr_null(out);
@@ -495,22 +481,6 @@ START_TEST(save_is_atomic_and_safe)
 }
 END_TEST
 
-static size_t largest_request;
-
-static void *counting_alloc(size_t size, void *payload)
-{
-    (void)payload;
-    if (size > largest_request)
-        largest_request = size;
-    return malloc(size);
-}
-
-static void counting_release(void *p, void *payload)
-{
-    (void)payload;
-    free(p);
-}
-
 /* Issue 16, item 12: impossible sizes are refused from the header alone,
  * before a multi-gigabyte file is read (a sparse file: no disk used). */
 START_TEST(impossible_sizes_are_refused_before_reading)
@@ -522,7 +492,6 @@ START_TEST(impossible_sizes_are_refused_before_reading)
         {UINT64_C(1) << 40, UINT64_C(1) << 40, "impossible sizes"},
         {2, 2, "need"},
     };
-    gmmp_allocator counting = {counting_alloc, counting_release, NULL};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         for (int b = 0; b < 8; b++) {
             head[16 + b] = (unsigned char)(cases[i].K >> (8 * b));
@@ -532,16 +501,15 @@ START_TEST(impossible_sizes_are_refused_before_reading)
         ck_assert_uint_eq(fwrite(head, 1, sizeof head, f), sizeof head);
         fclose(f);
         ck_assert_int_eq(truncate(path, (off_t)3 << 30), 0); /* 3 GiB, sparse */
-        largest_request = 0;
-        ck_assert_ok(gmmp_set_allocator(&counting));
+        tu_count_allocations();
         gmmp_model *out = NULL;
         int rc = gmmp_model_load(&out, path);
-        ck_assert_ok(gmmp_set_allocator(NULL));
+        size_t largest = tu_largest_allocation();
         ck_assert_int_eq(rc, GMMP_EFORMAT);
         ck_assert_msg(strstr(gmmp_last_error(), cases[i].why) != NULL &&
                           strstr(gmmp_last_error(), "huge.gmmp") != NULL,
                       "%s", gmmp_last_error());
-        ck_assert_msg(largest_request < (1u << 20), "allocated %zu bytes", largest_request);
+        ck_assert_msg(largest < (1u << 20), "allocated %zu bytes", largest);
         unlink(path);
     }
 }

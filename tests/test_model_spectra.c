@@ -84,20 +84,6 @@ static void put_f64(unsigned char *p, double x)
         p[i] = (unsigned char)(bits >> (8 * i));
 }
 
-/* Rewrites the trailing CRC-32 (docs/model-format.md) after a change. */
-static void fix_crc(unsigned char *buf, size_t size)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i + 4 < size; i++) {
-        crc ^= buf[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-    crc = ~crc;
-    for (int i = 0; i < 4; i++)
-        buf[size - 4 + i] = (unsigned char)(crc >> (8 * i));
-}
-
 /* Where the eigenpair section starts: after the version 2 layout's
  * parameters (the description "" takes no bytes). */
 static size_t section_offset(void)
@@ -242,23 +228,6 @@ START_TEST(plans_from_stored_eigenpairs_match_plans_that_decompose)
 }
 END_TEST
 
-/* The largest allocation while a counting allocator is set. */
-static size_t largest_request;
-
-static void *counting_alloc(size_t size, void *payload)
-{
-    (void)payload;
-    if (size > largest_request)
-        largest_request = size;
-    return malloc(size);
-}
-
-static void counting_release(void *p, void *payload)
-{
-    (void)payload;
-    free(p);
-}
-
 /* A valid file with eigenpairs, changed by `edit`, CRC fixed: refused
  * with GMMP_EFORMAT and a message holding `why`. */
 static void assert_refused(const unsigned char *good, size_t size,
@@ -267,7 +236,7 @@ static void assert_refused(const unsigned char *good, size_t size,
     unsigned char *buf = malloc(size);
     memcpy(buf, good, size);
     edit(buf);
-    fix_crc(buf, size);
+    tu_model_fix_crc(buf, size);
     gmmp_model *out = NULL;
     ck_assert_fails(gmmp_model_deserialize(&out, buf, size), GMMP_EFORMAT);
     ck_assert_msg(strstr(gmmp_last_error(), why) != NULL, "want \"%s\": %s", why,
@@ -456,14 +425,12 @@ START_TEST(damaged_eigenpairs_are_refused)
     ck_assert_uint_eq(fwrite(good, 1, size, f), size);
     fclose(f);
     ck_assert_int_eq(truncate(path, (off_t)(3 * size)), 0);
-    gmmp_allocator counting = {counting_alloc, counting_release, NULL};
-    largest_request = 0;
-    ck_assert_ok(gmmp_set_allocator(&counting));
+    tu_count_allocations();
     int rc = gmmp_model_load(&out, path);
-    ck_assert_ok(gmmp_set_allocator(NULL));
+    size_t largest = tu_largest_allocation();
     ck_assert_int_eq(rc, GMMP_EFORMAT);
     ck_assert_msg(strstr(gmmp_last_error(), path) != NULL, "%s", gmmp_last_error());
-    ck_assert_uint_lt(largest_request, size);
+    ck_assert_uint_lt(largest, size);
     f = fopen(path, "r+b");
     fseek(f, 8, SEEK_SET);
     fputc(GMMP_MODEL_FORMAT_VERSION + 1, f);

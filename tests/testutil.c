@@ -66,3 +66,45 @@ struct gmmp_model *tu_patch_model(size_t ph, size_t pw, size_t C, int remove_mea
     return m;
 }
 
+
+void tu_model_fix_crc(unsigned char *buf, size_t size)
+{
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i + 4 < size; i++) {
+        crc ^= buf[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    crc = ~crc;
+    for (int i = 0; i < 4; i++)
+        buf[size - 4 + i] = (unsigned char)(crc >> (8 * i));
+}
+
+static size_t largest_request;
+
+static void *counting_alloc(size_t size, void *payload)
+{
+    (void)payload;
+    if (size > largest_request)
+        largest_request = size;
+    return malloc(size);
+}
+
+static void counting_release(void *p, void *payload)
+{
+    (void)payload;
+    free(p);
+}
+
+void tu_count_allocations(void)
+{
+    static const gmmp_allocator counting = {counting_alloc, counting_release, NULL};
+    largest_request = 0;
+    ck_assert_int_eq(gmmp_set_allocator(&counting), GMMP_OK);
+}
+
+size_t tu_largest_allocation(void)
+{
+    ck_assert_int_eq(gmmp_set_allocator(NULL), GMMP_OK);
+    return largest_request;
+}

@@ -48,6 +48,17 @@ struct gmmp_options *tu_options(void);
 struct gmmp_model;
 struct gmmp_model *tu_patch_model(size_t ph, size_t pw, size_t C, int remove_mean);
 
+/* Rewrites a model file's trailing CRC-32 (docs/model-format.md: every
+ * byte before it) after a deliberate change, so that the change itself is
+ * what a reader sees; computed bit by bit, independently of the library. */
+void tu_model_fix_crc(unsigned char *buf, size_t size);
+
+/* Counts the library's allocations between the two calls: the first sets
+ * a counting allocator (gmmp_set_allocator), the second restores the
+ * default and returns the largest single request in between. */
+void tu_count_allocations(void);
+size_t tu_largest_allocation(void);
+
 /* A test case with no Check timeout of its own (Check's default is 4 s,
  * too short on a loaded machine): meson's timeout applies instead. */
 TCase *tu_tcase(const char *name);
