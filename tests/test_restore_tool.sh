@@ -141,7 +141,7 @@ expect_in "--help documents GMMPRIOR_MODEL_DIR" "$tmp/out" "GMMPRIOR_MODEL_DIR"
 for bad in "--sigma -1" "--sigma abc" "--sigma nan" "--steps 0" "--steps 65" "--threads 0" \
     "--estimator MMSE" "--seed -1" "--max-elements 0" "--precision half" "--colour-basis yuv" \
     "--adapt -1" "--adapt 9" "--adapt x" "--adapt-after -1" "--adapt-after 65" \
-    "--adapt-after 1.5" "--frobnicate"; do
+    "--adapt-after 1.5" "--refine -0.1" "--refine 1.5" "--refine x" "--frobnicate"; do
     # shellcheck disable=SC2086
     check "bad value: $bad" 2 "$restore" $bad "$tmp/g8.pgm" "$tmp/x.png"
 done
@@ -163,6 +163,37 @@ if cmp -s "$tmp/fast.pgm" "$tmp/fast0.pgm"; then
     echo "FAIL: --fast --adapt-after 0 gave the same image as --fast"
     failures=$((failures + 1))
 fi
+
+# Full quality refines colour images by groups of similar patches, not grey
+# ones unless asked; --refine 0 does not, and neither does --fast (nor
+# --mask, which refuses an explicit --refine).
+check "--refine 0" 0 $run --refine 0 --model "$tmp/grey.gmmp" "$tmp/c8.ppm" "$tmp/refine0.ppm"
+check "default refinement" 0 $run --model "$tmp/grey.gmmp" "$tmp/c8.ppm" "$tmp/refined.ppm"
+check "--refine auto" 0 $run --refine auto --model "$tmp/grey.gmmp" "$tmp/c8.ppm" "$tmp/refine-auto.ppm"
+check "--refine 1" 0 $run --refine 1 --model "$tmp/grey.gmmp" "$tmp/c8.ppm" "$tmp/refine1.ppm"
+if cmp -s "$tmp/refine0.ppm" "$tmp/refined.ppm" || cmp -s "$tmp/refined.ppm" "$tmp/refine1.ppm" ||
+    ! cmp -s "$tmp/refined.ppm" "$tmp/refine-auto.ppm"; then
+    echo "FAIL: colour: --refine 0, the default (= auto) and --refine 1 are not three images"
+    failures=$((failures + 1))
+fi
+check "grey --refine 0" 0 $run --refine 0 --model "$tmp/grey.gmmp" "$tmp/g8.pgm" "$tmp/grey-refine0.pgm"
+check "grey default" 0 $run --model "$tmp/grey.gmmp" "$tmp/g8.pgm" "$tmp/grey-default.pgm"
+check "grey --refine auto" 0 $run --refine auto --model "$tmp/grey.gmmp" "$tmp/g8.pgm" "$tmp/grey-auto.pgm"
+if ! cmp -s "$tmp/grey-refine0.pgm" "$tmp/grey-default.pgm" ||
+    cmp -s "$tmp/grey-default.pgm" "$tmp/grey-auto.pgm"; then
+    echo "FAIL: grey: the default is not --refine 0, or --refine auto changed nothing"
+    failures=$((failures + 1))
+fi
+check "--fast --refine 0" 0 $run --fast --steps 3 --refine 0 --model "$tmp/grey.gmmp" "$tmp/c8.ppm" \
+    "$tmp/fast-refine0.ppm"
+check "--fast colour" 0 $run --fast --steps 3 --model "$tmp/grey.gmmp" "$tmp/c8.ppm" "$tmp/fast-c.ppm"
+if ! cmp -s "$tmp/fast-c.ppm" "$tmp/fast-refine0.ppm"; then
+    echo "FAIL: --fast refined (it differs from --fast --refine 0)"
+    failures=$((failures + 1))
+fi
+check "--refine with --mask refused" 1 $run --refine 0.5 --model "$tmp/grey.gmmp" \
+    --mask "$tmp/mask.pgm" "$tmp/c8.ppm" "$tmp/x.png"
+expect_in "--refine with --mask explained" "$tmp/err" "every pixel observed"
 
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

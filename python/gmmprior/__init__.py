@@ -29,6 +29,7 @@ from ._core import (
     epll_image,
     estimate_noise,
     fit,
+    group_refine_image,
     restore_image,
 )
 from ._mixture import GaussianMixture
@@ -37,5 +38,5 @@ __all__ = [
     "ArgumentError", "CanceledError", "Error", "Extractor", "FileError", "FitInfo",
     "GaussianMixture", "InternalError", "Model", "Options", "OutOfMemoryError", "Plan",
     "Posterior", "Progress", "Reconstructor", "__version__", "denoise_image",
-    "epll_image", "estimate_noise", "fit", "restore_image",
+    "epll_image", "estimate_noise", "fit", "group_refine_image", "restore_image",
 ]

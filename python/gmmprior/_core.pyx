@@ -186,6 +186,9 @@ cdef extern from "gmmprior.h" nogil:
                            size_t w, size_t channels, size_t pitch,
                            const unsigned char *observed, double *out, size_t out_pitch,
                            const gmmp_options *options)
+    int gmmp_group_refine_image(double sigma, const double *noisy, const double *pilot,
+                                size_t h, size_t w, size_t channels, size_t pitch,
+                                double *out, size_t out_pitch, const gmmp_options *options)
     int gmmp_estimate_noise(const double *image, size_t h, size_t w, size_t channels,
                             size_t pitch, double *sigma)
 
@@ -1218,6 +1221,48 @@ def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1,
         else:
             rc = gmmp_epll_image(model.ptr, sigma, pa, ch, cw, cpitch, pk, po, opitch,
                                  opts.ptr)
+    if rc < 0:
+        err = error_for(rc)
+        opts.callback.reraise()
+        raise err
+    return out
+
+
+def group_refine_image(noisy, pilot, double sigma, weight=-1, patch=0, group=0, search=16,
+                       step=3, threads=1, progress=None):
+    """Refines ``pilot``, a restoration of ``noisy`` (for instance
+    epll_image()'s), by groups of similar patches: NL-Bayes' second step
+    (gmmp_group_refine_image). Each group of the ``group`` patches of the
+    pilot most like a reference patch (every ``step`` pixels, searched
+    within ``search`` pixels) is taken as Gaussian, with the covariance of
+    its pilot patches and the mean of its noisy ones, and its noisy
+    patches are replaced by their posterior means, averaged where they
+    overlap. Returns ``weight`` times that average plus 1 - weight times
+    the pilot. ``patch`` and ``group`` 0 and a negative ``weight`` choose
+    by sigma (see GMMP_OPT_GROUP_PATCH, _SIZE, _WEIGHT). Images are h x w
+    or h x w x C, both the same shape."""
+    arr = np.asarray(noisy)
+    C = arr.shape[2] if arr.ndim == 3 else 1
+    if np.shape(pilot) != arr.shape:
+        raise ArgumentError("the pilot's shape %s differs from the noisy image's %s"
+                            % (np.shape(pilot), arr.shape), GMMP_EDIM)
+    a, h, w, pitch = _image(arr, C)
+    b, _, _, bpitch = _image(pilot, C)
+    if bpitch != pitch:
+        b = np.ascontiguousarray(b)
+        a = np.ascontiguousarray(a)
+        pitch = w * C
+    out = _new_image(h, w, C)
+    cdef Options opts = Options(progress=progress, threads=threads, group_weight=weight,
+                                group_patch=patch, group_size=group, group_search=search,
+                                group_step=step)
+    cdef const double *pa = _ptr(a)
+    cdef const double *pb = _ptr(b)
+    cdef double *po = _ptr(out)
+    cdef size_t ch = h, cw = w, cc = C, cpitch = pitch, opitch = w * C
+    cdef int rc
+    with nogil:
+        rc = gmmp_group_refine_image(sigma, pa, pb, ch, cw, cc, cpitch, po, opitch, opts.ptr)
     if rc < 0:
         err = error_for(rc)
         opts.callback.reraise()

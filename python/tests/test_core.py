@@ -403,6 +403,63 @@ def test_colour_with_a_grey_prior():
         gmmprior.epll_image(colour, a, 20.0)
 
 
+def _group_refine_reference(noisy, pilot, sigma, P, N, S, step):
+    """gmmp_group_refine_image's definition with numpy (weight 1): groups
+    by a stable sort of all distances in the window, the group's pilot
+    covariance, the noisy mean, a dense solve."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    H, W, C = noisy.shape
+    Y = sliding_window_view(noisy, (P, P), axis=(0, 1)).reshape(H - P + 1, W - P + 1, -1)
+    B = sliding_window_view(pilot, (P, P), axis=(0, 1)).reshape(H - P + 1, W - P + 1, -1)
+    h, w, d = Y.shape
+    grid = lambda n: sorted(set(list(range(0, n, step)) + [n - 1]))  # noqa: E731
+    num, den = np.zeros((H, W, C)), np.zeros((H, W))
+    for i in grid(h):
+        for j in grid(w):
+            i0, i1, j0, j1 = max(0, i - S), min(h, i + S + 1), max(0, j - S), min(w, j + S + 1)
+            dist = np.sum((B[i0:i1, j0:j1].reshape(-1, d) - B[i, j]) ** 2, axis=1)
+            idx = np.argsort(dist, kind="stable")[:N]
+            gi, gj = idx // (j1 - j0) + i0, idx % (j1 - j0) + j0
+            G = Y[gi, gj]
+            cov = np.cov(B[gi, gj], rowvar=False)
+            est = G.mean(0) + np.linalg.solve(cov + sigma ** 2 * np.eye(d),
+                                              cov @ (G - G.mean(0)).T).T
+            for t in range(len(gi)):
+                num[gi[t]:gi[t] + P, gj[t]:gj[t] + P] += np.moveaxis(
+                    est[t].reshape(C, P, P), 0, -1)
+                den[gi[t]:gi[t] + P, gj[t]:gj[t] + P] += 1
+    return num / den[:, :, None]
+
+
+def test_group_refine_image():
+    rng = np.random.default_rng(8)
+    clean = np.cumsum(rng.normal(0, 6, (26, 31, 3)), axis=1)
+    noisy = clean + rng.normal(0, 15, clean.shape)
+    pilot = clean + rng.normal(0, 2, clean.shape)
+    # Channel-major patches in the reference: the order of a patch's values
+    # changes neither distances nor posterior means.
+    want = _group_refine_reference(noisy, pilot, 15.0, 4, 25, 5, 3)
+    got = gmmprior.group_refine_image(noisy, pilot, 15.0, weight=1.0, patch=4, group=25,
+                                      search=5, step=3, threads=2)
+    np.testing.assert_allclose(got, want, atol=1e-9, rtol=0)
+    half = gmmprior.group_refine_image(noisy, pilot, 15.0, weight=0.5, patch=4, group=25,
+                                       search=5)
+    np.testing.assert_allclose(half, 0.5 * want + 0.5 * pilot, atol=1e-9, rtol=0)
+    grey = gmmprior.group_refine_image(noisy[..., 0], pilot[..., 0], 15.0, weight=0.5, patch=3,
+                                       group=12, search=4, step=2)
+    np.testing.assert_allclose(
+        grey, 0.5 * _group_refine_reference(noisy[..., :1], pilot[..., :1], 15.0, 3, 12, 4,
+                                            2)[..., 0] + 0.5 * pilot[..., 0], atol=1e-9, rtol=0)
+    with pytest.raises(gmmprior.ArgumentError, match="shape"):
+        gmmprior.group_refine_image(noisy, pilot[:, :-1], 15.0)
+    with pytest.raises(gmmprior.ArgumentError):
+        gmmprior.group_refine_image(noisy, pilot, 15.0, weight=2.0)
+    with pytest.raises(gmmprior.ArgumentError, match="GMMP_OPT_GROUP_PATCH"):
+        gmmprior.group_refine_image(noisy[:3], pilot[:3], 15.0, patch=5)
+    with pytest.raises(gmmprior.CanceledError):
+        gmmprior.group_refine_image(noisy, pilot, 15.0, progress=lambda p: True)
+
+
 def test_estimate_noise():
     rng = np.random.default_rng(3)
     from conftest import ROOT
