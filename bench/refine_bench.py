@@ -35,7 +35,7 @@ def main():
     ap.add_argument('--sigmas', type=float, nargs='+', default=[15, 25, 50])
     ap.add_argument('--seed', type=int, default=0, help='noise seed (image i uses seed + i)')
     ap.add_argument('--patch', type=int, nargs='+', default=[0], help='0: by sigma')
-    ap.add_argument('--group', type=int, nargs='+', default=[0], help='0: by patch')
+    ap.add_argument('--group', type=int, nargs='+', default=[0], help='0: by sigma')
     ap.add_argument('--search', type=int, nargs='+', default=[16])
     ap.add_argument('--step', type=int, nargs='+', default=[3])
     ap.add_argument('--weight', type=float, nargs='+', default=[1.0, 0.75, 0.5, 0.25])

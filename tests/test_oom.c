@@ -187,6 +187,23 @@ static int restore_with(int threads, int estimator)
 static int op_restore_mmse(void) { return restore_with(1, GMMP_ESTIMATOR_MMSE); }
 static int op_restore_map_threads(void) { return restore_with(2, GMMP_ESTIMATOR_MAP); }
 
+static int op_group_refine(void)
+{
+    gmmp_options *o = NULL;
+    static double res[20 * 20];
+    int e = gmmp_options_create(&o);
+    if (!e)
+        e = gmmp_options_set_int(o, GMMP_OPT_THREADS, 2);
+    if (!e)
+        e = gmmp_options_set_int(o, GMMP_OPT_GROUP_PATCH, 3);
+    if (!e)
+        e = gmmp_options_set_int(o, GMMP_OPT_GROUP_SIZE, 10);
+    if (!e)
+        e = gmmp_group_refine_image(10.0, img, img, 20, 20, 1, 20, res, 20, o);
+    gmmp_options_destroy(o);
+    return e;
+}
+
 static int op_model_create(void)
 {
     gmmp_model *m = NULL;
@@ -380,6 +397,7 @@ static const struct {
     {"denoise and restore image, MMSE", op_restore_mmse},
     {"denoise and restore image, MAP, 2 threads", op_restore_map_threads},
     {"denoising plan", op_plan_denoise},
+    {"group refinement, 2 threads", op_group_refine},
     {"model creation", op_model_create},
     {"scoring", op_score},
     {"sampling", op_sample},

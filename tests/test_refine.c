@@ -19,14 +19,18 @@ typedef struct setting {
 
 typedef struct ref_cand {
     double dist;
-    size_t r, c;
+    size_t offset, r, c;
 } ref_cand;
 
+/* Nearest first; ties to the candidate nearer the reference, then to the
+ * earlier row and column. */
 static int by_distance(const void *a, const void *b)
 {
     const ref_cand *x = a, *y = b;
     if (x->dist != y->dist)
         return x->dist < y->dist ? -1 : 1;
+    if (x->offset != y->offset)
+        return x->offset < y->offset ? -1 : 1;
     if (x->r != y->r)
         return x->r < y->r ? -1 : 1;
     return x->c < y->c ? -1 : x->c > y->c;
@@ -76,7 +80,8 @@ static void ref_refine(const setting *s, double sigma, const double *y, const do
                                            px(pilot, s, r0, c0, i, j, ch);
                                 dist += t * t;
                             }
-                    cand[n++] = (ref_cand){dist, r, c};
+                    const size_t dr = r > r0 ? r - r0 : r0 - r, dc = c > c0 ? c - c0 : c0 - c;
+                    cand[n++] = (ref_cand){dist, dr * dr + dc * dc, r, c};
                 }
             qsort(cand, n, sizeof *cand, by_distance);
             const size_t k = n < s->N ? n : s->N;
@@ -102,6 +107,7 @@ static void ref_refine(const setting *s, double sigma, const double *y, const do
                     cov[p * d + q] = (k > 1 ? acc / (double)(k - 1) : 0) + (p == q) * sigma * sigma;
                 }
             ref_inverse(cov, d, inv);
+            ck_assert_uint_le(d, 512);
             for (size_t t = 0; t < k; t++) {
                 /* e = y - sigma^2 inv (y - m_y): the posterior mean. */
                 double yv[512];
@@ -171,11 +177,18 @@ static const setting settings[] = {
     {7, 8, 1, 9, 7, 5, 5, 5},      {10, 10, 4, 41, 2, 6, 9, 20}, {13, 6, 3, 18, 3, 12, 16, 3},
 };
 
+/* Each setting twice: a pilot of random values, then one of few levels,
+ * whose many patches at equal distances test the ties (to the earlier
+ * row, then column, whatever the order of the search). */
 START_TEST(equals_the_slow_definition)
 {
-    const setting *s = &settings[_i];
+    const int n_settings = (int)(sizeof settings / sizeof settings[0]);
+    const setting *s = &settings[_i % n_settings];
     double *y, *b;
     make_pair(s, 100 + (uint64_t)_i, &y, &b);
+    if (_i >= n_settings)
+        for (size_t i = 0; i < s->h * s->pitch; i++)
+            b[i] = 40.0 * round(b[i] / 40.0);
     double *got = calloc(s->h * s->pitch, sizeof *got), *want = calloc(s->h * s->pitch, sizeof *want);
     gmmp_options *o = refine_options(s, 1.0, 1);
     ck_assert_ok(gmmp_group_refine_image(17.0, y, b, s->h, s->w, s->C, s->pitch, got, s->pitch,
@@ -185,30 +198,9 @@ START_TEST(equals_the_slow_definition)
     for (size_t i = 0; i < s->h; i++)
         for (size_t j = 0; j < s->w * s->C; j++)
             worst = fmax(worst, fabs(got[i * s->pitch + j] - want[i * s->pitch + j]));
-    ck_assert_msg(worst < 1e-9, "setting %d: max difference %g", _i, worst);
+    ck_assert_msg(worst < 1e-9, "case %d: max difference %g", _i, worst);
     /* It did something: the pilot is not the answer. */
     ck_assert_double_gt(tu_max_abs_diff(got, b, s->h * s->pitch), 0.1);
-    gmmp_options_destroy(o);
-    free(y), free(b), free(got), free(want);
-}
-END_TEST
-
-/* A pilot of few levels has many patches at equal distances: the group
- * is still the one the definition gives (ties go to the earlier row, then
- * column), whatever the order of the search. */
-START_TEST(ties_go_to_the_earlier_position)
-{
-    const setting *s = &settings[_i];
-    double *y, *b;
-    make_pair(s, 200 + (uint64_t)_i, &y, &b);
-    for (size_t i = 0; i < s->h * s->pitch; i++)
-        b[i] = 40.0 * round(b[i] / 40.0);
-    double *got = calloc(s->h * s->pitch, sizeof *got), *want = calloc(s->h * s->pitch, sizeof *want);
-    gmmp_options *o = refine_options(s, 1.0, 1);
-    ck_assert_ok(gmmp_group_refine_image(17.0, y, b, s->h, s->w, s->C, s->pitch, got, s->pitch,
-                                         o));
-    ref_refine(s, 17.0, y, b, want);
-    ck_assert_double_lt(tu_max_abs_diff(got, want, s->h * s->pitch), 1e-9);
     gmmp_options_destroy(o);
     free(y), free(b), free(got), free(want);
 }
@@ -295,21 +287,47 @@ START_TEST(default_settings_follow_sigma)
     make_pair(&s, 10, &y, &b);
     const size_t n = s.h * s.pitch;
     double *dflt = calloc(n, sizeof *dflt), *given = calloc(n, sizeof *given);
-    const double sigmas[5] = {5, 15, 30, 45, 80}, weights[5] = {0.7, 0.6, 0.45, 0.3, 0.25};
-    const setting sized[5] = {{24, 26, 3, 78, 5, 60, 16, 3}, {24, 26, 3, 78, 5, 60, 16, 3},
-                              {24, 26, 3, 78, 5, 90, 16, 3}, {24, 26, 3, 78, 7, 150, 16, 3},
-                              {24, 26, 3, 78, 7, 150, 16, 3}};
-    for (int k = 0; k < 5; k++) {
+    enum { CASES = 7 };
+    const double sigmas[CASES] = {5, 15, 19.99, 20, 39.99, 40, 80};
+    const double weights[CASES] = {0.7, 0.6, 0.5501, 0.55, 0.3501, 0.35, 0.25};
+    const size_t sides[CASES] = {5, 5, 5, 5, 5, 7, 7}, groups[CASES] = {60, 60, 60, 90, 90, 150,
+                                                                        150};
+    for (int k = 0; k < CASES; k++) {
         ck_assert_ok(gmmp_group_refine_image(sigmas[k], y, b, s.h, s.w, s.C, s.pitch, dflt,
                                              s.pitch, NULL));
-        gmmp_options *o = refine_options(&sized[k], weights[k], 1);
+        const setting sized = {24, 26, 3, 78, sides[k], groups[k], 16, 3};
+        gmmp_options *o = refine_options(&sized, weights[k], 1);
         ck_assert_ok(gmmp_group_refine_image(sigmas[k], y, b, s.h, s.w, s.C, s.pitch, given,
                                              s.pitch, o));
         ck_assert_msg(tu_max_abs_diff(dflt, given, n) < 1e-12, "sigma %g: %g", sigmas[k],
                       tu_max_abs_diff(dflt, given, n));
         gmmp_options_destroy(o);
     }
+    /* An image narrower than the default patch: patches as wide as it. */
+    const setting narrow = {24, 6, 3, 78, 6, 150, 16, 3};
+    ck_assert_ok(gmmp_group_refine_image(45, y, b, narrow.h, narrow.w, 3, 78, dflt, 78, NULL));
+    gmmp_options *o = refine_options(&narrow, -1, 1);
+    ck_assert_ok(gmmp_group_refine_image(45, y, b, narrow.h, narrow.w, 3, 78, given, 78, o));
+    ck_assert_double_lt(tu_max_abs_diff(dflt, given, n), 1e-12);
+    gmmp_options_destroy(o);
     free(y), free(b), free(dflt), free(given);
+}
+END_TEST
+
+/* Noise that vanishes beside the values: C + sigma^2 I is singular in
+ * double (groups of fewer patches than values), and each group keeps its
+ * noisy patches, the posterior mean's limit. */
+START_TEST(vanishing_noise_keeps_the_observation)
+{
+    const setting s = {12, 14, 3, 42, 3, 6, 4, 2};
+    double *y, *b;
+    make_pair(&s, 13, &y, &b);
+    double *out = calloc(s.h * s.pitch, sizeof *out);
+    gmmp_options *o = refine_options(&s, 1.0, 1);
+    ck_assert_ok(gmmp_group_refine_image(1e-150, y, b, s.h, s.w, s.C, s.pitch, out, s.pitch, o));
+    ck_assert_double_lt(tu_max_abs_diff(out, y, s.h * s.pitch), 1e-9);
+    gmmp_options_destroy(o);
+    free(y), free(b), free(out);
 }
 END_TEST
 
@@ -320,6 +338,35 @@ static int stop_at_once(const gmmp_progress *p, void *payload)
     ck_assert(p->done > 0 && p->done <= p->total);
     return ++*calls >= 1;
 }
+
+static int record(const gmmp_progress *p, void *payload)
+{
+    gmmp_progress *last = payload;
+    ck_assert(p->done > last->done && p->done <= p->total);
+    *last = *p;
+    return 0;
+}
+
+START_TEST(progress_ends_at_the_total)
+{
+    const setting s = {30, 21, 3, 63, 4, 12, 5, 3};
+    double *y, *b;
+    make_pair(&s, 14, &y, &b);
+    double *out = calloc(s.h * s.pitch, sizeof *out);
+    for (int threads = 1; threads <= 3; threads += 2) {
+        gmmp_options *o = refine_options(&s, 0.5, threads);
+        gmmp_progress last = {.done = 0};
+        ck_assert_ok(gmmp_options_set_progress(o, record, &last));
+        ck_assert_ok(gmmp_group_refine_image(9, y, b, s.h, s.w, s.C, s.pitch, out, s.pitch, o));
+        /* 27 x 18 positions, references every 3 and the last: 10 x 7 */
+        ck_assert_double_eq(last.total, 70.0);
+        ck_assert_double_eq(last.done, 70.0);
+        ck_assert_int_eq(last.phase, GMMP_PHASE_IMAGE);
+        gmmp_options_destroy(o);
+    }
+    free(y), free(b), free(out);
+}
+END_TEST
 
 START_TEST(bad_arguments_are_refused_and_leave_out_untouched)
 {
@@ -355,6 +402,19 @@ START_TEST(bad_arguments_are_refused_and_leave_out_untouched)
     ck_assert_fails(gmmp_group_refine_image(10, y, b, 2, s.w, 3, s.pitch, out, s.pitch, o),
                     GMMP_EDIM);
     ck_assert_ptr_nonnull(strstr(gmmp_last_error(), "GMMP_OPT_GROUP_PATCH"));
+    /* 32 x 32 patches of 5 channels: 5120 values, beyond 4096. */
+    {
+        const size_t hh = 33, ww = 33, C5 = 5;
+        double *big = calloc(hh * ww * C5, sizeof *big), *bo = calloc(hh * ww * C5, sizeof *bo);
+        gmmp_options *o32 = tu_options();
+        ck_assert_ok(gmmp_options_set_int(o32, GMMP_OPT_GROUP_PATCH, 32));
+        ck_assert_fails(gmmp_group_refine_image(10, big, big, hh, ww, C5, ww * C5, bo, ww * C5,
+                                                o32),
+                        GMMP_EDIM);
+        ck_assert_ptr_nonnull(strstr(gmmp_last_error(), "5120 values"));
+        gmmp_options_destroy(o32);
+        free(big), free(bo);
+    }
     b[4 * s.pitch + 5] = INFINITY;
     ck_assert_fails(gmmp_group_refine_image(10, y, b, s.h, s.w, 3, s.pitch, out, s.pitch, o),
                     GMMP_ENONFINITE);
@@ -411,13 +471,13 @@ int main(void)
     Suite *s = suite_create("refine");
     TCase *tc = tu_tcase("core");
     tcase_add_loop_test(tc, equals_the_slow_definition, 0,
-                        (int)(sizeof settings / sizeof settings[0]));
-    tcase_add_loop_test(tc, ties_go_to_the_earlier_position, 0,
-                        (int)(sizeof settings / sizeof settings[0]));
+                        2 * (int)(sizeof settings / sizeof settings[0]));
     tcase_add_test(tc, weight_blends_with_the_pilot);
     tcase_add_test(tc, groups_of_one_keep_the_observation);
     tcase_add_test(tc, threads_and_aliasing_change_nothing);
     tcase_add_test(tc, default_settings_follow_sigma);
+    tcase_add_test(tc, vanishing_noise_keeps_the_observation);
+    tcase_add_test(tc, progress_ends_at_the_total);
     tcase_add_test(tc, bad_arguments_are_refused_and_leave_out_untouched);
     tcase_add_test(tc, huge_values_fail_cleanly);
     suite_add_tcase(s, tc);

@@ -191,7 +191,7 @@ if ! cmp -s "$tmp/fast-c.ppm" "$tmp/fast-refine0.ppm"; then
     echo "FAIL: --fast refined (it differs from --fast --refine 0)"
     failures=$((failures + 1))
 fi
-check "--refine with --mask refused" 1 $run --refine 0.5 --model "$tmp/grey.gmmp" \
+check "--refine with --mask refused" 2 $run --refine 0.5 --model "$tmp/grey.gmmp" \
     --mask "$tmp/mask.pgm" "$tmp/c8.ppm" "$tmp/x.png"
 expect_in "--refine with --mask explained" "$tmp/err" "every pixel observed"
 

@@ -303,6 +303,9 @@ int main(int argc, char **argv)
     if (model_arg && cli_same_file(model_arg, out_path))
         return cli_usage_error(prog, "the output %s is the model file: it would be replaced by "
                                      "an image", out_path);
+    if (mask_path && refine != REFINE_UNSET && refine != 0.0)
+        return cli_usage_error(prog, "--refine needs every pixel observed: with --mask, "
+                                     "leave it out or give --refine 0");
     if (mask_path && cli_same_file(mask_path, out_path))
         return cli_usage_error(prog, "the output %s is the mask: it would be replaced", out_path);
     gmmpio_set_max_elements((size_t)max_elements);
@@ -414,11 +417,6 @@ int main(int argc, char **argv)
         goto done;
     }
     out.maxval = in.maxval;
-    if (refine != REFINE_UNSET && refine != 0.0 && mask_path) {
-        fprintf(stderr, "%s: --refine needs every pixel observed; with --mask, give "
-                "--refine 0\n", prog);
-        goto done;
-    }
     if (refine == REFINE_UNSET)
         refine = fast || mask_path || ch == 1 ? 0.0 : REFINE_AUTO;
     /* Progress counts EPLL and the refinement as a stage each. */

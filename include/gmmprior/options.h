@@ -139,19 +139,20 @@ typedef enum gmmp_option {
      * restores the image again from the start, for part of its gain
      * (docs/performance.md) (since 1.1). */
     GMMP_OPT_EPLL_ADAPT_AFTER = 37,
-    /** int >= 0, default 0: side of the square patches of
+    /** int in [0, 32], default 0: side of the square patches of
      * gmmp_group_refine_image()'s groups; 0: by the noise, 5 below
-     * sigma 40 and 7 from there (since 1.1). */
+     * sigma 40 and 7 from there, at most the image's smaller side
+     * (since 1.1). */
     GMMP_OPT_GROUP_PATCH = 40,
-    /** int >= 0, default 0: patches in each of gmmp_group_refine_image()'s
+    /** int in [0, 4096], default 0: patches in each of gmmp_group_refine_image()'s
      * groups, the reference's most similar; 0: by the noise, 60 below
      * sigma 20, 90 below 40, 150 from there (since 1.1). */
     GMMP_OPT_GROUP_SIZE = 41,
-    /** int >= 1, default 16: gmmp_group_refine_image() looks for a group's
+    /** int in [1, 256], default 16: gmmp_group_refine_image() looks for a group's
      * patches within this many pixels of its reference, in each
      * direction (since 1.1). */
     GMMP_OPT_GROUP_SEARCH = 42,
-    /** int >= 1, default 3: gmmp_group_refine_image()'s reference patches
+    /** int in [1, 64], default 3: gmmp_group_refine_image()'s reference patches
      * lie on a grid of this step (and the last row and column) (since 1.1). */
     GMMP_OPT_GROUP_STEP = 43,
     /** real in [-1, 1], default -1: the weight of the groups' estimate in

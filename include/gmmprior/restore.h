@@ -198,11 +198,17 @@ GMMP_API int gmmp_epll_channels(const gmmp_model *model, double sigma, const dou
  *
  * For denoising: every pixel of `noisy` must be observed, with white
  * Gaussian noise of standard deviation sigma in every channel. Patches
- * are #GMMP_OPT_GROUP_PATCH pixels square, all channels together. Work:
- * about (h w / step^2) (search^2 d + N d^2 + d^3 / 3) for d = side^2 C,
- * on #GMMP_OPT_THREADS threads; the result does not depend on their
- * number. Memory: the image once more, and per thread a band of
- * 2 search + side rows of it and N d + d^2 values.
+ * are #GMMP_OPT_GROUP_PATCH pixels square, all channels together: d =
+ * side^2 channels values, at most 4096. Ties in distance go to the
+ * candidate nearer the reference, then to the earlier row and column, so
+ * a reference is always in its own group. A group whose covariance plus
+ * sigma^2 I is not numerically positive definite (sigma vanishing beside
+ * the pixel values) keeps its noisy patches. Work: about
+ * (h w / step^2) ((2 search + 1)^2 d + N d^2 + d^3 / 3), on
+ * #GMMP_OPT_THREADS threads; the result does not depend on their number.
+ * Memory: h w (channels + 1) values for the sums, and per thread
+ * (2 N + d + 1) d values, (2 search + 1)^2 candidates and a band of
+ * 2 search + side image rows of channels + 1 values per pixel.
  *
  * @param sigma      the noise's standard deviation, in pixel units.
  * @param noisy      h x w image of `channels` interleaved channels, row
@@ -223,10 +229,11 @@ GMMP_API int gmmp_epll_channels(const gmmp_model *model, double sigma, const dou
  *                   count reference patches).
  * @return GMMP_OK; GMMP_EINVAL for NULL pointers, a sigma that is not
  *         positive and finite, 0 or more than 64 channels, or a pitch too
- *         small; GMMP_EDIM if the image is smaller than the patches;
- *         GMMP_ENONFINITE if noisy or pilot holds NaN or infinity;
- *         GMMP_ECANCELED; GMMP_EOVERFLOW; GMMP_ENOMEM. On failure `out`
- *         is untouched.
+ *         small; GMMP_EDIM if the image is smaller than the patches or
+ *         these have more than 4096 values; GMMP_ENONFINITE if noisy or
+ *         pilot holds NaN or infinity, or the result overflows;
+ *         GMMP_ECANCELED; GMMP_EOVERFLOW; GMMP_ENOMEM; GMMP_EINTERNAL if
+ *         LAPACK fails. On failure `out` is untouched.
  * @since 1.1
  */
 GMMP_API int gmmp_group_refine_image(double sigma, const double *noisy, const double *pilot,

@@ -17,8 +17,6 @@
 #include "pass.h"
 #include "plan.h"
 
-#define MAX_CHANNELS 64
-
 static bool seen(const unsigned char *observed, size_t w, size_t r, size_t c)
 {
     return !observed || observed[r * w + c];
@@ -31,7 +29,7 @@ static bool seen(const unsigned char *observed, size_t w, size_t r, size_t c)
 static void detail_covariance(const double *y, size_t h, size_t w, size_t C, size_t pitch,
                               const unsigned char *observed, size_t th, size_t tw, double *cov)
 {
-    double mean[MAX_CHANNELS], dev[MAX_CHANNELS];
+    double mean[GMMP__MAX_CHANNELS], dev[GMMP__MAX_CHANNELS];
     memset(cov, 0, C * C * sizeof *cov);
     for (size_t r0 = 0; r0 < h; r0 += th)
         for (size_t c0 = 0; c0 < w; c0 += tw) {
@@ -166,9 +164,9 @@ static int check_arguments(const gmmp_model *model, double sigma, const double *
 {
     if (!model || !y || !out)
         return gmmp__fail(GMMP_EINVAL, "model, image or output is NULL");
-    if (C == 0 || C > MAX_CHANNELS)
+    if (C == 0 || C > GMMP__MAX_CHANNELS)
         return gmmp__fail(GMMP_EINVAL, "%zu channels: gmmp_epll_channels takes 1 to %d", C,
-                          MAX_CHANNELS);
+                          GMMP__MAX_CHANNELS);
     if (basis == GMMP_BASIS_OPPONENT && C != 3)
         return gmmp__fail(GMMP_EINVAL, "the opponent basis is for 3 channels (RGB), not %zu",
                           C);

@@ -33,7 +33,9 @@
 #include "plan.h"
 #include "workers.h"
 
-#define MAX_CHANNELS 64
+/* Largest patch dimension d = side^2 C: each thread holds d^2 + 2 N d
+ * values (134 MB at most, N <= 4096). */
+#define MAX_DIM 4096
 
 /* What the whole refinement shares: inputs, geometry, the sums. */
 typedef struct refine {
@@ -51,12 +53,14 @@ typedef struct refine {
     gmmp__queue queue;
 } refine;
 
-/* A candidate of the search window: its distance to the reference and
- * its position, which breaks ties so that the group does not depend on
- * the order of the search. */
+/* A candidate of the search window: its distance to the reference, then
+ * its squared offset from it and its position, which break ties: the
+ * reference first (a flat pilot has many patches at distance 0, and its
+ * own group must hold it), and a group that does not depend on the order
+ * of the search. */
 typedef struct candidate {
     double dist;
-    size_t r, c;
+    size_t offset, r, c;
 } candidate;
 
 typedef struct refine_worker {
@@ -85,6 +89,8 @@ static bool before(const candidate *a, const candidate *b)
 {
     if (a->dist != b->dist)
         return a->dist < b->dist;
+    if (a->offset != b->offset)
+        return a->offset < b->offset;
     return a->r != b->r ? a->r < b->r : a->c < b->c;
 }
 
@@ -162,8 +168,10 @@ static int refine_group(refine_worker *wk, size_t r0, size_t c0)
     const size_t c_hi = c0 + rf->S + 1 < rf->cols ? c0 + rf->S + 1 : rf->cols;
     size_t n = 0;
     for (size_t r = r_lo; r < r_hi; r++)
-        for (size_t c = c_lo; c < c_hi; c++)
-            wk->cand[n++] = (candidate){patch_distance(rf, r, c, r0, c0), r, c};
+        for (size_t c = c_lo; c < c_hi; c++) {
+            const size_t dr = r > r0 ? r - r0 : r0 - r, dc = c > c0 ? c - c0 : c0 - c;
+            wk->cand[n++] = (candidate){patch_distance(rf, r, c, r0, c0), dr * dr + dc * dc, r, c};
+        }
     const size_t k = n < rf->N ? n : rf->N;
     select_smallest(wk->cand, n, k);
     for (size_t t = 0; t < k; t++) {
@@ -178,11 +186,10 @@ static int refine_group(refine_worker *wk, size_t r0, size_t c0)
         for (size_t j = 0; j < d; j++)
             wk->cov[j * d + j] += rf->var;
         int rc = gmmp__cholesky(wk->cov, d);
-        if (rc)
-            return rc < 0 ? rc
-                          : gmmp__fail(GMMP_ENOTSPD, "a group's covariance plus the noise's "
-                                                     "is not positive definite (minor %d)",
-                                       rc);
+        if (rc < 0)
+            return rc;
+        if (rc > 0)
+            goto add; /* see below */
         /* ps = (y - m) (C + s^2 I)^-1, row by row: (y - m) L^-T L^-1. */
         memcpy(wk->ps, wk->ys, k * d * sizeof *wk->ps);
         center(wk->ps, k, d, wk->mean);
@@ -192,6 +199,11 @@ static int refine_group(refine_worker *wk, size_t r0, size_t c0)
                     (int)d, 1.0, wk->cov, (int)d, wk->ps, (int)d);
         cblas_daxpy((int)(k * d), -rf->var, wk->ps, 1, wk->ys, 1);
     }
+    /* A group whose C + s^2 I is not numerically positive definite (only
+     * when s^2 vanishes beside the pilot's values, or their squares
+     * overflow) keeps its noisy patches: the posterior mean's limit as
+     * s -> 0. */
+add:;
     const size_t wC = rf->w * rf->C;
     for (size_t t = 0; t < k; t++) {
         const size_t r = wk->cand[t].r - wk->band_top, c = wk->cand[t].c;
@@ -290,10 +302,14 @@ static void worker_free(refine_worker *wk)
  * as the noise grows; the blend's best weight falling from 0.5 to 0.75 at
  * sigma 15 to 0.25 to 0.35 at 50, where the groups' Gaussians, fitted to
  * fewer samples than the prior, lose to it alone. */
-static void default_settings(double sigma, size_t *P, size_t *N, double *weight)
+static void default_settings(double sigma, size_t h, size_t w, size_t *P, size_t *N,
+                             double *weight)
 {
-    if (*P == 0)
+    if (*P == 0) {
         *P = sigma < 40.0 ? 5 : 7;
+        *P = *P < h ? *P : h; /* a small image: the patches that fit */
+        *P = *P < w ? *P : w;
+    }
     if (*N == 0)
         *N = sigma < 20.0 ? 60 : sigma < 40.0 ? 90 : 150;
     if (*weight < 0.0)
@@ -306,9 +322,9 @@ static int check_arguments(double sigma, const double *noisy, const double *pilo
 {
     if (!noisy || !pilot || !out)
         return gmmp__fail(GMMP_EINVAL, "noisy image, pilot or output is NULL");
-    if (C == 0 || C > MAX_CHANNELS)
+    if (C == 0 || C > GMMP__MAX_CHANNELS)
         return gmmp__fail(GMMP_EINVAL, "%zu channels: gmmp_group_refine_image takes 1 to %d",
-                          C, MAX_CHANNELS);
+                          C, GMMP__MAX_CHANNELS);
     int rc;
     if ((rc = gmmp__check_sigma(sigma)) || (rc = gmmp__check_image(noisy, h, w, C, pitch)) ||
         (rc = gmmp__check_image(pilot, h, w, C, pitch)) ||
@@ -318,6 +334,11 @@ static int check_arguments(double sigma, const double *noisy, const double *pilo
         return gmmp__fail(GMMP_EDIM, "a %zux%zu image is smaller than the groups' %zux%zu "
                                      "patches (GMMP_OPT_GROUP_PATCH)",
                           w, h, P, P);
+    if (P * P * C > MAX_DIM)
+        return gmmp__fail(GMMP_EDIM, "patches of %zux%zu pixels of %zu channels have %zu "
+                                     "values, more than the %d a group's covariance may have "
+                                     "(GMMP_OPT_GROUP_PATCH)",
+                          P, P, C, P * P * C, MAX_DIM);
     if ((rc = gmmp__check_finite_image(noisy, h, w, C, pitch, NULL)))
         return rc;
     return gmmp__check_finite_image(pilot, h, w, C, pitch, NULL);
@@ -332,10 +353,15 @@ int gmmp_group_refine_image(double sigma, const double *noisy, const double *pil
     size_t P = (size_t)gmmp__opt_int(&v, GMMP_OPT_GROUP_PATCH);
     size_t N = (size_t)gmmp__opt_int(&v, GMMP_OPT_GROUP_SIZE);
     double weight = gmmp__opt_real(&v, GMMP_OPT_GROUP_WEIGHT);
-    default_settings(sigma, &P, &N, &weight);
+    default_settings(sigma, h, w, &P, &N, &weight);
     int rc = check_arguments(sigma, noisy, pilot, h, w, channels, pitch, out, out_pitch, P);
     if (rc)
         return rc;
+    if (weight == 0.0) { /* the pilot as it is */
+        for (size_t r = 0; r < h && out != pilot; r++)
+            memmove(out + r * out_pitch, pilot + r * pitch, w * channels * sizeof *out);
+        return GMMP_OK;
+    }
     refine rf = {.y = noisy, .pilot = pilot, .h = h, .w = w, .C = channels, .pitch = pitch,
                  .var = sigma * sigma, .P = P, .N = N,
                  .S = (size_t)gmmp__opt_int(&v, GMMP_OPT_GROUP_SEARCH),

@@ -65,6 +65,10 @@ int gmmp__run_pass(const gmmp__pass *pass, double *out, size_t out_pitch, size_t
 /* The number of patches of the pass's grid, as a double for progress. */
 int gmmp__count_patches(const gmmp__pass *pass, double *count);
 
+/* Most channels a multi-channel call takes (colour bases and group
+ * refinement): 64, beyond any colour space, far within their buffers. */
+#define GMMP__MAX_CHANNELS 64
+
 /* Rejects NaN or infinity in an image, naming the pixel; with a mask,
  * only observed pixels must be finite. */
 int gmmp__check_finite_image(const double *image, size_t h, size_t w, size_t C, size_t pitch,

@@ -405,7 +405,7 @@ def test_colour_with_a_grey_prior():
 
 def _group_refine_reference(noisy, pilot, sigma, P, N, S, step):
     """gmmp_group_refine_image's definition with numpy (weight 1): groups
-    by a stable sort of all distances in the window, the group's pilot
+    by a sort of all distances in the window, the group's pilot
     covariance, the noisy mean, a dense solve."""
     from numpy.lib.stride_tricks import sliding_window_view
     H, W, C = noisy.shape
@@ -418,8 +418,11 @@ def _group_refine_reference(noisy, pilot, sigma, P, N, S, step):
         for j in grid(w):
             i0, i1, j0, j1 = max(0, i - S), min(h, i + S + 1), max(0, j - S), min(w, j + S + 1)
             dist = np.sum((B[i0:i1, j0:j1].reshape(-1, d) - B[i, j]) ** 2, axis=1)
-            idx = np.argsort(dist, kind="stable")[:N]
-            gi, gj = idx // (j1 - j0) + i0, idx % (j1 - j0) + j0
+            r, c = np.divmod(np.arange(dist.size), j1 - j0)
+            r, c = r + i0, c + j0
+            # ties: nearer the reference, then the earlier row and column
+            idx = np.lexsort((c, r, (r - i) ** 2 + (c - j) ** 2, dist))[:N]
+            gi, gj = r[idx], c[idx]
             G = Y[gi, gj]
             cov = np.cov(B[gi, gj], rowvar=False)
             est = G.mean(0) + np.linalg.solve(cov + sigma ** 2 * np.eye(d),
