@@ -169,6 +169,16 @@ static gmmp_options *refine_options(const setting *s, double weight, int threads
     return o;
 }
 
+/* gmmp_group_refine_image() with the setting's sizes, asserted to succeed. */
+static void refine_ok(const setting *s, double sigma, double weight, int threads,
+                      const double *y, const double *b, double *out)
+{
+    gmmp_options *o = refine_options(s, weight, threads);
+    ck_assert_ok(gmmp_group_refine_image(sigma, y, b, s->h, s->w, s->C, s->pitch, out, s->pitch,
+                                         o));
+    gmmp_options_destroy(o);
+}
+
 /* Settings that reach every edge: groups larger than the window, a grid
  * step beyond the image, patches as large as the image, channels 1 to 4,
  * padded rows. */
@@ -190,9 +200,7 @@ START_TEST(equals_the_slow_definition)
         for (size_t i = 0; i < s->h * s->pitch; i++)
             b[i] = 40.0 * round(b[i] / 40.0);
     double *got = calloc(s->h * s->pitch, sizeof *got), *want = calloc(s->h * s->pitch, sizeof *want);
-    gmmp_options *o = refine_options(s, 1.0, 1);
-    ck_assert_ok(gmmp_group_refine_image(17.0, y, b, s->h, s->w, s->C, s->pitch, got, s->pitch,
-                                         o));
+    refine_ok(s, 17.0, 1.0, 1, y, b, got);
     ref_refine(s, 17.0, y, b, want);
     double worst = 0;
     for (size_t i = 0; i < s->h; i++)
@@ -201,7 +209,6 @@ START_TEST(equals_the_slow_definition)
     ck_assert_msg(worst < 1e-9, "case %d: max difference %g", _i, worst);
     /* It did something: the pilot is not the answer. */
     ck_assert_double_gt(tu_max_abs_diff(got, b, s->h * s->pitch), 0.1);
-    gmmp_options_destroy(o);
     free(y), free(b), free(got), free(want);
 }
 END_TEST
@@ -214,37 +221,34 @@ START_TEST(weight_blends_with_the_pilot)
     const size_t n = s.h * s.pitch;
     double *full = calloc(n, sizeof *full), *part = calloc(n, sizeof *part),
            *none = calloc(n, sizeof *none);
-    gmmp_options *o = refine_options(&s, 1.0, 1);
-    ck_assert_ok(gmmp_group_refine_image(25, y, b, s.h, s.w, s.C, s.pitch, full, s.pitch, o));
-    ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_GROUP_WEIGHT, 0.3));
-    ck_assert_ok(gmmp_group_refine_image(25, y, b, s.h, s.w, s.C, s.pitch, part, s.pitch, o));
-    ck_assert_ok(gmmp_options_set_real(o, GMMP_OPT_GROUP_WEIGHT, 0.0));
-    ck_assert_ok(gmmp_group_refine_image(25, y, b, s.h, s.w, s.C, s.pitch, none, s.pitch, o));
+    refine_ok(&s, 25, 1.0, 1, y, b, full);
+    refine_ok(&s, 25, 0.3, 1, y, b, part);
+    refine_ok(&s, 25, 0.0, 1, y, b, none);
     for (size_t i = 0; i < s.h; i++)
         for (size_t j = 0; j < s.w * s.C; j++) {
             const size_t at = i * s.pitch + j;
             ck_assert_double_eq_tol(part[at], 0.3 * full[at] + 0.7 * b[at], 1e-9);
             ck_assert_double_eq(none[at], b[at]);
         }
-    gmmp_options_destroy(o);
     free(y), free(b), free(full), free(part), free(none);
 }
 END_TEST
 
-/* A group of one patch has no covariance: the patch stays as observed,
- * and every pixel is the noisy one. */
-START_TEST(groups_of_one_keep_the_observation)
+/* Two ways a group keeps its noisy patches, so that every pixel is the
+ * noisy one: a group of one patch, which has no covariance; noise that
+ * vanishes beside the values, where C + sigma^2 I is singular in double
+ * (groups of fewer patches than values) and the posterior mean's limit is
+ * the observation. */
+START_TEST(groups_keep_the_observation)
 {
-    const setting s = {9, 11, 2, 22, 3, 1, 4, 1};
+    const setting cases[2] = {{9, 11, 2, 22, 3, 1, 4, 1}, {12, 14, 3, 42, 3, 6, 4, 2}};
+    const double sigmas[2] = {10, 1e-150};
+    const setting *s = &cases[_i];
     double *y, *b;
-    make_pair(&s, 8, &y, &b);
-    double *out = calloc(s.h * s.pitch, sizeof *out);
-    gmmp_options *o = refine_options(&s, 1.0, 1);
-    ck_assert_ok(gmmp_group_refine_image(10, y, b, s.h, s.w, s.C, s.pitch, out, s.pitch, o));
-    for (size_t i = 0; i < s.h; i++)
-        for (size_t j = 0; j < s.w * s.C; j++)
-            ck_assert_double_eq_tol(out[i * s.pitch + j], y[i * s.pitch + j], 1e-12);
-    gmmp_options_destroy(o);
+    make_pair(s, 8 + (uint64_t)_i, &y, &b);
+    double *out = calloc(s->h * s->pitch, sizeof *out);
+    refine_ok(s, sigmas[_i], 1.0, 1, y, b, out);
+    ck_assert_double_lt(tu_max_abs_diff(out, y, s->h * s->pitch), 1e-9);
     free(y), free(b), free(out);
 }
 END_TEST
@@ -261,18 +265,15 @@ START_TEST(threads_and_aliasing_change_nothing)
     double *yc = malloc(n * sizeof *yc), *bc = malloc(n * sizeof *bc);
     memcpy(yc, y, n * sizeof *y);
     memcpy(bc, b, n * sizeof *b);
-    gmmp_options *o = refine_options(&s, 0.6, 1);
-    ck_assert_ok(gmmp_group_refine_image(20, y, b, s.h, s.w, s.C, s.pitch, one, s.pitch, o));
-    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_THREADS, 3));
-    ck_assert_ok(gmmp_group_refine_image(20, y, b, s.h, s.w, s.C, s.pitch, many, s.pitch, o));
+    refine_ok(&s, 20, 0.6, 1, y, b, one);
+    refine_ok(&s, 20, 0.6, 3, y, b, many);
     ck_assert_mem_eq(one, many, n * sizeof *one);
-    ck_assert_ok(gmmp_group_refine_image(20, y, bc, s.h, s.w, s.C, s.pitch, bc, s.pitch, o));
-    ck_assert_ok(gmmp_group_refine_image(20, yc, b, s.h, s.w, s.C, s.pitch, yc, s.pitch, o));
+    refine_ok(&s, 20, 0.6, 3, y, bc, bc);
+    refine_ok(&s, 20, 0.6, 3, yc, b, yc);
     for (size_t i = 0; i < s.h; i++) {
         ck_assert_mem_eq(bc + i * s.pitch, one + i * s.pitch, s.w * s.C * sizeof *one);
         ck_assert_mem_eq(yc + i * s.pitch, one + i * s.pitch, s.w * s.C * sizeof *one);
     }
-    gmmp_options_destroy(o);
     free(y), free(b), free(one), free(many), free(yc), free(bc);
 }
 END_TEST
@@ -296,38 +297,16 @@ START_TEST(default_settings_follow_sigma)
         ck_assert_ok(gmmp_group_refine_image(sigmas[k], y, b, s.h, s.w, s.C, s.pitch, dflt,
                                              s.pitch, NULL));
         const setting sized = {24, 26, 3, 78, sides[k], groups[k], 16, 3};
-        gmmp_options *o = refine_options(&sized, weights[k], 1);
-        ck_assert_ok(gmmp_group_refine_image(sigmas[k], y, b, s.h, s.w, s.C, s.pitch, given,
-                                             s.pitch, o));
+        refine_ok(&sized, sigmas[k], weights[k], 1, y, b, given);
         ck_assert_msg(tu_max_abs_diff(dflt, given, n) < 1e-12, "sigma %g: %g", sigmas[k],
                       tu_max_abs_diff(dflt, given, n));
-        gmmp_options_destroy(o);
     }
     /* An image narrower than the default patch: patches as wide as it. */
     const setting narrow = {24, 6, 3, 78, 6, 150, 16, 3};
     ck_assert_ok(gmmp_group_refine_image(45, y, b, narrow.h, narrow.w, 3, 78, dflt, 78, NULL));
-    gmmp_options *o = refine_options(&narrow, -1, 1);
-    ck_assert_ok(gmmp_group_refine_image(45, y, b, narrow.h, narrow.w, 3, 78, given, 78, o));
+    refine_ok(&narrow, 45, -1, 1, y, b, given);
     ck_assert_double_lt(tu_max_abs_diff(dflt, given, n), 1e-12);
-    gmmp_options_destroy(o);
     free(y), free(b), free(dflt), free(given);
-}
-END_TEST
-
-/* Noise that vanishes beside the values: C + sigma^2 I is singular in
- * double (groups of fewer patches than values), and each group keeps its
- * noisy patches, the posterior mean's limit. */
-START_TEST(vanishing_noise_keeps_the_observation)
-{
-    const setting s = {12, 14, 3, 42, 3, 6, 4, 2};
-    double *y, *b;
-    make_pair(&s, 13, &y, &b);
-    double *out = calloc(s.h * s.pitch, sizeof *out);
-    gmmp_options *o = refine_options(&s, 1.0, 1);
-    ck_assert_ok(gmmp_group_refine_image(1e-150, y, b, s.h, s.w, s.C, s.pitch, out, s.pitch, o));
-    ck_assert_double_lt(tu_max_abs_diff(out, y, s.h * s.pitch), 1e-9);
-    gmmp_options_destroy(o);
-    free(y), free(b), free(out);
 }
 END_TEST
 
@@ -473,10 +452,9 @@ int main(void)
     tcase_add_loop_test(tc, equals_the_slow_definition, 0,
                         2 * (int)(sizeof settings / sizeof settings[0]));
     tcase_add_test(tc, weight_blends_with_the_pilot);
-    tcase_add_test(tc, groups_of_one_keep_the_observation);
+    tcase_add_loop_test(tc, groups_keep_the_observation, 0, 2);
     tcase_add_test(tc, threads_and_aliasing_change_nothing);
     tcase_add_test(tc, default_settings_follow_sigma);
-    tcase_add_test(tc, vanishing_noise_keeps_the_observation);
     tcase_add_test(tc, progress_ends_at_the_total);
     tcase_add_test(tc, bad_arguments_are_refused_and_leave_out_untouched);
     tcase_add_test(tc, huge_values_fail_cleanly);
