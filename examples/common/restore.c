@@ -74,7 +74,7 @@ int restore_model_patch(gmmp_model *model, size_t patch, int remove_mean, size_t
 
 void restore_progress_start(restore_progress *p, const char *label, size_t count)
 {
-    *p = (restore_progress){.label = label, .count = count, .last = -1};
+    *p = (restore_progress){.label = label, .count = count, .span = 1, .last = -1};
     clock_gettime(CLOCK_MONOTONIC, &p->start);
 }
 
@@ -90,7 +90,8 @@ int restore_progress_report(const gmmp_progress *p, void *payload)
     restore_progress *s = payload;
     if (p->phase != GMMP_PHASE_IMAGE || !(p->total > 0))
         return 0;
-    double frac = ((double)s->image + (p->done < p->total ? p->done / p->total : 1.0)) /
+    double frac = ((double)s->image +
+                   (double)s->span * (p->done < p->total ? p->done / p->total : 1.0)) /
                   (double)s->count;
     int pct = (int)(100.0 * frac);
     if (pct != s->last && since(&s->start) >= 1.0) {

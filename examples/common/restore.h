@@ -25,11 +25,13 @@ typedef struct restore_options {
 
 /* A percentage on stderr for work over a stack of images, once it has
  * taken a second: the progress callback of whole-image calls
- * (restore_progress_report, payload a restore_progress), one call per
- * image, `image` set before each. */
+ * (restore_progress_report, payload a restore_progress). The work is
+ * `count` units; before each call, `image` is set to the units done and
+ * `span` to the units the call is worth (1 unless set: one call per
+ * image). */
 typedef struct restore_progress {
     const char *label; /* printed before the percentage */
-    size_t image, count;
+    size_t image, count, span;
     struct timespec start;
     int last; /* the last percentage printed, -1 for none */
 } restore_progress;

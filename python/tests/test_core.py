@@ -453,6 +453,10 @@ def test_group_refine_image():
     np.testing.assert_allclose(
         grey, 0.5 * _group_refine_reference(noisy[..., :1], pilot[..., :1], 15.0, 3, 12, 4,
                                             2)[..., 0] + 0.5 * pilot[..., 0], atol=1e-9, rtol=0)
+    # Threads and OpenBLAS kept serial while they run: the same result.
+    serial = gmmprior.group_refine_image(noisy, pilot, 15.0, weight=1.0, patch=4, group=25,
+                                         search=5, step=3, threads=2, blas_serial=True)
+    np.testing.assert_allclose(serial, got, atol=1e-9, rtol=0)
     with pytest.raises(gmmprior.ArgumentError, match="shape"):
         gmmprior.group_refine_image(noisy, pilot[:, :-1], 15.0)
     with pytest.raises(gmmprior.ArgumentError):
