@@ -70,7 +70,7 @@ typedef struct refine_worker {
     double *ys, *ps, *cov;     /* N x d noisy and pilot patches; d x d */
     double *mean;              /* d */
     double *bsum, *bcount;     /* this grid row's band: band x w x C and band x w */
-    size_t grid_row, band_top, band_rows;
+    size_t band_top, band_rows; /* this grid row's band of image rows */
 } refine_worker;
 
 /* The grid of reference positions along an axis of n positions: every
@@ -397,13 +397,12 @@ int gmmp_group_refine_image(double sigma, const double *noisy, const double *pil
     if (rc == GMMP_OK) {
         /* A pixel in no group (possible only with a step beyond the patch
          * side) keeps the pilot's value. */
-        const double a = weight;
         for (size_t r = 0; r < h; r++)
             for (size_t c = 0; c < w; c++)
                 for (size_t j = 0; j < channels; j++) {
                     double *e = &rf.sum[(r * w + c) * channels + j];
                     const double n = rf.count[r * w + c], p = pilot[r * pitch + c * channels + j];
-                    *e = n > 0 ? a * (*e / n) + (1.0 - a) * p : p;
+                    *e = n > 0 ? weight * (*e / n) + (1.0 - weight) * p : p;
                     if (!isfinite(*e) && rc == GMMP_OK)
                         rc = gmmp__fail(GMMP_ENONFINITE,
                                         "the refinement of pixel (%zu, %zu) is not finite: "
