@@ -47,6 +47,7 @@ struct gmmp_plan {
      * the r leading eigenvectors, the rest of each spectrum flattened to
      * its mean (plan_flat.c). */
     bool flat;
+    bool flat_avx2;      /* blocks run flat_block.c's AVX2 build (the processor has it) */
     size_t rank;         /* r */
     double *u_all;       /* d x K r: [U_r,1 ... U_r,K], leading eigenvectors as columns */
     float *u_all_f;      /* the same in float, for single precision (else NULL) */
@@ -64,7 +65,10 @@ struct gmmp_plan {
                             then the means, column r0 K + k */
     double *pre_rest;    /* K x d x (r - r0): its other r - r0 kept ones, as columns */
     float *pre_u_f;      /* pre_u in float, for single precision (else NULL) */
-    float *pre_rest_f;   /* pre_rest in float, likewise */
+    float *pre_rest_f;   /* pre_rest in float, transposed: K x (r - r0) x d, rows */
+    float *pre_f;        /* the coarse scores' constants in float, for single precision
+                            blocks: (2 r0 + 2) x K, pre_proj_mu (r0 rows), -pre_iv / 2
+                            (r0 rows), the tail's iv_t, pre_base */
     double *pre_proj_mu; /* r0 x K: their projections of mu_k */
     double *pre_iv;      /* (r0 + 1) x K: 1 / (lambda + sigma2) less the coarser tail's,
                             then the tail's own */

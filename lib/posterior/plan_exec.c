@@ -29,6 +29,7 @@ void gmmp__workspace_free(workspace *w)
     gmmp__free(w->sel);
     gmmp__free(w->cand);
     gmmp__free(w->cand_lp);
+    gmmp__free(w->cand_lp_f);
     gmmp__free(w->cand_count);
     gmmp__free(w->cand_order);
     gmmp__free(w->gat);
@@ -77,7 +78,9 @@ int gmmp__workspace_alloc(workspace *w, const gmmp_plan *pl, size_t B)
         w->z_f = gmmp__alloc_array(B, zrow * sizeof(float));
         w->gat_f = gmmp__alloc_array(B, width * sizeof(float));
         w->post_f = gmmp__alloc_array(B, d * sizeof(float));
-        if (!w->dev_f || !w->z_f || !w->gat_f || !w->post_f) {
+        if (pl->candidates)
+            w->cand_lp_f = gmmp__alloc_array(K, sizeof(float));
+        if (!w->dev_f || !w->z_f || !w->gat_f || !w->post_f || (pl->candidates && !w->cand_lp_f)) {
             gmmp__workspace_free(w);
             return gmmp__fail_nomem();
         }

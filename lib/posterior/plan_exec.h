@@ -32,6 +32,7 @@ typedef struct workspace {
     size_t *top, *sel;        /* rows: most responsible component; selected rows */
     size_t *cand;             /* rows x candidates: a flat plan's preselected components */
     double *cand_lp;          /* K + candidates: one row's coarse scores, then the best's */
+    float *cand_lp_f;         /* K: one row's coarse scores, in single precision blocks */
     size_t *cand_count;       /* K + 1: candidates per component, then offsets */
     size_t *cand_order;       /* rows x candidates: their slots in component order */
     double *gat;              /* rows x width gathered residuals */
@@ -47,5 +48,11 @@ void gmmp__workspace_free(workspace *w);
 /* Rows first .. first+n-1 of a request on a flat-tail plan. */
 void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size_t n,
                       workspace *w);
+/* The same, built for the baseline target and with AVX2 (flat_block.c);
+ * gmmp__flat_block calls the one the plan chose (plan->flat_avx2). */
+void gmmp__flat_block_base(const gmmp_plan *pl, const request *rq, size_t first, size_t n,
+                           workspace *w);
+void gmmp__flat_block_avx2(const gmmp_plan *pl, const request *rq, size_t first, size_t n,
+                           workspace *w);
 
 #endif /* GMMP_PLAN_EXEC_H */

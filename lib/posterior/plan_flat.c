@@ -61,7 +61,25 @@ static int flat_single(gmmp_plan *plan)
             !(plan->pre_rest_f = gmmp__alloc_array(n1, sizeof(float))))
             return gmmp__fail_nomem();
         gmmp__to_single(plan->pre_u, n0, plan->pre_u_f);
-        gmmp__to_single(plan->pre_rest, n1, plan->pre_rest_f);
+        /* Each candidate's remaining eigenvectors as rows, for dot
+         * products of the whole row y in eight-lane sums. */
+        const size_t K = plan->K, r0 = plan->pre_rank, rest = plan->rank - r0;
+        for (size_t k = 0; k < K; k++)
+            for (size_t j = 0; j < d; j++)
+                for (size_t a = 0; a < rest; a++)
+                    plan->pre_rest_f[(k * rest + a) * d + j] =
+                        (float)plan->pre_rest[(k * d + j) * rest + a];
+        if (!(plan->pre_f = gmmp__alloc_array(2 * r0 + 2, K * sizeof(float))))
+            return gmmp__fail_nomem();
+        float *pm = plan->pre_f, *half_iv = pm + r0 * K, *tail_iv = half_iv + r0 * K;
+        for (size_t i = 0; i < r0 * K; i++) {
+            pm[i] = (float)plan->pre_proj_mu[i];
+            half_iv[i] = (float)(-0.5 * plan->pre_iv[i]);
+        }
+        for (size_t k = 0; k < K; k++) {
+            tail_iv[k] = (float)plan->pre_iv[r0 * K + k];
+            tail_iv[K + k] = (float)plan->pre_base[k];
+        }
     }
     double limit = 1e-3 * sqrt(plan->sigma2) / (0x1p-24 * (double)d);
     plan->flat_single_max = fmin(limit, GMMP__SINGLE_MAX_ABS);
@@ -128,11 +146,23 @@ static int flat_preselect(gmmp_plan *plan, size_t candidates)
     return GMMP_OK;
 }
 
+#if defined(GMMP_HAVE_FLAT_AVX2)
+/* Whether this processor runs flat_block.c's AVX2 build. */
+static bool has_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif
+
 int gmmp__plan_flat(gmmp_plan *plan, size_t rank, size_t candidates, bool single)
 {
     const size_t K = plan->K, d = plan->d, r = rank, tail = d - r;
     const gmmp__eigen *e = plan->eig;
     plan->flat = true;
+#if defined(GMMP_HAVE_FLAT_AVX2)
+    plan->flat_avx2 = has_avx2();
+#endif
     plan->rank = r;
     plan->u_all = gmmp__alloc_array(d * K, r * sizeof(double));
     plan->proj_mu = gmmp__alloc_array(K, r * sizeof(double));
@@ -185,415 +215,20 @@ void gmmp__plan_flat_free(gmmp_plan *plan)
     gmmp__free(plan->pre_u_f);
     gmmp__free(plan->pre_rest);
     gmmp__free(plan->pre_rest_f);
+    gmmp__free(plan->pre_f);
     gmmp__free(plan->pre_proj_mu);
     gmmp__free(plan->pre_iv);
     gmmp__free(plan->pre_base);
 }
 
-/* Posterior mean of component k for observation y, with coordinates z. */
-static void flat_mean(const gmmp_plan *pl, size_t k, const double *y, const double *z,
-                      double *post)
-{
-    const size_t d = pl->d, r = pl->rank, tail = d - r;
-    const double *mu = pl->means + k * d, *g = pl->flat_gain + k * (r + 1);
-    const double *ut = pl->eig->ut + k * d * d + tail * d; /* the r kept eigenvectors */
-    const double gt = g[r];
-    for (size_t j = 0; j < d; j++)
-        post[j] = mu[j] + gt * (y[j] - mu[j]);
-    for (size_t a = 0; a < r; a++) {
-        double c = (g[a] - gt) * z[a];
-        const double *u = ut + a * d;
-        for (size_t j = 0; j < d; j++)
-            post[j] += c * u[j];
-    }
-}
-
-/* The quadratic form of a flat tail of rank r from the coordinates z of
- * y - mu_k (already centred) and the squared norm e2 of y - mu_k; iv
- * holds the r inverse variances and the tail's. The sums run in four
- * lanes (a floating-point reduction does not vectorise by itself). */
-static double flat_quadratic(const double *z, size_t r, const double *iv, double e2)
-{
-    double zz[4] = {0, 0, 0, 0}, qq[4] = {0, 0, 0, 0};
-    size_t a = 0;
-    for (; a + 4 <= r; a += 4)
-        for (size_t l = 0; l < 4; l++) {
-            double z2 = z[a + l] * z[a + l];
-            zz[l] += z2;
-            qq[l] += z2 * iv[a + l];
-        }
-    for (; a < r; a++) {
-        double z2 = z[a] * z[a];
-        zz[0] += z2;
-        qq[0] += z2 * iv[a];
-    }
-    double sz = (zz[0] + zz[1]) + (zz[2] + zz[3]), q = (qq[0] + qq[1]) + (qq[2] + qq[3]);
-    /* The tail's energy, never negative (rounding). */
-    return q + (e2 > sz ? e2 - sz : 0.0) * iv[r];
-}
-
-/* Whether a block of n rows runs its projections in float: a
- * single-precision plan, and values small enough (flat_single). */
-static bool block_in_float(const gmmp_plan *pl, const double *Y, size_t n)
-{
-    return pl->u_all_f && gmmp__max_abs(Y, n * pl->d) <= pl->flat_single_max;
-}
-
-/* Y times a d x cols matrix of eigenvectors (u, or with `single` its float
- * copy u_f times the rows of Y rounded into w->dev_f) into P (n x cols). */
-static void project(const gmmp_plan *pl, const double *Y, size_t n, const double *u,
-                    const float *u_f, bool single, size_t cols, workspace *w, double *P)
-{
-    const size_t d = pl->d;
-    if (single) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cols, (int)d, 1.0f,
-                    w->dev_f, (int)d, u_f, (int)cols, 0.0f, w->z_f, (int)cols);
-        for (size_t i = 0; i < n * cols; i++)
-            P[i] = (double)w->z_f[i];
-    } else {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cols, (int)d, 1.0, Y,
-                    (int)d, u, (int)cols, 0.0, P, (int)cols);
-    }
-}
-
-/* Every component's coordinates (row i of P at i K r, component k at k r)
- * and log density (lp, n x K, holding y . mu_k on entry). */
-static void all_components(const gmmp_plan *pl, const double *Y, size_t n, bool single,
-                           const double *yy, double *P, double *lp, workspace *w)
-{
-    const size_t K = pl->K, r = pl->rank, Kr = K * r;
-    project(pl, Y, n, pl->u_all, pl->u_all_f, single, Kr, w, P);
-    for (size_t i = 0; i < n; i++) {
-        double *row = P + i * Kr;
-        /* Coordinates of y - mu_k: one subtraction over the row, which
-         * vectorises. */
-        for (size_t j = 0; j < Kr; j++)
-            row[j] -= pl->proj_mu[j];
-        for (size_t k = 0; k < K; k++) {
-            double e2 = yy[i] - 2.0 * lp[i * K + k] + pl->mu_norm2[k];
-            double q = flat_quadratic(row + k * r, r, pl->flat_iv + k * (r + 1), e2);
-            lp[i * K + k] = pl->log_weights[k] + pl->log_norm[k] - 0.5 * q;
-        }
-    }
-}
-
-/* z = u^T y - proj for u (d x rest, row-major): the sums run across the
- * rest columns, four at a time in two two-lane vectors (the baseline
- * x86-64 registers; GCC and clang lower them to what the target has, and
- * compilers without vector extensions take the plain loop), each over
- * the even and the odd rows apart: a single chain of d dependent
- * additions per column had left the loop waiting on the adder's latency
- * (a third of a K = 200 fast plan's own time, perf). */
-#if defined(__GNUC__)
-typedef double gmmp__v2d __attribute__((vector_size(2 * sizeof(double))));
-#endif
-
-static void coordinates(const double *y, const double *u, size_t d, size_t rest,
-                        const double *proj, double *z)
-{
-    size_t a = 0;
-#if defined(__GNUC__)
-    for (; a + 4 <= rest; a += 4) {
-        gmmp__v2d lo0 = {0, 0}, hi0 = {0, 0}, lo1 = {0, 0}, hi1 = {0, 0}, c0, c1;
-        size_t j = 0;
-        for (; j + 2 <= d; j += 2) {
-            memcpy(&c0, u + j * rest + a, sizeof c0);
-            memcpy(&c1, u + j * rest + a + 2, sizeof c1);
-            lo0 += y[j] * c0;
-            hi0 += y[j] * c1;
-            memcpy(&c0, u + (j + 1) * rest + a, sizeof c0);
-            memcpy(&c1, u + (j + 1) * rest + a + 2, sizeof c1);
-            lo1 += y[j + 1] * c0;
-            hi1 += y[j + 1] * c1;
-        }
-        if (j < d) {
-            memcpy(&c0, u + j * rest + a, sizeof c0);
-            memcpy(&c1, u + j * rest + a + 2, sizeof c1);
-            lo0 += y[j] * c0;
-            hi0 += y[j] * c1;
-        }
-        gmmp__v2d sum_lo = lo0 + lo1, sum_hi = hi0 + hi1;
-        double out[4];
-        memcpy(out, &sum_lo, sizeof sum_lo);
-        memcpy(out + 2, &sum_hi, sizeof sum_hi);
-        for (size_t l = 0; l < 4; l++)
-            z[a + l] = out[l] - proj[a + l];
-    }
-#endif
-    for (; a < rest; a++) {
-        double acc = 0.0;
-        for (size_t j = 0; j < d; j++)
-            acc += y[j] * u[j * rest + a];
-        z[a] = acc - proj[a];
-    }
-}
-
-/* coordinates() in float, from the row rounded to float: four columns in
- * one four-lane vector, the rows in four interleaved sums. */
-#if defined(__GNUC__)
-typedef float gmmp__v4f __attribute__((vector_size(4 * sizeof(float))));
-#endif
-
-static void coordinates_f(const float *y, const float *u, size_t d, size_t rest,
-                          const double *proj, double *z)
-{
-    size_t a = 0;
-#if defined(__GNUC__)
-    for (; a + 4 <= rest; a += 4) {
-        gmmp__v4f s0 = {0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0, c;
-        size_t j = 0;
-        for (; j + 4 <= d; j += 4) {
-            memcpy(&c, u + j * rest + a, sizeof c);
-            s0 += y[j] * c;
-            memcpy(&c, u + (j + 1) * rest + a, sizeof c);
-            s1 += y[j + 1] * c;
-            memcpy(&c, u + (j + 2) * rest + a, sizeof c);
-            s2 += y[j + 2] * c;
-            memcpy(&c, u + (j + 3) * rest + a, sizeof c);
-            s3 += y[j + 3] * c;
-        }
-        for (; j < d; j++) {
-            memcpy(&c, u + j * rest + a, sizeof c);
-            s0 += y[j] * c;
-        }
-        gmmp__v4f sum = (s0 + s1) + (s2 + s3);
-        float out[4];
-        memcpy(out, &sum, sizeof out);
-        for (size_t l = 0; l < 4; l++)
-            z[a + l] = (double)out[l] - proj[a + l];
-    }
-#endif
-    for (; a < rest; a++) {
-        float acc = 0.0f;
-        for (size_t j = 0; j < d; j++)
-            acc += y[j] * u[j * rest + a];
-        z[a] = (double)acc - proj[a];
-    }
-}
-
-/* Inserts (value, k) into the M best so far (best[0] the largest), if
- * it belongs there; `count` of them are filled. */
-static void keep_best(double value, size_t k, double *best, size_t *which, size_t *count,
-                      size_t M)
-{
-    size_t at = *count < M ? (*count)++ : M;
-    if (at == M) {
-        if (!(value > best[M - 1]))
-            return;
-        at = M - 1;
-    }
-    for (; at > 0 && value > best[at - 1]; at--) {
-        best[at] = best[at - 1];
-        which[at] = which[at - 1];
-    }
-    best[at] = value;
-    which[at] = k;
-}
-
-/* Preselection: coarse log densities of every component from the r0
- * leading coordinates and y . mu_k (one product), the M best kept in
- * w->cand (row i at i M), their r coordinates in C (row i, candidate s at
- * (i M + s) r) and their exact log densities in lp (n x K); every other
- * component's log density is -inf. With `single` the rows are in
- * w->dev_f, rounded to float.
- *
- * The coarse log density of e = y - mu_k with coordinates z is
- *     base_k - sum_a z_a^2 (iv_a - iv_t) / 2 - ||e||^2 iv_t / 2,
- * ||e||^2 = ||y||^2 - 2 y.mu_k + ||mu_k||^2, which flat_quadratic gives
- * without its guard against a tail energy rounded below zero: a ranking
- * needs no such care, and without it every term runs over the
- * components in independent lanes. For the same reason the ranking's
- * y . mu_k may come from the float product; the candidates' exact
- * densities take theirs in double (its float error, u d max|y| max|mu|
- * at worst, would not stay small beside sigma^2 for priors whose means
- * reach 100, as EPLL's do). */
-static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool single,
-                            const double *yy, double *P0, double *C, double *lp, workspace *w)
-{
-    const size_t K = pl->K, d = pl->d, r = pl->rank, r0 = pl->pre_rank, M = pl->candidates;
-    const size_t Kr0 = K * r0, cols = Kr0 + K, rest = r - r0;
-    project(pl, Y, n, pl->pre_u, pl->pre_u_f, single, cols, w, P0);
-    double *score = w->cand_lp, *best = w->cand_lp + K; /* K; M */
-    const double *tail_iv = pl->pre_iv + r0 * K;
-    for (size_t i = 0; i < n; i++) {
-        const double *row0 = P0 + i * cols, *ymu = row0 + Kr0;
-        size_t *cand = w->cand + i * M, filled = 0;
-        const double half_yy = 0.5 * yy[i];
-        for (size_t k = 0; k < K; k++)
-            score[k] = pl->pre_base[k] + tail_iv[k] * (ymu[k] - half_yy);
-        for (size_t a = 0; a < r0; a++) {
-            const double *p = row0 + a * K, *pm = pl->pre_proj_mu + a * K;
-            const double *iv = pl->pre_iv + a * K;
-            for (size_t k = 0; k < K; k++) {
-                double z = p[k] - pm[k];
-                score[k] -= 0.5 * iv[k] * z * z;
-            }
-        }
-        /* Only components scoring at least the worst of the previous
-         * row's candidates can be among this row's M best (those M are a
-         * lower bound on the M-th best score), and neighbouring patches
-         * mostly share their candidates: the insertions, whose branches
-         * mispredict, fall from about M (1 + ln(K / M)) to about M. The
-         * selection is the same as over all K (for scores that are not
-         * NaN, which finite inputs of a sane size never give). */
-        size_t *pass = w->cand_count, passed = 0; /* K of its K + 1, free until below */
-        double bound = -INFINITY;
-        if (i > 0) {
-            const size_t *previous = cand - M;
-            bound = INFINITY;
-            for (size_t s = 0; s < M; s++)
-                bound = fmin(bound, score[previous[s]]);
-        }
-        for (size_t k = 0; k < K; k++) {
-            pass[passed] = k;
-            passed += !(score[k] < bound); /* branch-free */
-        }
-        for (size_t q = 0; q < passed; q++) {
-            const size_t k = pass[q];
-            if (filled < M || score[k] > best[M - 1])
-                keep_best(score[k], k, best, cand, &filled, M);
-        }
-        /* The candidates' coarse coordinates, the last r0 of their r. */
-        for (size_t s = 0; s < M; s++)
-            for (size_t a = 0; a < r0; a++)
-                C[(i * M + s) * r + rest + a] =
-                    row0[a * K + cand[s]] - pl->pre_proj_mu[a * K + cand[s]];
-    }
-    /* The candidates' remaining coordinates, component by component: the
-     * K blocks of eigenvectors exceed the cache, and each is then read
-     * once a block of rows instead of once a candidate. */
-    size_t *count = w->cand_count, *order = w->cand_order; /* K + 1; n M */
-    memset(count, 0, (K + 1) * sizeof *count);
-    for (size_t p = 0; p < n * M; p++)
-        count[w->cand[p] + 1]++;
-    for (size_t k = 0; k < K; k++)
-        count[k + 1] += count[k];
-    for (size_t p = 0; p < n * M; p++)
-        order[count[w->cand[p]]++] = p; /* count[k] ends at the start of k + 1 */
-    for (size_t q = 0; q < n * M; q++) {
-        const size_t p = order[q], i = p / M, k = w->cand[p];
-        double *z = C + p * r;
-        if (single) /* half the bytes */
-            coordinates_f(w->dev_f + i * d, pl->pre_rest_f + k * d * rest, d, rest,
-                          pl->proj_mu + k * r, z);
-        else
-            coordinates(Y + i * d, pl->pre_rest + k * d * rest, d, rest, pl->proj_mu + k * r,
-                        z);
-    }
-    for (size_t i = 0; i < n; i++) {
-        double *lpi = lp + i * K;
-        const size_t *cand = w->cand + i * M;
-        for (size_t s = 0; s < M; s++) {
-            const size_t k = cand[s];
-            double ymu = cblas_ddot((int)d, Y + i * d, 1, pl->means + k * d, 1);
-            double e2 = yy[i] - 2.0 * ymu + pl->mu_norm2[k];
-            best[s] = pl->log_weights[k] + pl->log_norm[k] -
-                      0.5 * flat_quadratic(C + (i * M + s) * r, r, pl->flat_iv + k * (r + 1),
-                                           e2);
-        }
-        for (size_t k = 0; k < K; k++)
-            lpi[k] = -INFINITY;
-        for (size_t s = 0; s < M; s++)
-            lpi[cand[s]] = best[s];
-    }
-}
-
 void gmmp__flat_block(const gmmp_plan *pl, const request *rq, size_t first, size_t n,
                       workspace *w)
 {
-    const size_t K = pl->K, d = pl->d, r = pl->rank, Kr = K * r, M = pl->candidates;
-    const double *Y = rq->Y + first * d;
-    if (rq->only_component < K) {
-        /* Just that component's posterior means: its coordinates alone. */
-        const size_t k = rq->only_component;
-        const double *ut = pl->eig->ut + k * d * d + (d - r) * d; /* the r kept, as rows */
-        double *z = w->post;                                        /* r <= d scratch */
-        for (size_t i = 0; i < n; i++) {
-            const double *y = Y + i * d;
-            for (size_t a = 0; a < r; a++) {
-                double acc = 0.0;
-                for (size_t j = 0; j < d; j++)
-                    acc += ut[a * d + j] * y[j];
-                z[a] = acc - pl->proj_mu[k * r + a];
-            }
-            flat_mean(pl, k, y, z, rq->means + (first + i) * d);
-        }
+#if defined(GMMP_HAVE_FLAT_AVX2)
+    if (pl->flat_avx2) {
+        gmmp__flat_block_avx2(pl, rq, first, n, w);
         return;
     }
-    /* n x K r coordinates; with preselection n x K (r0 + 1) coarse ones
-     * and y . mu_k, then the candidates' n x M r
-     * (gmmp__plan_flat_row_values). */
-    double *P = w->z;
-    double *C = w->z + n * K * (M ? pl->pre_rank + 1 : r);
-    double *lp = w->lp;        /* n x K: first y . mu_k (without preselection), then log
-                                  densities */
-    double *yy = w->gat;       /* n: ||y||^2 */
-    const bool single = block_in_float(pl, Y, n);
-    if (single)
-        gmmp__residual_single(Y, n, d, NULL, w->dev_f);
-    /* y . mu_k in double: in float its error, u d max|y| max|mu| at worst,
-     * would not stay small beside sigma^2 for priors whose means reach
-     * 100 (EPLL's), and it enters every log density through ||e||^2.
-     * Preselection computes its own (candidates_only). */
-    if (!M)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)d, 1.0, Y,
-                    (int)d, pl->means, (int)d, 0.0, lp, (int)K);
-    for (size_t i = 0; i < n; i++) {
-        double s = 0.0;
-        for (size_t j = 0; j < d; j++)
-            s += Y[i * d + j] * Y[i * d + j];
-        yy[i] = s;
-    }
-    if (M)
-        candidates_only(pl, Y, n, single, yy, P, C, lp, w);
-    else
-        all_components(pl, Y, n, single, yy, P, lp, w);
-    /* The coordinates of component k (in slot `slot`) for row i. */
-#define COORDS(i, k, slot) (M ? C + ((i) * M + (slot)) * r : P + (i) * Kr + (k) * r)
-    /* MAP alone needs the most responsible component, the largest log
-     * density: no normalisation and no exponentials (K per patch, the
-     * larger cost of a fast plan). */
-    bool map_only = (rq->map || rq->labels) && !rq->mmse && !rq->resp && !rq->log_evidence;
-    if (!map_only) {
-        gmmp__log_normalize(lp, n, K, w->lpdf);
-        if (rq->log_evidence)
-            memcpy(rq->log_evidence + first, w->lpdf, n * sizeof(double));
-        for (size_t i = 0; i < n * K; i++)
-            lp[i] = exp(lp[i]);
-        if (rq->resp)
-            memcpy(rq->resp + first * K, lp, n * K * sizeof(double));
-    }
-    if (!rq->map && !rq->mmse && !rq->labels)
-        return;
-    double *post = w->post; /* d */
-    const size_t slots = M ? M : K;
-    for (size_t i = 0; i < n; i++) {
-        const double *y = Y + i * d, *resp = lp + i * K;
-        /* Components by slot: the candidates, or all. */
-        const size_t *cand = M ? w->cand + i * M : NULL;
-        size_t top = 0;
-        for (size_t s = 1; s < slots; s++)
-            if (resp[cand ? cand[s] : s] > resp[cand ? cand[top] : top])
-                top = s;
-        if (rq->labels)
-            rq->labels[first + i] = cand ? cand[top] : top;
-        if (!rq->map && !rq->mmse)
-            continue;
-        double *mmse = rq->mmse ? rq->mmse + (first + i) * d : NULL;
-        if (mmse)
-            memset(mmse, 0, d * sizeof *mmse);
-        for (size_t s = 0; s < slots; s++) {
-            const size_t k = cand ? cand[s] : s;
-            bool for_map = rq->map && s == top, for_mmse = mmse && resp[k] > pl->skip;
-            if (!for_map && !for_mmse)
-                continue;
-            flat_mean(pl, k, y, COORDS(i, k, s), post);
-            if (for_map)
-                memcpy(rq->map + (first + i) * d, post, d * sizeof *post);
-            if (for_mmse)
-                for (size_t j = 0; j < d; j++)
-                    mmse[j] += resp[k] * post[j];
-        }
-    }
-#undef COORDS
+#endif
+    gmmp__flat_block_base(pl, rq, first, n, w);
 }

@@ -1,0 +1,121 @@
+/*
+ * Internal: the two builds of a flat-tail plan's blocks (flat_block.c),
+ * for the baseline target and with AVX2, give the same results bit for
+ * bit. The plan takes the AVX2 one wherever the processor has it, so the
+ * other tests check that one against their references; this test makes
+ * the baseline one answer to it. Linked against the library's parts, not
+ * the shared library, so that the plan's choice can be set.
+ * SPDX-License-Identifier: MIT
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gmmprior.h"
+
+#include "plan.h"
+#include "testutil.h"
+
+/* Every output of one execution. */
+typedef struct {
+    double *resp, *lev, *map, *mmse;
+} outputs;
+
+static outputs run(gmmp_plan *plan, bool avx2, const double *Y, size_t n, size_t K, size_t d)
+{
+    outputs o = {malloc(n * K * sizeof(double)), malloc(n * sizeof(double)),
+                 malloc(n * d * sizeof(double)), malloc(n * d * sizeof(double))};
+    ck_assert(o.resp && o.lev && o.map && o.mmse);
+    plan->flat_avx2 = avx2;
+    ck_assert_int_eq(gmmp_plan_execute(plan, Y, n, o.resp, o.lev, o.map, o.mmse), GMMP_OK);
+    return o;
+}
+
+static gmmp_options *new_options(void)
+{
+    gmmp_options *o = NULL;
+    ck_assert_int_eq(gmmp_options_create(&o), GMMP_OK);
+    return o;
+}
+
+static void release(outputs *o)
+{
+    free(o->resp), free(o->lev), free(o->map), free(o->mmse);
+}
+
+/* d = 27 and 64 (a row not a multiple of the eight lanes, and EPLL's);
+ * with preselection (rank 12 of which 3 coarse: 9 exact coordinates a
+ * candidate, not a multiple of four) and without; double and single
+ * precision. */
+START_TEST(both_builds_of_the_flat_blocks_agree_bit_for_bit)
+{
+    static const size_t dims[] = {27, 64};
+    enum { K = 24, N = 300 };
+    size_t d = dims[_i / 4], candidates = (size_t)(_i % 2) * 4;
+    bool single = (_i / 2) % 2;
+    tu_rng r = {4242 + (uint64_t)_i};
+    double *w = malloc(K * sizeof *w), *mu = malloc(K * d * sizeof *mu);
+    double *cov = malloc(K * d * d * sizeof *cov), *Y = malloc(N * d * sizeof *Y);
+    ck_assert(w && mu && cov && Y);
+    for (size_t k = 0; k < K; k++) {
+        w[k] = 1.0 / K;
+        tu_random_spd(&r, cov + k * d * d, d, 1.0, 900.0);
+    }
+    tu_fill_uniform(&r, mu, K * d, -40, 40);
+    for (size_t i = 0; i < N; i++) /* near the means, with noise of sigma 20 */
+        for (size_t j = 0; j < d; j++)
+            Y[i * d + j] = mu[(i % K) * d + j] + 20.0 * tu_normal(&r);
+    gmmp_model *m;
+    ck_assert_int_eq(gmmp_model_create(&m, K, d, w, mu, cov), GMMP_OK);
+    gmmp_options *o = new_options();
+    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_RANK, 12), GMMP_OK);
+    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, (long long)candidates),
+                     GMMP_OK);
+    ck_assert_int_eq(gmmp_options_set_real(o, GMMP_OPT_SKIP, 0.0), GMMP_OK);
+    if (single)
+        ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_PRECISION, GMMP_PRECISION_SINGLE),
+                         GMMP_OK);
+    gmmp_plan *plan;
+    ck_assert_int_eq(gmmp_plan_create_denoise(&plan, m, 20.0, o), GMMP_OK);
+    ck_assert(plan->flat);
+    ck_assert_uint_eq(plan->candidates, candidates);
+    ck_assert_uint_eq(gmmp_plan_single_components(plan), single ? K : 0);
+    outputs base = run(plan, false, Y, N, K, d);
+#if defined(GMMP_HAVE_FLAT_AVX2)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        outputs wide = run(plan, true, Y, N, K, d);
+        ck_assert_mem_eq(wide.resp, base.resp, N * K * sizeof(double));
+        ck_assert_mem_eq(wide.lev, base.lev, N * sizeof(double));
+        ck_assert_mem_eq(wide.map, base.map, N * d * sizeof(double));
+        ck_assert_mem_eq(wide.mmse, base.mmse, N * d * sizeof(double));
+        release(&wide);
+    }
+#endif
+    /* The baseline build against the exact plan (no flat tail), loosely:
+     * the flat tail changes the prior, not the bookkeeping. */
+    gmmp_options *exact = new_options();
+    gmmp_plan *full;
+    ck_assert_int_eq(gmmp_plan_create_denoise(&full, m, 20.0, exact), GMMP_OK);
+    double *map = malloc(N * d * sizeof *map);
+    ck_assert_int_eq(gmmp_plan_execute(full, Y, N, NULL, NULL, map, NULL), GMMP_OK);
+    ck_assert_double_le(tu_rel_diff(base.map, map, N * d), 0.2);
+    free(map);
+    gmmp_plan_destroy(full);
+    gmmp_options_destroy(exact);
+    release(&base);
+    gmmp_plan_destroy(plan);
+    gmmp_options_destroy(o);
+    gmmp_model_destroy(m);
+    free(w), free(mu), free(cov), free(Y);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("internal_flat");
+    TCase *tc = tu_tcase("builds");
+    tcase_add_loop_test(tc, both_builds_of_the_flat_blocks_agree_bit_for_bit, 0, 8);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
