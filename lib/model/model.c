@@ -101,26 +101,35 @@ int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad)
     /* Not ready from here on, whatever the factors held before. */
     m->n_inverted = 0;
     atomic_store_explicit(&m->scoring_ready, false, memory_order_relaxed);
-    for (size_t k = 0; k < K; k++) {
-        /* Factor in place of the inverse, inverted there when first
-         * needed: no scratch. */
-        double *l = m->chol_inv + k * d * d;
+    /* Factored in scratch: the check and the log-determinant need the
+     * factors only one at a time, and chol_inv is filled on the first
+     * scoring call (gmmp__model_prepare_scoring). A prior loaded or adapted
+     * for fast EPLL never scores, and its K d^2 doubles were never touched
+     * again after this (6.5 MB of fresh pages for EPLL's K = 200 prior,
+     * twice a fast run). */
+    double *l = gmmp__alloc_array(d, d * sizeof *l);
+    if (!l)
+        return gmmp__fail_nomem();
+    int rc = GMMP_OK;
+    for (size_t k = 0; k < K && rc == GMMP_OK; k++) {
         memcpy(l, m->covs + k * d * d, d * d * sizeof *l);
         int minor = gmmp__cholesky(l, d);
-        if (minor < 0)
-            return minor;
-        if (minor != 0) {
+        if (minor < 0) {
+            rc = minor;
+        } else if (minor != 0) {
             if (bad)
                 *bad = k;
-            return gmmp__fail(GMMP_ENOTSPD,
-                              "covariance of component %zu is not positive definite "
-                              "(leading minor of order %d)%s%s",
-                              k, minor, hint ? ": " : "", hint ? hint : "");
+            rc = gmmp__fail(GMMP_ENOTSPD,
+                            "covariance of component %zu is not positive definite "
+                            "(leading minor of order %d)%s%s",
+                            k, minor, hint ? ": " : "", hint ? hint : "");
+        } else {
+            m->log_norm[k] = -0.5 * (double)d * GMMP__LOG_2PI - 0.5 * gmmp__chol_logdet(l, d);
+            m->log_weights[k] = log(m->weights[k]);
         }
-        m->log_norm[k] = -0.5 * (double)d * GMMP__LOG_2PI - 0.5 * gmmp__chol_logdet(l, d);
-        m->log_weights[k] = log(m->weights[k]);
     }
-    return GMMP_OK;
+    gmmp__free(l);
+    return rc;
 }
 
 int gmmp__model_prepare_scoring(const gmmp_model *m)
@@ -140,7 +149,9 @@ int gmmp__model_prepare_scoring(const gmmp_model *m)
          * A Cholesky factor that succeeded has no zero on its diagonal, so
          * only LAPACK's own failure can stop this; the count keeps the
          * inverted ones apart from those still to do. */
-        int zero = gmmp__tri_inverse(mm->chol_inv + mm->n_inverted * d * d, d);
+        double *l = mm->chol_inv + mm->n_inverted * d * d;
+        gmmp__model_chol(m, mm->n_inverted, l);
+        int zero = gmmp__tri_inverse(l, d);
         if (zero != 0) { /* cannot happen after a successful Cholesky: a bug */
             rc = zero < 0 ? zero
                           : gmmp__fail(GMMP_EINTERNAL,

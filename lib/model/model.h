@@ -23,10 +23,11 @@ struct gmmp_model {
     double *chol_inv;    /* K x d x d: L_k^{-1}, lower, zero above (Sigma_k = L_k L_k^T);
                             the precision's Cholesky factor. L_k itself is rarely needed
                             and recomputed then: a model stays at two d x d arrays per
-                            component, which matters for training memory. Holds L_k
-                            for components k >= n_inverted: inverted on the first
-                            scoring call (gmmp__model_prepare_scoring), since loading
-                            a prior and adapting it for fast EPLL never score. */
+                            component, which matters for training memory. Filled for
+                            components k < n_inverted only: factored and inverted on
+                            the first scoring call (gmmp__model_prepare_scoring), since
+                            loading a prior and adapting it for fast EPLL never score
+                            (gmmp__model_factor checks the factors in scratch). */
     size_t n_inverted;    /* components whose chol_inv is inverted, under the lock */
     atomic_bool scoring_ready; /* n_inverted == K, read without the lock */
     double *log_norm;    /* K: log of N's constant, -d/2 log 2pi - log det(L_k) */
