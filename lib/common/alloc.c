@@ -54,6 +54,12 @@ void *gmmp__calloc_array(size_t n, size_t size)
     size_t bytes;
     if (!gmmp__mul_ok(n, size, &bytes))
         return NULL;
+    /* The C library's calloc knows when fresh pages are zero already: a
+     * large array mostly left zero (an eigenbasis cache holding r of d
+     * rows, 6.5 MB for EPLL's prior) is then never touched, where a memset
+     * faulted in every page. A caller's allocator gets the memset. */
+    if (current.alloc == default_alloc)
+        return calloc(bytes ? bytes : 1, 1);
     void *p = gmmp__alloc(bytes);
     if (p)
         memset(p, 0, bytes);
