@@ -195,10 +195,12 @@ static void coordinates(const double *y, const double *u, size_t d, size_t rest,
 #if defined(__GNUC__)
 typedef float gmmp__v8f __attribute__((vector_size(8 * sizeof(float))));
 
-static float lanes_sum(gmmp__v8f v)
+/* By address: a 256-bit vector passed by value would change the calling
+ * convention between the two builds (-Wpsabi). */
+static float lanes_sum(const gmmp__v8f *v)
 {
     float t[8];
-    memcpy(t, &v, sizeof t);
+    memcpy(t, v, sizeof t);
     return ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
 }
 #endif
@@ -223,7 +225,7 @@ static void coordinates_f(const float *y, const float *ut, size_t d, size_t rest
             memcpy(&c, u + 3 * d + j, sizeof c);
             s3 += yv * c;
         }
-        float out[4] = {lanes_sum(s0), lanes_sum(s1), lanes_sum(s2), lanes_sum(s3)};
+        float out[4] = {lanes_sum(&s0), lanes_sum(&s1), lanes_sum(&s2), lanes_sum(&s3)};
         for (size_t j = d8; j < d; j++)
             for (size_t l = 0; l < 4; l++)
                 out[l] += y[j] * u[l * d + j];
