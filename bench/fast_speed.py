@@ -46,6 +46,9 @@ ISSUE_NLM_SECONDS = 0.18  # issue 13's figure for scikit-image's NL-means
 def noisy_crop(path, width, height, sigma, rgb):
     image = Image.open(path).convert('RGB' if rgb else 'L')
     clean = np.asarray(image, dtype=np.float64)[:height, :width]
+    if clean.shape[:2] != (height, width):
+        sys.exit('%s: %dx%d, smaller than the %dx%d this benchmark crops' %
+                 (path, image.width, image.height, width, height))
     rng = np.random.default_rng(0)
     return np.clip(np.round(clean + rng.normal(0.0, sigma, clean.shape)), 0, 255)
 
@@ -68,12 +71,14 @@ def main():
     ap.add_argument('--sigma', type=float, default=25.0)
     ap.add_argument('--rounds', type=int, default=20)
     a = ap.parse_args()
+    if a.rounds < 1:
+        sys.exit('--rounds must be at least 1')
     if 'GMMPRIOR_MODEL_DIR' not in os.environ:
         sys.exit('set GMMPRIOR_MODEL_DIR (data/models in the source tree)')
     env = dict(os.environ)
     cpu, cores = machine()
     print('# gmmp-restore --fast, whole process, against scikit-image NL-means')
-    print('machine: %s, %d cores; BLAS: %s' % (cpu, cores, blas_of(a.tool[0])))
+    print('machine: %s, %s cores; BLAS: %s' % (cpu, cores or 'unknown', blas_of(a.tool[0])))
     with tempfile.TemporaryDirectory() as tmp:
         grey = noisy_crop(a.grey, 481, 321, a.sigma, False)
         inputs = [('grey 481x321', os.path.join(tmp, 'grey.png'), grey)]

@@ -145,19 +145,31 @@ int gmmp__model_prepare_scoring(const gmmp_model *m)
     for (; mm->n_inverted < m->K && rc == GMMP_OK; mm->n_inverted++) {
         /* Scoring multiplies by L_k^{-1} (scikit-learn's precision Cholesky
          * factor): a triangular multiply runs at nearly GEMM speed, a
-         * triangular solve at half, and this costs d^3/3 once per model.
+         * triangular solve at half, and this costs d^3/3 (and the
+         * factorisation as much again) once per model or EM iteration.
          * A Cholesky factor that succeeded has no zero on its diagonal, so
          * only LAPACK's own failure can stop this; the count keeps the
          * inverted ones apart from those still to do. */
-        double *l = mm->chol_inv + mm->n_inverted * d * d;
-        gmmp__model_chol(m, mm->n_inverted, l);
+        const size_t k = mm->n_inverted;
+        double *l = mm->chol_inv + k * d * d;
+        /* The factor gmmp__model_factor checked (LAPACK is deterministic). */
+        memcpy(l, m->covs + k * d * d, d * d * sizeof *l);
+        int minor = gmmp__cholesky(l, d);
+        if (minor != 0) { /* cannot happen after a successful check: a bug */
+            rc = minor < 0 ? minor
+                           : gmmp__fail(GMMP_EINTERNAL,
+                                        "component %zu's covariance, factored before, failed at "
+                                        "minor %d",
+                                        k, minor);
+            break;
+        }
         int zero = gmmp__tri_inverse(l, d);
         if (zero != 0) { /* cannot happen after a successful Cholesky: a bug */
             rc = zero < 0 ? zero
                           : gmmp__fail(GMMP_EINTERNAL,
                                        "dtrtri found diagonal %d of component %zu's Cholesky "
                                        "factor zero",
-                                       zero, mm->n_inverted);
+                                       zero, k);
             break;
         }
     }

@@ -7,11 +7,10 @@
  * target (gmmp__flat_block_base), and with AVX2 (gmmp__flat_block_avx2),
  * which the plan takes where the processor has it (gmmp__flat_block in
  * plan_flat.c). Both builds do the same arithmetic in the same order
- * (floating-point contraction off, and the eight-lane vectors below are
- * two four-lane ones on the baseline), so their results are the same bit
- * for bit (tests/test_internal_flat.c); AVX2 only does it in fewer, wider
- * instructions: whole-process fast EPLL measured about 13% faster
- * (docs/performance.md).
+ * (floating-point contraction off in both, and the eight-lane vectors
+ * below are two four-lane ones on the baseline), so their results are the
+ * same bit for bit (tests/test_internal_flat.c); AVX2 only does it in
+ * fewer, wider instructions (docs/performance.md).
  * SPDX-License-Identifier: MIT
  */
 #include <cblas.h>
@@ -325,15 +324,18 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool
      * (eight lanes where the target has them): a ranking needs no more,
      * and converting all K (r0 + 1) a row to double had cost more than
      * scoring them. */
-    if (single)
+    if (single) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cols, (int)d, 1.0f,
                     w->dev_f, (int)d, pl->pre_u_f, (int)cols, 0.0f, w->z_f, (int)cols);
-    else
+        if (!pl->pre_f) /* scales float's constants would not hold: scored in double */
+            for (size_t i = 0; i < n * cols; i++)
+                P0[i] = (double)w->z_f[i];
+    } else
         project(pl, Y, n, pl->pre_u, NULL, false, cols, w, P0);
     double *score = w->cand_lp, *best = w->cand_lp + K; /* K; M */
     for (size_t i = 0; i < n; i++) {
         size_t *cand = w->cand + i * M, filled = 0;
-        if (single)
+        if (single && pl->pre_f)
             coarse_scores_f(pl, w->z_f + i * cols, (float)(0.5 * yy[i]), w->cand_lp_f, score);
         else
             coarse_scores(pl, P0 + i * cols, 0.5 * yy[i], score);

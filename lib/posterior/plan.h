@@ -68,7 +68,8 @@ struct gmmp_plan {
     float *pre_rest_f;   /* pre_rest in float, transposed: K x (r - r0) x d, rows */
     float *pre_f;        /* the coarse scores' constants in float, for single precision
                             blocks: (2 r0 + 2) x K, pre_proj_mu (r0 rows), -pre_iv / 2
-                            (r0 rows), the tail's iv_t, pre_base */
+                            (r0 rows), the tail's iv_t, pre_base; NULL where float would
+                            not hold them comfortably, and they are scored in double */
     double *pre_proj_mu; /* r0 x K: their projections of mu_k */
     double *pre_iv;      /* (r0 + 1) x K: 1 / (lambda + sigma2) less the coarser tail's,
                             then the tail's own */

@@ -25,11 +25,8 @@
  * near ties (docs/performance.md).
  * SPDX-License-Identifier: MIT
  */
-#include <cblas.h>
 #include <math.h>
-#include <string.h>
 
-#include "estep.h"
 #include "internal.h"
 #include "plan.h"
 #include "plan_exec.h"
@@ -44,8 +41,42 @@
  * log-density's error grows with ||y - mu|| / sigma as well: measured,
  * 2e-3 (sigma 1) to 4e-5 (sigma 20) absolute on the log-evidence of
  * 8-bit patches, 5e-6 on responsibilities (docs/math.md). */
+/* The coarse scores' constants in float (pre_f), where float holds them
+ * all comfortably (a ranking needs no more); else pre_f stays NULL and
+ * the scores are computed in double (scales near float's limits: noise
+ * or eigenvalues beyond about 1e+-30). */
+static int coarse_constants_single(gmmp_plan *plan)
+{
+    const size_t K = plan->K, r0 = plan->pre_rank, n = (2 * r0 + 2) * K;
+    double *values = gmmp__alloc_array(n, sizeof(double));
+    if (!values)
+        return gmmp__fail_nomem();
+    double *pm = values, *half_iv = pm + r0 * K, *tail_iv = half_iv + r0 * K;
+    for (size_t i = 0; i < r0 * K; i++) {
+        pm[i] = plan->pre_proj_mu[i];
+        half_iv[i] = -0.5 * plan->pre_iv[i];
+    }
+    for (size_t k = 0; k < K; k++) {
+        tail_iv[k] = plan->pre_iv[r0 * K + k];
+        tail_iv[K + k] = plan->pre_base[k];
+    }
+    bool fits = true;
+    for (size_t i = 0; i < n; i++)
+        fits &= fabs(values[i]) <= 0x1p100 && (values[i] == 0.0 || fabs(values[i]) >= 0x1p-100);
+    int rc = GMMP_OK;
+    if (fits) {
+        if ((plan->pre_f = gmmp__alloc_array(n, sizeof(float))))
+            gmmp__to_single(values, n, plan->pre_f);
+        else
+            rc = gmmp__fail_nomem();
+    }
+    gmmp__free(values);
+    return rc;
+}
+
 static int flat_single(gmmp_plan *plan)
 {
+    int rc;
     const size_t d = plan->d, n = d * plan->K * plan->rank;
     /* Preselection's product carries the means too: beyond float's safe
      * range they keep the whole plan in double (n_single stays 0). */
@@ -69,17 +100,8 @@ static int flat_single(gmmp_plan *plan)
                 for (size_t a = 0; a < rest; a++)
                     plan->pre_rest_f[(k * rest + a) * d + j] =
                         (float)plan->pre_rest[(k * d + j) * rest + a];
-        if (!(plan->pre_f = gmmp__alloc_array(2 * r0 + 2, K * sizeof(float))))
-            return gmmp__fail_nomem();
-        float *pm = plan->pre_f, *half_iv = pm + r0 * K, *tail_iv = half_iv + r0 * K;
-        for (size_t i = 0; i < r0 * K; i++) {
-            pm[i] = (float)plan->pre_proj_mu[i];
-            half_iv[i] = (float)(-0.5 * plan->pre_iv[i]);
-        }
-        for (size_t k = 0; k < K; k++) {
-            tail_iv[k] = (float)plan->pre_iv[r0 * K + k];
-            tail_iv[K + k] = (float)plan->pre_base[k];
-        }
+        if ((rc = coarse_constants_single(plan)))
+            return rc;
     }
     double limit = 1e-3 * sqrt(plan->sigma2) / (0x1p-24 * (double)d);
     plan->flat_single_max = fmin(limit, GMMP__SINGLE_MAX_ABS);
@@ -109,7 +131,7 @@ static int flat_preselect(gmmp_plan *plan, size_t candidates)
         !plan->pre_base)
         return gmmp__fail_nomem();
     /* Laid out component-fastest (column a K + k), so that scoring runs
-     * over the components in vectorisable lanes (candidates_only); the
+     * over the components in vectorisable lanes (flat_block.c); the
      * means follow as K more columns, so that the same product gives
      * every y . mu_k the ranking needs. */
     const size_t Kr = K * r, Kr0 = K * r0, cols = Kr0 + K;

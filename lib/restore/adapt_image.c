@@ -18,12 +18,19 @@
 /* Patches extracted at once: bounds the memory (8 MB of 8x8 patches) while
  * leaving the threads many blocks to share. */
 #define ADAPT_CHUNK 16384
-/* The same with a plan's labels, whose plan shares each chunk among the
- * threads itself: one block of the moments' (GMMP__BLOCK_ROWS, so the sums
- * are those of any multiple of it), whose buffers stay in the cache and
- * are not faulted in afresh: fast EPLL's adaptation extracted its 16,854
- * patches of a 481 x 321 image in 11 ms with 16,384 at once, 2 ms so. */
-#define ADAPT_CHUNK_LABELLED GMMP__BLOCK_ROWS
+/* With a plan's labels, whose plan shares each chunk among the threads
+ * itself: a block of rows for each thread, rounded up to blocks of the
+ * moments (GMMP__BLOCK_ROWS, so the sums are those of any multiple of
+ * it), whose buffers stay in the cache and are not faulted in afresh:
+ * fast EPLL's adaptation extracted its 16,854 patches of a 481 x 321 image
+ * in 11 ms with 16,384 at once, 2 ms with 2,048. */
+static size_t labelled_chunk(const gmmp_plan *plan, gmmp__exec_threads threads)
+{
+    size_t T = threads.count > 1 ? threads.count : 1;
+    size_t want = T * gmmp__plan_block_rows(plan), B = GMMP__BLOCK_ROWS;
+    want = (want + B - 1) / B * B;
+    return want < ADAPT_CHUNK ? want : ADAPT_CHUNK;
+}
 
 /* The chunk's moments from the most responsible components under
  * src.plan (labels: count scratch). */
@@ -59,7 +66,7 @@ int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, siz
         rc = gmmp__model_prepare_scoring(prior);
     if (rc)
         goto done;
-    const size_t most = src.plan ? ADAPT_CHUNK_LABELLED : ADAPT_CHUNK;
+    const size_t most = src.plan ? labelled_chunk(src.plan, threads) : ADAPT_CHUNK;
     size_t chunk = n < most ? n : most;
     patches = gmmp__alloc_array(chunk * d, sizeof(double));
     means = gmmp__alloc_array(chunk * prior->channels, sizeof(double));
