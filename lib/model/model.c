@@ -112,8 +112,7 @@ int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad)
         return gmmp__fail_nomem();
     int rc = GMMP_OK;
     for (size_t k = 0; k < K && rc == GMMP_OK; k++) {
-        memcpy(l, m->covs + k * d * d, d * d * sizeof *l);
-        int minor = gmmp__cholesky(l, d);
+        int minor = gmmp__model_chol(m, k, l);
         if (minor < 0) {
             rc = minor;
         } else if (minor != 0) {
@@ -152,9 +151,7 @@ int gmmp__model_prepare_scoring(const gmmp_model *m)
          * inverted ones apart from those still to do. */
         const size_t k = mm->n_inverted;
         double *l = mm->chol_inv + k * d * d;
-        /* The factor gmmp__model_factor checked (LAPACK is deterministic). */
-        memcpy(l, m->covs + k * d * d, d * d * sizeof *l);
-        int minor = gmmp__cholesky(l, d);
+        int minor = gmmp__model_chol(m, k, l); /* the factor gmmp__model_factor checked */
         if (minor != 0) { /* cannot happen after a successful check: a bug */
             rc = minor < 0 ? minor
                            : gmmp__fail(GMMP_EINTERNAL,
@@ -179,12 +176,12 @@ int gmmp__model_prepare_scoring(const gmmp_model *m)
     return rc;
 }
 
-void gmmp__model_chol(const gmmp_model *m, size_t k, double *l)
+int gmmp__model_chol(const gmmp_model *m, size_t k, double *l)
 {
-    /* The covariance factored successfully when the model was made, and
-     * LAPACK is deterministic, so this reproduces that factor exactly. */
+    /* Once the covariance has factored successfully (when the model was
+     * made), this reproduces that factor exactly: LAPACK is deterministic. */
     memcpy(l, m->covs + k * m->d * m->d, m->d * m->d * sizeof *l);
-    (void)gmmp__cholesky(l, m->d);
+    return gmmp__cholesky(l, m->d);
 }
 
 /* Rejects weights that are negative or do not sum to one. */

@@ -83,8 +83,9 @@ int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad);
  * before any worker reads the factors. */
 int gmmp__model_prepare_scoring(const gmmp_model *m);
 
-/* Writes L_k (lower Cholesky factor of covariance k, zero above) into l. */
-void gmmp__model_chol(const gmmp_model *m, size_t k, double *l);
+/* Writes L_k (lower Cholesky factor of covariance k, zero above) into l;
+ * returns gmmp__cholesky's result (0 for every model that was made). */
+int gmmp__model_chol(const gmmp_model *m, size_t k, double *l);
 
 /* Size checks shared by every entry point that takes (K, d). */
 int gmmp__check_model_size(size_t K, size_t d);

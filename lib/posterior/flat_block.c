@@ -98,7 +98,8 @@ static bool block_in_float(const gmmp_plan *pl, const double *Y, size_t n)
 }
 
 /* Y times a d x cols matrix of eigenvectors (u, or with `single` its float
- * copy u_f times the rows of Y rounded into w->dev_f) into P (n x cols). */
+ * copy u_f times the rows of Y rounded into w->dev_f) into P (n x cols);
+ * with `single` and P NULL, the product stays in w->z_f, in float. */
 static void project(const gmmp_plan *pl, const double *Y, size_t n, const double *u,
                     const float *u_f, bool single, size_t cols, workspace *w, double *P)
 {
@@ -106,7 +107,7 @@ static void project(const gmmp_plan *pl, const double *Y, size_t n, const double
     if (single) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cols, (int)d, 1.0f,
                     w->dev_f, (int)d, u_f, (int)cols, 0.0f, w->z_f, (int)cols);
-        for (size_t i = 0; i < n * cols; i++)
+        for (size_t i = 0; P && i < n * cols; i++)
             P[i] = (double)w->z_f[i];
     } else {
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cols, (int)d, 1.0, Y,
@@ -324,18 +325,12 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool
      * (eight lanes where the target has them): a ranking needs no more,
      * and converting all K (r0 + 1) a row to double had cost more than
      * scoring them. */
-    if (single) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cols, (int)d, 1.0f,
-                    w->dev_f, (int)d, pl->pre_u_f, (int)cols, 0.0f, w->z_f, (int)cols);
-        if (!pl->pre_f) /* scales float's constants would not hold: scored in double */
-            for (size_t i = 0; i < n * cols; i++)
-                P0[i] = (double)w->z_f[i];
-    } else
-        project(pl, Y, n, pl->pre_u, NULL, false, cols, w, P0);
+    const bool float_scores = single && pl->pre_f; /* else scored in double, from P0 */
+    project(pl, Y, n, pl->pre_u, pl->pre_u_f, single, cols, w, float_scores ? NULL : P0);
     double *score = w->cand_lp, *best = w->cand_lp + K; /* K; M */
     for (size_t i = 0; i < n; i++) {
         size_t *cand = w->cand + i * M, filled = 0;
-        if (single && pl->pre_f)
+        if (float_scores)
             coarse_scores_f(pl, w->z_f + i * cols, (float)(0.5 * yy[i]), w->cand_lp_f, score);
         else
             coarse_scores(pl, P0 + i * cols, 0.5 * yy[i], score);

@@ -32,15 +32,6 @@
 #include "plan_exec.h"
 #include "single.h"
 
-/* Single precision here projects the observations themselves, y U_r (one
- * product for every component), not residuals: rounding errs by about
- * u d max|y| in a coordinate, so a block runs in float only while that is
- * below 1e-3 of the noise's standard deviation, the scale against which
- * the coordinates are weighed (8-bit images pass down to sigma of about
- * 1 for 8 x 8 grey patches), and within float's safe range. The
- * log-density's error grows with ||y - mu|| / sigma as well: measured,
- * 2e-3 (sigma 1) to 4e-5 (sigma 20) absolute on the log-evidence of
- * 8-bit patches, 5e-6 on responsibilities (docs/math.md). */
 /* The coarse scores' constants in float (pre_f), where float holds them
  * all comfortably (a ranking needs no more); else pre_f stays NULL and
  * the scores are computed in double (scales near float's limits: noise
@@ -74,9 +65,17 @@ static int coarse_constants_single(gmmp_plan *plan)
     return rc;
 }
 
+/* Single precision here projects the observations themselves, y U_r (one
+ * product for every component), not residuals: rounding errs by about
+ * u d max|y| in a coordinate, so a block runs in float only while that is
+ * below 1e-3 of the noise's standard deviation, the scale against which
+ * the coordinates are weighed (8-bit images pass down to sigma of about
+ * 1 for 8 x 8 grey patches), and within float's safe range. The
+ * log-density's error grows with ||y - mu|| / sigma as well: measured,
+ * 2e-3 (sigma 1) to 4e-5 (sigma 20) absolute on the log-evidence of
+ * 8-bit patches, 5e-6 on responsibilities (docs/math.md). */
 static int flat_single(gmmp_plan *plan)
 {
-    int rc;
     const size_t d = plan->d, n = d * plan->K * plan->rank;
     /* Preselection's product carries the means too: beyond float's safe
      * range they keep the whole plan in double (n_single stays 0). */
@@ -100,7 +99,8 @@ static int flat_single(gmmp_plan *plan)
                 for (size_t a = 0; a < rest; a++)
                     plan->pre_rest_f[(k * rest + a) * d + j] =
                         (float)plan->pre_rest[(k * d + j) * rest + a];
-        if ((rc = coarse_constants_single(plan)))
+        int rc = coarse_constants_single(plan);
+        if (rc)
             return rc;
     }
     double limit = 1e-3 * sqrt(plan->sigma2) / (0x1p-24 * (double)d);
