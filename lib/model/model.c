@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "linalg.h"
 #include "model.h"
+#include "workers.h"
 
 
 int gmmp__check_model_size(size_t K, size_t d)
@@ -95,12 +96,74 @@ void gmmp__model_release(gmmp_model *m)
     gmmp__free(m);
 }
 
-int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad)
+/* Component k's factor, checked, in scratch l (d x d): its normalising
+ * constants, or GMMP_ENOTSPD naming it and `hint`. */
+static int factor_one(gmmp_model *m, size_t k, double *l, const char *hint)
+{
+    const size_t d = m->d;
+    int minor = gmmp__model_chol(m, k, l);
+    if (minor < 0)
+        return minor;
+    if (minor != 0)
+        return gmmp__fail(GMMP_ENOTSPD,
+                          "covariance of component %zu is not positive definite "
+                          "(leading minor of order %d)%s%s",
+                          k, minor, hint ? ": " : "", hint ? hint : "");
+    m->log_norm[k] = -0.5 * (double)d * GMMP__LOG_2PI - 0.5 * gmmp__chol_logdet(l, d);
+    m->log_weights[k] = log(m->weights[k]);
+    return GMMP_OK;
+}
+
+/* The components shared among threads: claimed one at a time, each
+ * factored alike whichever thread takes it. */
+typedef struct factor_job {
+    gmmp_model *m;
+    const char *hint;
+    gmmp__queue queue;
+} factor_job;
+
+static void *factor_worker(void *arg)
+{
+    factor_job *job = *(factor_job **)arg;
+    const size_t d = job->m->d;
+    double *l = gmmp__alloc_array(d, d * sizeof *l);
+    size_t k;
+    if (!l) {
+        gmmp__queue_fail(&job->queue, gmmp__fail_nomem());
+        return NULL;
+    }
+    while (gmmp__queue_claim(&job->queue, &k)) {
+        int rc = factor_one(job->m, k, l, job->hint);
+        if (rc)
+            gmmp__queue_fail(&job->queue, rc);
+    }
+    gmmp__free(l);
+    return NULL;
+}
+
+int gmmp__model_factor(gmmp_model *m, const char *hint, gmmp__exec_threads threads)
 {
     const size_t K = m->K, d = m->d;
     /* Not ready from here on, whatever the factors held before. */
     m->n_inverted = 0;
     atomic_store_explicit(&m->scoring_ready, false, memory_order_relaxed);
+    size_t T = threads.count > 1 ? threads.count : 1;
+    T = T < K ? T : K;
+    T = T < 256 ? T : 256;
+    if (T > 1) {
+        factor_job job = {.m = m, .hint = hint};
+        factor_job *args[256];
+        for (size_t t = 0; t < T; t++)
+            args[t] = &job;
+        gmmp__queue_init(&job.queue, K);
+        gmmp__run_workers(factor_worker, args, sizeof args[0], T, threads.blas_serial);
+        int rc = gmmp__queue_status(&job.queue);
+        gmmp__queue_destroy(&job.queue);
+        if (rc == GMMP_OK)
+            return GMMP_OK;
+        /* A failure: the pass below names the first component that fails,
+         * as one thread does, whichever thread met a failure first. */
+    }
     /* Factored in scratch: the check and the log-determinant need the
      * factors only one at a time, and chol_inv is filled on the first
      * scoring call (gmmp__model_prepare_scoring). A prior loaded or adapted
@@ -111,22 +174,8 @@ int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad)
     if (!l)
         return gmmp__fail_nomem();
     int rc = GMMP_OK;
-    for (size_t k = 0; k < K && rc == GMMP_OK; k++) {
-        int minor = gmmp__model_chol(m, k, l);
-        if (minor < 0) {
-            rc = minor;
-        } else if (minor != 0) {
-            if (bad)
-                *bad = k;
-            rc = gmmp__fail(GMMP_ENOTSPD,
-                            "covariance of component %zu is not positive definite "
-                            "(leading minor of order %d)%s%s",
-                            k, minor, hint ? ": " : "", hint ? hint : "");
-        } else {
-            m->log_norm[k] = -0.5 * (double)d * GMMP__LOG_2PI - 0.5 * gmmp__chol_logdet(l, d);
-            m->log_weights[k] = log(m->weights[k]);
-        }
-    }
+    for (size_t k = 0; k < K && rc == GMMP_OK; k++)
+        rc = factor_one(m, k, l, hint);
     gmmp__free(l);
     return rc;
 }
@@ -229,7 +278,7 @@ int gmmp__model_finish(gmmp_model *m)
             for (size_t j = 0; j < i; j++)
                 c[i * d + j] = c[j * d + i] = 0.5 * (c[i * d + j] + c[j * d + i]);
     }
-    return gmmp__model_factor(m, NULL, NULL);
+    return gmmp__model_factor(m, NULL, (gmmp__exec_threads){1, false});
 }
 
 int gmmp_model_create(gmmp_model **out, size_t K, size_t d, const double *weights,

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "gmmprior/model.h"
+#include "workers.h"
 
 struct gmmp__eigen;
 
@@ -71,11 +72,12 @@ int gmmp__model_alloc(gmmp_model **out, size_t K, size_t d);
  * failure the caller destroys m. */
 int gmmp__model_finish(gmmp_model *m);
 
-/* Computes the Cholesky factors and normalising constants from weights,
- * means and covs. On a covariance that is not positive definite, fails
- * with GMMP_ENOTSPD; the message names the component and `hint` (what the
- * caller should change), and *bad (if not NULL) receives its index. */
-int gmmp__model_factor(gmmp_model *m, const char *hint, size_t *bad);
+/* Checks the Cholesky factors and computes the normalising constants
+ * from weights, means and covs, the components shared among `threads`.
+ * On a covariance that is not positive definite, fails with
+ * GMMP_ENOTSPD; the message names the first such component and `hint`
+ * (what the caller should change). */
+int gmmp__model_factor(gmmp_model *m, const char *hint, gmmp__exec_threads threads);
 
 /* Makes chol_inv hold every L_k^{-1} (once per model, under its lock):
  * every path that scores with chol_inv (gmmp__log_prob,

@@ -38,7 +38,7 @@ static int accumulate_from_plan(gmmp_stats *st, gmmp__adapt_source src, const do
                                 size_t count, size_t *labels, gmmp__exec_threads threads)
 {
     int rc = gmmp__plan_labels(src.exec, src.plan, X, count, labels, threads);
-    return rc ? rc : gmmp__stats_add_labelled(st, X, count, labels);
+    return rc ? rc : gmmp__stats_add_labelled(st, X, count, labels, threads);
 }
 
 int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, size_t w,
@@ -91,7 +91,7 @@ int gmmp__adapt_to_image(const gmmp_model *prior, const double *x, size_t h, siz
     }
     /* The prior's own regularisation (scikit-learn's default reg_covar):
      * mean-removed patches leave the DC direction empty. */
-    rc = gmmp_stats_adapt(stats[0], prior, relevance, 1e-6, out);
+    rc = gmmp__stats_adapt_on(stats[0], prior, relevance, 1e-6, threads, out);
 done:
     for (size_t t = 0; t < T; t++)
         gmmp_stats_destroy(stats[t]);

@@ -102,7 +102,7 @@ int gmmp__m_step_into(const gmmp_stats *st, double reg_covar, gmmp_model *m, siz
     }
     if (n_split)
         *n_split = splits;
-    return gmmp__model_factor(m, hint, NULL);
+    return gmmp__model_factor(m, hint, (gmmp__exec_threads){1, false});
 }
 
 int gmmp_stats_m_step(const gmmp_stats *st, double reg_covar, gmmp_model **out,

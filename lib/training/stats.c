@@ -11,12 +11,17 @@
 #include "options_internal.h"
 #include "single.h"
 #include "stats.h"
+#include "workers.h"
 
+/* Zeroed. By calloc: the K d^2 second moments (6.5 MB for EPLL's K =
+ * 200 prior) are then paged in by whichever thread first adds to them,
+ * not all at once in the calling thread. */
 static int moments_alloc(gmmp__moments *m, size_t K, size_t d)
 {
-    m->nk = gmmp__alloc_array(K, sizeof(double));
-    m->s1 = gmmp__alloc_array(K * d, sizeof(double));
-    m->s2 = gmmp__alloc_array(K * d * d, sizeof(double));
+    *m = (gmmp__moments){0};
+    m->nk = gmmp__calloc_array(K, sizeof(double));
+    m->s1 = gmmp__calloc_array(K * d, sizeof(double));
+    m->s2 = gmmp__calloc_array(K * d * d, sizeof(double));
     return m->nk && m->s1 && m->s2 ? GMMP_OK : GMMP_ENOMEM;
 }
 
@@ -79,8 +84,7 @@ int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total, bool 
         gmmp_stats_destroy(st);
         return gmmp__fail_nomem();
     }
-    gmmp_stats_reset(st);
-    *out = st;
+    *out = st; /* reset: unbound, moments zero */
     return GMMP_OK;
 }
 
@@ -203,15 +207,32 @@ void gmmp__stats_block(gmmp_stats *st, const gmmp_model *m, const gmmp__single_v
     st->block.loglik = loglik;
 }
 
-int gmmp__stats_add_labelled(gmmp_stats *st, const double *X, size_t n, const size_t *labels)
+/* One thread's share of gmmp__stats_add_labelled: in each block of rows,
+ * the components whose rows start in its share of the block's rows (the
+ * rows sorted by component), so that the threads write disjoint
+ * components, each component's sums in the order one thread would form
+ * them. */
+typedef struct labelled_share {
+    gmmp_stats *st;
+    const double *X;
+    const size_t *labels;
+    size_t n, t, T;
+    double *work; /* GMMP__BLOCK_ROWS x d, or NULL: could not be allocated */
+    double flops;
+} labelled_share;
+
+static void *add_labelled_share(void *arg)
 {
-    const size_t K = st->K, d = st->d, B = GMMP__BLOCK_ROWS;
+    labelled_share *sh = arg;
+    gmmp_stats *st = sh->st;
+    const size_t K = st->K, d = st->d, B = GMMP__BLOCK_ROWS, n = sh->n;
     size_t *count = gmmp__alloc_array(K + 1, sizeof(size_t));
     size_t *order = gmmp__alloc_array(n < B ? n : B, sizeof(size_t));
-    if (!count || (n && !order)) {
+    if (!count || !order || !sh->work) {
         gmmp__free(count);
         gmmp__free(order);
-        return gmmp__fail_nomem();
+        sh->work = NULL; /* tells the caller */
+        return NULL;
     }
     for (size_t first = 0; first < n; first += B) {
         const size_t rows = gmmp__block_len(n, first, B);
@@ -219,34 +240,62 @@ int gmmp__stats_add_labelled(gmmp_stats *st, const double *X, size_t n, const si
          * component's are one product. */
         memset(count, 0, (K + 1) * sizeof *count);
         for (size_t i = 0; i < rows; i++)
-            count[labels[first + i] + 1]++;
+            count[sh->labels[first + i] + 1]++;
         for (size_t k = 0; k < K; k++)
             count[k + 1] += count[k];
         for (size_t i = 0; i < rows; i++)
-            order[count[labels[first + i]]++] = first + i; /* count[k]: end of k */
+            order[count[sh->labels[first + i]]++] = first + i; /* count[k]: end of k */
         for (size_t k = 0, start = 0; k < K; start = count[k++]) {
             const size_t m = count[k] - start;
-            if (m == 0)
+            if (m == 0 || start * sh->T / rows != sh->t)
                 continue;
             const double *c = st->shift + k * d;
             double *s1 = st->total.s1 + k * d;
-            for (size_t t = 0; t < m; t++) {
-                const double *x = X + order[start + t] * d;
+            for (size_t r = 0; r < m; r++) {
+                const double *x = sh->X + order[start + r] * d;
                 for (size_t j = 0; j < d; j++) {
                     double y = x[j] - c[j];
                     s1[j] += y;
-                    st->work[t * d + j] = y;
+                    sh->work[r * d + j] = y;
                 }
             }
             st->total.nk[k] += (double)m;
-            cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)m, 1.0, st->work,
+            cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)m, 1.0, sh->work,
                         (int)d, 1.0, st->total.s2 + k * d * d, (int)d);
-            st->flops += (double)m * (double)d * (double)(d + 1);
+            sh->flops += (double)m * (double)d * (double)(d + 1);
         }
-        st->total.count += (double)rows;
     }
     gmmp__free(count);
     gmmp__free(order);
+    return NULL;
+}
+
+int gmmp__stats_add_labelled(gmmp_stats *st, const double *X, size_t n, const size_t *labels,
+                             gmmp__exec_threads threads)
+{
+    const size_t B = GMMP__BLOCK_ROWS;
+    /* Threads only where each gets rows enough to pay for its start. */
+    size_t T = threads.count > 1 ? threads.count : 1;
+    T = T < n / 256 ? T : (n / 256 > 0 ? n / 256 : 1);
+    T = T < 256 ? T : 256;
+    labelled_share shares[256];
+    for (size_t t = 0; t < T; t++)
+        shares[t] = (labelled_share){
+            .st = st, .X = X, .labels = labels, .n = n, .t = t, .T = T,
+            .work = t == 0 ? st->work : gmmp__alloc_array(n < B ? n : B, st->d * sizeof(double))};
+    gmmp__run_workers(add_labelled_share, shares, sizeof shares[0], T, threads.blas_serial);
+    bool done = true;
+    for (size_t t = 0; t < T; t++) {
+        done &= shares[t].work != NULL;
+        st->flops += shares[t].flops;
+        if (t > 0)
+            gmmp__free(shares[t].work);
+    }
+    /* A share that could not run left some components' sums out: the
+     * total is no longer what the rows give. */
+    if (!done)
+        return gmmp__fail_nomem();
+    st->total.count += (double)n;
     return GMMP_OK;
 }
 

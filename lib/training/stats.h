@@ -66,8 +66,16 @@ void gmmp__stats_block_resp(gmmp_stats *st, const double *X, size_t n, const dou
 
 /* Hard assignments: each of the n rows of X (finite) to the component
  * labels[i], into st->total directly (rows in order, so the sums do not
- * depend on anything but the data). */
-int gmmp__stats_add_labelled(gmmp_stats *st, const double *X, size_t n, const size_t *labels);
+ * depend on anything but the data, not on the number of threads either:
+ * they share the components). On failure (out of memory) the total is
+ * incomplete. */
+int gmmp__stats_add_labelled(gmmp_stats *st, const double *X, size_t n, const size_t *labels,
+                             gmmp__exec_threads threads);
+
+/* gmmp_stats_adapt with its components shared among `threads`: the same
+ * model whatever their number. */
+int gmmp__stats_adapt_on(const gmmp_stats *st, const gmmp_model *prior, double relevance,
+                         double reg_covar, gmmp__exec_threads threads, gmmp_model **out);
 
 /* dst->total += src->block. */
 void gmmp__stats_commit(gmmp_stats *dst, const gmmp_stats *src);

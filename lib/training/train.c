@@ -189,7 +189,8 @@ static int init_random(fit_state *fs, gmmp__rng *rng, gmmp_model *m)
     }
     gmmp__free(picked);
     gmmp_model_destroy(all);
-    return gmmp__model_factor(m, "the data's covariance is singular: increase reg_covar", NULL);
+    return gmmp__model_factor(m, "the data's covariance is singular: increase reg_covar",
+                              (gmmp__exec_threads){1, false});
 }
 
 static int init_kmeans(fit_state *fs, gmmp__rng *rng, gmmp_model *m)
@@ -240,7 +241,7 @@ static int initialise(fit_state *fs, int run, gmmp_model *m)
         memcpy(m->weights, t->init_model->weights, m->K * sizeof(double));
         memcpy(m->means, t->init_model->means, m->K * m->d * sizeof(double));
         memcpy(m->covs, t->init_model->covs, m->K * m->d * m->d * sizeof(double));
-        return gmmp__model_factor(m, NULL, NULL);
+        return gmmp__model_factor(m, NULL, (gmmp__exec_threads){1, false});
     }
     return t->init == GMMP_INIT_KMEANS ? init_kmeans(fs, &rng, m) : init_random(fs, &rng, m);
 }
