@@ -576,6 +576,41 @@ START_TEST(epll_adapts_within_its_steps_as_by_hand)
 }
 END_TEST
 
+START_TEST(fast_epll_with_adaptation_is_the_same_on_any_threads)
+{
+    /* Fast EPLL adapting within its steps, on an image whose passes have
+     * many pieces and whose adaptation labels thousands of patches: the
+     * threads share the pieces (added in order, whichever finishes
+     * first), the labelled moments, the adapted components and their
+     * check, and the result must be the same bits on any number. */
+    const size_t h = 120, w = 110, n = h * w;
+    const double sigma = 20.0;
+    gmmp_model *m = tu_patch_model(4, 4, 1, 1);
+    double *clean = malloc(n * sizeof *clean), *y = malloc(n * sizeof *y);
+    double *one = malloc(n * sizeof *one), *got = malloc(n * sizeof *got);
+    tu_rng r = {8};
+    noisy_stripes(h, w, sigma, &r, clean, y);
+    for (int threads = 1; threads <= 3; threads++) {
+        gmmp_options *o = tu_options();
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR, GMMP_ESTIMATOR_MAP));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_THREADS, threads));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, 4));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, 2));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_RANK, 8));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, 1));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_PRECISION, GMMP_PRECISION_SINGLE));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT_AFTER, 1));
+        ck_assert_ok(gmmp_epll_image(m, sigma, y, h, w, w, NULL, threads == 1 ? one : got, w, o));
+        if (threads > 1)
+            ck_assert_mem_eq(got, one, n * sizeof *got);
+        gmmp_options_destroy(o);
+    }
+    ck_assert_double_lt(mse(one, clean, n), mse(y, clean, n));
+    free(clean), free(y), free(one), free(got);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
 START_TEST(epll_adapting_within_its_steps_helps)
 {
     /* Diagonal stripes a random three-component prior knows nothing
@@ -904,6 +939,7 @@ int main(void)
     tcase_add_test(tc, epll_adapts_the_prior_to_the_image);
     tcase_add_test(tc, epll_adapts_within_its_steps_as_by_hand);
     tcase_add_test(tc, epll_adapting_within_its_steps_helps);
+    tcase_add_test(tc, fast_epll_with_adaptation_is_the_same_on_any_threads);
     tcase_add_test(tc, noise_level_of_white_noise_on_a_smooth_image);
     tcase_add_test(tc, noise_level_with_many_channels);
     tcase_add_test(tc, noise_level_beside_texture_at_low_noise);

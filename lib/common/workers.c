@@ -128,6 +128,41 @@ bool gmmp__queue_commit(gmmp__queue *q, size_t piece, void (*commit)(void *), vo
     return done;
 }
 
+void gmmp__queue_set_offers(gmmp__queue *q, void **offers, int (*commit)(void *payload))
+{
+    q->offers = offers;
+    q->commit = commit;
+}
+
+bool gmmp__queue_offer(gmmp__queue *q, size_t piece, void *payload)
+{
+    pthread_mutex_lock(&q->lock);
+    q->offers[piece] = payload;
+    while (!q->failed && q->committed < q->count && q->offers[q->committed]) {
+        int rc = q->commit(q->offers[q->committed]);
+        if (rc) {
+            q->failed = rc;
+            snprintf(q->message, sizeof q->message, "%s", gmmp_last_error());
+            break;
+        }
+        q->committed++;
+    }
+    bool ok = !q->failed;
+    pthread_cond_broadcast(&q->turn);
+    pthread_mutex_unlock(&q->lock);
+    return ok;
+}
+
+bool gmmp__queue_wait_committed(gmmp__queue *q, size_t piece)
+{
+    pthread_mutex_lock(&q->lock);
+    while (q->committed <= piece && !q->failed)
+        pthread_cond_wait(&q->turn, &q->lock);
+    bool ok = !q->failed;
+    pthread_mutex_unlock(&q->lock);
+    return ok;
+}
+
 int gmmp__queue_status(const gmmp__queue *q)
 {
     if (!q->failed)

@@ -237,7 +237,10 @@ static int report_progress(const gmmp__pass *ps, size_t done)
  * add it to the reconstructor in piece order (so that the sums do not
  * depend on the number of threads): extraction and the sums, which had
  * run in the calling thread between parallel batches (a fifth of a fast
- * EPLL step), overlap the others' work. */
+ * EPLL step), overlap the others' work. Each thread has two buffers: a
+ * finished piece waits in one for its turn to be added (by whichever
+ * thread's piece completes the order, gmmp__queue_offer) while the thread
+ * restores its next piece in the other. */
 typedef struct pipeline {
     const gmmp__pass *ps;
     const gmmp_extractor *ex;
@@ -246,20 +249,28 @@ typedef struct pipeline {
     gmmp__queue queue;
 } pipeline;
 
+/* A restored piece, waiting in its buffer to be added. */
+typedef struct piece_out {
+    pipeline *pl;
+    const batch *bt;
+    size_t first, count;
+} piece_out;
+
 typedef struct pipe_worker {
     pipeline *pl;
-    slot *sl;
-    bool caller; /* the thread that made the call: the one that reports progress */
-    size_t first, count;
-    int add_rc;
+    slot *sl[2];
+    bool caller;       /* the thread that made the call: the one that reports progress */
+    piece_out out[2];  /* what each buffer holds */
+    size_t pending[2]; /* the piece each buffer holds */
+    bool held[2];      /* whether it holds one that may not be added yet */
 } pipe_worker;
 
-static void add_piece(void *arg)
+static int add_piece(void *arg)
 {
-    pipe_worker *pw = arg;
-    const gmmp__pass *ps = pw->pl->ps;
-    pw->add_rc = gmmp_reconstructor_add(pw->pl->rec, pw->first, pw->count, pw->sl->bt.estimates,
-                                        ps->remove_mean ? pw->sl->bt.means : NULL, NULL);
+    const piece_out *o = arg;
+    const gmmp__pass *ps = o->pl->ps;
+    return gmmp_reconstructor_add(o->pl->rec, o->first, o->count, o->bt->estimates,
+                                  ps->remove_mean ? o->bt->means : NULL, NULL);
 }
 
 /* Progress, from the calling thread: after its pieces at most once a
@@ -277,25 +288,29 @@ static void *pipe_run(void *arg)
     pipe_worker *pw = arg;
     pipeline *pl = pw->pl;
     const gmmp__pass *ps = pl->ps;
-    batch *bt = &pw->sl->bt;
-    double *map = ps->map ? bt->estimates : NULL, *mmse = ps->map ? NULL : bt->estimates;
-    size_t b;
+    size_t b, u = 0;
     while (gmmp__queue_claim(&pl->queue, &b)) {
-        pw->first = b * pl->piece;
-        pw->count = gmmp__block_len(pl->n, pw->first, pl->piece);
-        int rc = gmmp_extractor_extract(pl->ex, ps->src, ps->h, ps->w, ps->pitch, pw->first,
-                                        pw->count, bt->patches,
-                                        ps->remove_mean ? bt->means : NULL);
+        /* The buffer used two pieces ago, free once that piece is added. */
+        if (pw->held[u] && !gmmp__queue_wait_committed(&pl->queue, pw->pending[u]))
+            break; /* another thread failed: nothing more to add or report */
+        batch *bt = &pw->sl[u]->bt;
+        double *map = ps->map ? bt->estimates : NULL, *mmse = ps->map ? NULL : bt->estimates;
+        const size_t first = b * pl->piece, count = gmmp__block_len(pl->n, first, pl->piece);
+        int rc = gmmp_extractor_extract(pl->ex, ps->src, ps->h, ps->w, ps->pitch, first, count,
+                                        bt->patches, ps->remove_mean ? bt->means : NULL);
         if (rc == GMMP_OK)
-            rc = gmmp__plan_run(pw->sl->exec, ps->plan, bt->patches, pw->count, map, mmse,
+            rc = gmmp__plan_run(pw->sl[0]->exec, ps->plan, bt->patches, count, map, mmse,
                                 (gmmp__exec_threads){1, false});
         if (rc == GMMP_OK) {
-            if (!gmmp__queue_commit(&pl->queue, b, add_piece, pw))
-                break; /* another thread failed: nothing more to add or report */
-            rc = pw->add_rc;
+            pw->out[u] = (piece_out){.pl = pl, .bt = bt, .first = first, .count = count};
+            pw->pending[u] = b;
+            pw->held[u] = true;
+            if (!gmmp__queue_offer(&pl->queue, b, &pw->out[u]))
+                break;
+            u = 1 - u;
         }
         if (rc == GMMP_OK && pw->caller)
-            rc = report(pl, pw->first + pw->count);
+            rc = report(pl, first + count);
         if (rc) {
             gmmp__queue_fail(&pl->queue, rc);
             break;
@@ -312,17 +327,27 @@ static int run_pipelined(const gmmp__pass *ps, const gmmp_extractor *ex,
     size_t T = ps->threads.count > 1 ? ps->threads.count : 1;
     T = T < pieces ? T : pieces;
     T = T < 256 ? T : 256;
-    int rc = scratch_slots(scratch, T, gmmp__block_len(n, 0, piece), ps->plan->d, ps->C);
+    int rc = scratch_slots(scratch, 2 * T, gmmp__block_len(n, 0, piece), ps->plan->d, ps->C);
+    void **offers = rc == GMMP_OK ? gmmp__calloc_array(pieces, sizeof *offers) : NULL;
+    if (rc == GMMP_OK && !offers)
+        rc = gmmp__fail_nomem();
     if (rc)
         return rc;
     pipeline pl = {.ps = ps, .ex = ex, .rec = rec, .n = n, .piece = piece};
     pipe_worker workers[256];
     for (size_t t = 0; t < T; t++)
-        workers[t] = (pipe_worker){.pl = &pl, .sl = &scratch->slots[t], .caller = t == 0};
+        workers[t] = (pipe_worker){.pl = &pl,
+                                   .sl = {&scratch->slots[2 * t], &scratch->slots[2 * t + 1]},
+                                   .caller = t == 0};
     gmmp__queue_init(&pl.queue, pieces);
+    gmmp__queue_set_offers(&pl.queue, offers, add_piece);
     gmmp__run_workers(pipe_run, workers, sizeof workers[0], T, ps->threads.blas_serial);
     rc = gmmp__queue_status(&pl.queue);
+    if (rc == GMMP_OK && pl.queue.committed != pieces) /* every piece was offered */
+        rc = gmmp__fail(GMMP_EINTERNAL, "a pass added %zu of its %zu pieces",
+                        pl.queue.committed, pieces);
     gmmp__queue_destroy(&pl.queue);
+    gmmp__free(offers);
     if (rc == GMMP_OK && pl.reported < n) /* the last piece was another thread's */
         rc = report(&pl, n);
     return rc;
