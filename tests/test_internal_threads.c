@@ -147,7 +147,8 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("internal_threads");
-    TCase *tc = tu_tcase("core");
+    TCase *tc = tu_tcase("threads");
+    tcase_set_tags(tc, "threads"); /* ThreadSanitizer's stage (scripts/test-all.sh) */
     tcase_add_test(tc, factor_on_threads_is_the_serial_factor);
     tcase_add_test(tc, factor_on_threads_names_the_first_bad_component);
     tcase_add_test(tc, labelled_moments_and_adaptation_on_threads_are_the_serial_ones);

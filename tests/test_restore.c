@@ -939,11 +939,14 @@ int main(void)
     tcase_add_test(tc, epll_adapts_the_prior_to_the_image);
     tcase_add_test(tc, epll_adapts_within_its_steps_as_by_hand);
     tcase_add_test(tc, epll_adapting_within_its_steps_helps);
-    tcase_add_test(tc, fast_epll_with_adaptation_is_the_same_on_any_threads);
     tcase_add_test(tc, noise_level_of_white_noise_on_a_smooth_image);
     tcase_add_test(tc, noise_level_with_many_channels);
     tcase_add_test(tc, noise_level_beside_texture_at_low_noise);
     tcase_add_test(tc, noise_level_follows_the_image_scale);
     suite_add_tcase(s, tc);
+    TCase *threads = tu_tcase("threads");
+    tcase_set_tags(threads, "threads"); /* ThreadSanitizer's stage (scripts/test-all.sh) */
+    tcase_add_test(threads, fast_epll_with_adaptation_is_the_same_on_any_threads);
+    suite_add_tcase(s, threads);
     return tu_run(s);
 }
