@@ -4,6 +4,8 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "fuzzutil.h"
 #include "gmmprior.h"
@@ -43,8 +45,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char path[64];
     if (fuzz_as_file(data, size, path, sizeof path) == 0) {
-        if (gmmp_model_load(&m, path) == GMMP_OK)
-            gmmp_model_destroy(m);
+        /* On two threads, the same model or the same failure and message. */
+        int rc = gmmp_model_load(&m, path);
+        char message[600];
+        snprintf(message, sizeof message, "%s", gmmp_last_error());
+        gmmp_options *two = NULL;
+        gmmp_model *m2 = NULL;
+        if (gmmp_options_create(&two) == GMMP_OK &&
+            gmmp_options_set_int(two, GMMP_OPT_THREADS, 2) == GMMP_OK) {
+            int rc2 = gmmp_model_load_with(&m2, path, two);
+            if (rc2 != rc || (rc && strcmp(message, gmmp_last_error()) != 0))
+                fuzz_abort("loading on two threads fails otherwise than on one");
+            if (!rc) {
+                size_t n = gmmp_model_serialized_size(m), n2 = gmmp_model_serialized_size(m2);
+                uint8_t *a = fuzz_alloc(n), *b = fuzz_alloc(n2);
+                if (n != n2 || gmmp_model_serialize(m, a, n) != GMMP_OK ||
+                    gmmp_model_serialize(m2, b, n2) != GMMP_OK || fuzz_memcmp(a, b, n) != 0)
+                    fuzz_abort("loading on two threads gives another model");
+                fuzz_free(a);
+                fuzz_free(b);
+            }
+        }
+        gmmp_options_destroy(two);
+        gmmp_model_destroy(m2);
+        gmmp_model_destroy(m);
         fuzz_close_file();
     }
     return 0;

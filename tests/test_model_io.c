@@ -515,6 +515,113 @@ START_TEST(impossible_sizes_are_refused_before_reading)
 }
 END_TEST
 
+/* Writes `size` bytes to the file `name` in tmpdir; its path. */
+static const char *write_tmp(const char *name, const unsigned char *buf, size_t size)
+{
+    const char *path = tmp_path(name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(buf, 1, size, f), size);
+    ck_assert_int_eq(fclose(f), 0);
+    return path;
+}
+
+/* gmmp_model_load_with on several threads gives what gmmp_model_load
+ * gives for the file: the same model (its serialized bytes and its
+ * scores), or the same error and message. */
+static void assert_loads_alike(const char *path, const char *what)
+{
+    gmmp_model *one = NULL;
+    int rc = gmmp_model_load(&one, path);
+    char message[600];
+    snprintf(message, sizeof message, "%s", gmmp_last_error());
+    for (int threads = 2; threads <= 5; threads += 3) {
+        gmmp_options *o;
+        ck_assert_ok(gmmp_options_create(&o));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_THREADS, threads));
+        gmmp_model *many = NULL;
+        int got = gmmp_model_load_with(&many, path, o);
+        gmmp_options_destroy(o);
+        ck_assert_msg(got == rc, "%s, %d threads: %d against %d (%s)", what, threads, got, rc,
+                      gmmp_last_error());
+        if (rc) {
+            ck_assert_msg(strcmp(gmmp_last_error(), message) == 0, "%s, %d threads: %s against %s",
+                          what, threads, gmmp_last_error(), message);
+            ck_assert_ptr_null(many);
+            continue;
+        }
+        size_t size = gmmp_model_serialized_size(one);
+        ck_assert_uint_eq(gmmp_model_serialized_size(many), size);
+        unsigned char *a = malloc(size), *b = malloc(size);
+        ck_assert_ok(gmmp_model_serialize(one, a, size));
+        ck_assert_ok(gmmp_model_serialize(many, b, size));
+        ck_assert_mem_eq(a, b, size);
+        /* The normalising constants, through the scores of the means. */
+        size_t K = gmmp_model_components(one), d = gmmp_model_dim(one);
+        double *mu = malloc(K * d * sizeof *mu), *la = malloc(K * sizeof *la),
+               *lb = malloc(K * sizeof *lb);
+        ck_assert_ok(gmmp_model_get(one, NULL, mu, NULL));
+        ck_assert_ok(gmmp_model_score_samples(one, mu, K, la, NULL));
+        ck_assert_ok(gmmp_model_score_samples(many, mu, K, lb, NULL));
+        ck_assert_mem_eq(la, lb, K * sizeof *la);
+        free(a), free(b), free(mu), free(la), free(lb);
+        gmmp_model_destroy(many);
+    }
+    gmmp_model_destroy(one);
+}
+
+START_TEST(loading_on_threads_is_loading)
+{
+    /* A file with everything: patch, description and eigenpairs. */
+    gmmp_model *m = blobs_final();
+    ck_assert_ok(gmmp_model_set_patch(m, 4, 4, 1, 1));
+    ck_assert_ok(gmmp_model_set_description(m, "blobs"));
+    ck_assert_ok(gmmp_model_set_spectra(m, 3));
+    const size_t K = 4, d = 16, r = 3, size = gmmp_model_serialized_size(m);
+    unsigned char *good = malloc(size), *buf = malloc(size);
+    ck_assert_ok(gmmp_model_serialize(m, good, size));
+    assert_loads_alike(write_tmp("good.gmmp", good, size), "intact");
+    /* Flipped bytes throughout (the checksum fails, or the header). */
+    for (size_t i = 0; i < size; i += 13) {
+        memcpy(buf, good, size);
+        buf[i] ^= 0x10;
+        char what[64];
+        snprintf(what, sizeof what, "byte %zu flipped", i);
+        assert_loads_alike(write_tmp("flipped.gmmp", buf, size), what);
+    }
+    /* Intact but invalid, with the checksum made right: every kind of
+     * component failure, in one component and in two (the message names
+     * the first). Little-endian host, as the fixtures. */
+    const size_t params = 32 + 24 + 8, means = params + 8 * K, covs = means + 8 * K * d;
+    const size_t lambdas = covs + 8 * K * d * d + 8, vectors = lambdas + 8 * K * r;
+    const struct {
+        size_t at;
+        double value;
+        const char *what;
+    } bad[] = {{params + 8, -0.25, "negative weight"},
+               {params, NAN, "NaN weight"},
+               {means + 8 * (2 * d + 5), INFINITY, "infinite mean"},
+               {covs + 8 * (1 * d * d + 3 * d + 7), 1e6, "asymmetric covariance"},
+               {covs + 8 * (2 * d * d + 5 * d + 5), -1.0, "indefinite covariance"},
+               {covs + 8 * (3 * d * d), -2.0, "indefinite covariance, after another"},
+               {lambdas + 8 * (1 * r + 2), 1e9, "wrong eigenvalue"},
+               {vectors + 8 * (2 * r * d + 4), 0.5, "wrong eigenvector"}};
+    ck_assert_uint_eq(size, vectors + 8 * K * r * d + 4);
+    for (size_t c = 0; c < sizeof bad / sizeof bad[0]; c++) {
+        if (!strstr(bad[c].what, "after another"))
+            memcpy(buf, good, size);
+        memcpy(buf + bad[c].at, &bad[c].value, 8);
+        tu_model_fix_crc(buf, size);
+        assert_loads_alike(write_tmp("bad.gmmp", buf, size), bad[c].what);
+        gmmp_model *out = NULL;
+        ck_assert_int_ne(gmmp_model_deserialize(&out, buf, size), GMMP_OK);
+    }
+    free(good);
+    free(buf);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/gmmp-test-XXXXXX");
@@ -530,6 +637,7 @@ int main(void)
     tcase_add_test(tc, file_errors_are_reported);
     tcase_add_test(tc, save_is_atomic_and_safe);
     tcase_add_test(tc, impossible_sizes_are_refused_before_reading);
+    tcase_add_test(tc, loading_on_threads_is_loading);
     suite_add_tcase(s, tc);
     int rc = tu_run(s);
     char cmd[300];

@@ -350,12 +350,12 @@ static int adopt_check(const gmmp_model *m, size_t k, size_t r, const double *la
     return GMMP_OK;
 }
 
-int gmmp__eigen_adopt(gmmp_model *m, size_t r, const double *lambda, const double *ut)
+int gmmp__eigen_adopt_begin(const gmmp_model *m, size_t r, gmmp__eigen **out)
 {
     const size_t K = m->K, d = m->d;
+    *out = NULL;
     if (r == 0 || r > d)
         return gmmp__fail(GMMP_EFORMAT, "%zu stored eigenpairs per component; d is %zu", r, d);
-    double *scratch = gmmp__alloc_array(r * r + 2 * d + r + d, sizeof(double));
     gmmp__eigen *e = gmmp__alloc(sizeof *e);
     if (e) {
         *e = (gmmp__eigen){.K = K, .d = d, .top = r};
@@ -363,28 +363,37 @@ int gmmp__eigen_adopt(gmmp_model *m, size_t r, const double *lambda, const doubl
         e->lambda = gmmp__alloc_array(K * d, sizeof(double));
         e->ut = gmmp__calloc_array(K * d * d, sizeof(double));
     }
-    if (!scratch || !e || !e->lambda || !e->ut) {
-        gmmp__free(scratch);
+    if (!e || !e->lambda || !e->ut) {
         gmmp__eigen_release(e);
         return gmmp__fail_nomem();
     }
-    int rc = GMMP_OK;
-    for (size_t k = 0; k < K && rc == GMMP_OK; k++) {
-        const double *lk = lambda + k * r, *uk = ut + k * r * d;
-        if ((rc = adopt_check(m, k, r, lk, uk, scratch)))
-            break;
-        /* decompose_top's layout: the kept pairs last, a flat tail
-         * before them, its vectors zero (the allocation's). */
-        double *el = e->lambda + k * d;
-        memcpy(el + (d - r), lk, r * sizeof *el);
-        flat_tail(trace_of(m->covs + k * d * d, d), d, r, el);
-        memcpy(e->ut + k * d * d + (d - r) * d, uk, r * d * sizeof *uk);
-    }
-    gmmp__free(scratch);
-    if (rc) {
-        gmmp__eigen_release(e);
+    *out = e;
+    return GMMP_OK;
+}
+
+size_t gmmp__eigen_adopt_scratch(size_t r, size_t d)
+{
+    return r * r + 2 * d + r + d;
+}
+
+int gmmp__eigen_adopt_one(const gmmp_model *m, gmmp__eigen *e, size_t k, const double *lk,
+                          const double *uk, double *scratch)
+{
+    const size_t d = m->d, r = e->top;
+    int rc = adopt_check(m, k, r, lk, uk, scratch);
+    if (rc)
         return rc;
-    }
+    /* decompose_top's layout: the kept pairs last, a flat tail before
+     * them, its vectors zero (the allocation's). */
+    double *el = e->lambda + k * d;
+    memcpy(el + (d - r), lk, r * sizeof *el);
+    flat_tail(trace_of(m->covs + k * d * d, d), d, r, el);
+    memcpy(e->ut + k * d * d + (d - r) * d, uk, r * d * sizeof *uk);
+    return GMMP_OK;
+}
+
+void gmmp__eigen_adopt_end(gmmp_model *m, gmmp__eigen *e)
+{
     pthread_mutex_lock(&m->lock);
     if (!m->eigen) {
         m->eigen = e;
@@ -392,6 +401,26 @@ int gmmp__eigen_adopt(gmmp_model *m, size_t r, const double *lambda, const doubl
     }
     pthread_mutex_unlock(&m->lock);
     gmmp__eigen_release(e);
+}
+
+int gmmp__eigen_adopt(gmmp_model *m, size_t r, const double *lambda, const double *ut)
+{
+    gmmp__eigen *e;
+    int rc = gmmp__eigen_adopt_begin(m, r, &e);
+    if (rc)
+        return rc;
+    const size_t d = m->d;
+    double *scratch = gmmp__alloc_array(gmmp__eigen_adopt_scratch(r, d), sizeof(double));
+    if (!scratch)
+        rc = gmmp__fail_nomem();
+    for (size_t k = 0; k < m->K && rc == GMMP_OK; k++)
+        rc = gmmp__eigen_adopt_one(m, e, k, lambda + k * r, ut + k * r * d, scratch);
+    gmmp__free(scratch);
+    if (rc) {
+        gmmp__eigen_release(e);
+        return rc;
+    }
+    gmmp__eigen_adopt_end(m, e);
     return GMMP_OK;
 }
 

@@ -59,6 +59,17 @@ int gmmp__eigen_leading(const gmmp_model *m, size_t r, double *lambda, double *u
  * what disagrees, when they do not fit (eigen.c says what is checked). */
 int gmmp__eigen_adopt(gmmp_model *m, size_t r, const double *lambda, const double *ut);
 
+/* gmmp__eigen_adopt in parts, for loading on several threads: the cache
+ * to fill (begin), component k's pairs (lk: r, uk: r x d) checked and
+ * copied into it, for any k in any order (one; scratch of
+ * gmmp__eigen_adopt_scratch doubles), then made m's (end, which takes e's
+ * reference). */
+int gmmp__eigen_adopt_begin(const gmmp_model *m, size_t r, gmmp__eigen **out);
+size_t gmmp__eigen_adopt_scratch(size_t r, size_t d);
+int gmmp__eigen_adopt_one(const gmmp_model *m, gmmp__eigen *e, size_t k, const double *lk,
+                          const double *uk, double *scratch);
+void gmmp__eigen_adopt_end(gmmp_model *m, gmmp__eigen *e);
+
 /* Drops one reference. Accepts NULL. */
 void gmmp__eigen_release(gmmp__eigen *e);
 

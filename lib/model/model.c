@@ -234,6 +234,17 @@ int gmmp__model_chol(const gmmp_model *m, size_t k, double *l)
 }
 
 /* Rejects weights that are negative or do not sum to one. */
+/* Covariance k exactly symmetric, in place: each pair is read before it
+ * is written. */
+static void symmetrize_component(gmmp_model *m, size_t k)
+{
+    const size_t d = m->d;
+    double *c = m->covs + k * d * d;
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < i; j++)
+            c[i * d + j] = c[j * d + i] = 0.5 * (c[i * d + j] + c[j * d + i]);
+}
+
 static int check_weights(const double *w, size_t K)
 {
     double sum = 0.0;
@@ -271,14 +282,29 @@ int gmmp__model_finish(gmmp_model *m)
         if ((rc = gmmp__check_symmetric(m->covs + k * d * d, d, what)))
             return rc;
     }
-    /* Exactly symmetric, in place: each pair is read before it is written. */
-    for (size_t k = 0; k < K; k++) {
-        double *c = m->covs + k * d * d;
-        for (size_t i = 0; i < d; i++)
-            for (size_t j = 0; j < i; j++)
-                c[i * d + j] = c[j * d + i] = 0.5 * (c[i * d + j] + c[j * d + i]);
-    }
+    for (size_t k = 0; k < K; k++)
+        symmetrize_component(m, k);
     return gmmp__model_factor(m, NULL, (gmmp__exec_threads){1, false});
+}
+
+int gmmp__model_finish_component(gmmp_model *m, size_t k, double *l)
+{
+    const size_t d = m->d;
+    const double *mean = m->means + k * d, *cov = m->covs + k * d * d;
+    if (gmmp__first_nonfinite(mean, d) < d || gmmp__first_nonfinite(cov, d * d) < d * d)
+        return gmmp__fail(GMMP_ENONFINITE, "component %zu is not finite", k);
+    int rc = gmmp__check_symmetric(cov, d, "covariance");
+    if (rc)
+        return rc;
+    symmetrize_component(m, k);
+    return factor_one(m, k, l, NULL);
+}
+
+int gmmp__model_finish_weights(gmmp_model *m)
+{
+    if (gmmp__first_nonfinite(m->weights, m->K) < m->K)
+        return gmmp__fail(GMMP_ENONFINITE, "weights are not finite");
+    return check_weights(m->weights, m->K);
 }
 
 int gmmp_model_create(gmmp_model **out, size_t K, size_t d, const double *weights,

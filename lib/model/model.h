@@ -72,6 +72,15 @@ int gmmp__model_alloc(gmmp_model **out, size_t K, size_t d);
  * failure the caller destroys m. */
 int gmmp__model_finish(gmmp_model *m);
 
+/* gmmp__model_finish in parts, for loading on several threads (its
+ * parameters all decoded): component k's (l: d x d scratch), for any k in
+ * any order once the weights are decoded, then the weights'. They accept
+ * what gmmp__model_finish accepts and make the same model; their
+ * messages only say that something failed, so a caller reports failures
+ * through gmmp__model_finish itself. */
+int gmmp__model_finish_component(gmmp_model *m, size_t k, double *l);
+int gmmp__model_finish_weights(gmmp_model *m);
+
 /* Checks the Cholesky factors and computes the normalising constants
  * from weights, means and covs, the components shared among `threads`.
  * On a covariance that is not positive definite, fails with
