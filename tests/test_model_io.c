@@ -619,6 +619,23 @@ START_TEST(loading_on_threads_is_loading)
     free(good);
     free(buf);
     gmmp_model_destroy(m);
+    /* A file of more than 2 MB, which two threads read in two parts. */
+    enum { BK = 70, BD = 64 };
+    double *w = malloc(BK * sizeof *w), *mu = malloc(BK * BD * sizeof *mu);
+    double *cov = malloc((size_t)BK * BD * BD * sizeof *cov);
+    tu_rng rng = {70};
+    tu_fill_uniform(&rng, mu, BK * BD, -100, 100);
+    for (size_t k = 0; k < BK; k++) {
+        w[k] = 1.0 / BK;
+        tu_random_spd(&rng, cov + k * BD * BD, BD, 1.0, 500.0);
+    }
+    ck_assert_ok(gmmp_model_create(&m, BK, BD, w, mu, cov));
+    const char *path = tmp_path("big.gmmp");
+    ck_assert_ok(gmmp_model_save(m, path));
+    ck_assert_uint_gt(gmmp_model_serialized_size(m), 2u << 20);
+    assert_loads_alike(path, "a file of 2.3 MB");
+    free(w), free(mu), free(cov);
+    gmmp_model_destroy(m);
 }
 END_TEST
 

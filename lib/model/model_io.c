@@ -518,6 +518,68 @@ int gmmp_model_save(const gmmp_model *m, const char *path)
     return rc;
 }
 
+/* A part of a file read with pread, on one of the threads of read_whole. */
+typedef struct read_part {
+    int fd;
+    unsigned char *to;
+    size_t offset, size, got;
+    int error; /* errno, 0 for none */
+} read_part;
+
+static void *read_part_run(void *arg)
+{
+    read_part *rp = arg;
+    while (rp->got < rp->size) {
+        ssize_t n = pread(rp->fd, rp->to + rp->got, rp->size - rp->got,
+                          (off_t)(rp->offset + rp->got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rp->error = errno ? errno : EIO;
+            break;
+        }
+        if (n == 0)
+            break; /* the file ends early */
+        rp->got += (size_t)n;
+    }
+    return NULL;
+}
+
+/* Reads the file's first `size` bytes into buf: the bytes read (fewer if
+ * it ends early), *error an errno on failure. On several threads each
+ * reads a part: the fresh buffer's pages, faulted in as the kernel copies
+ * into them, were most of reading EPLL's 8.3 MB prior. */
+static size_t read_whole(FILE *f, unsigned char *buf, size_t size, gmmp__exec_threads threads,
+                         int *error)
+{
+    size_t T = threads.count > 1 ? threads.count : 1;
+    T = T < size / (1u << 20) ? T : (size >> 20 > 0 ? size >> 20 : 1); /* 1 MB a part at least */
+    T = T < 256 ? T : 256;
+    if (T == 1) {
+        rewind(f);
+        errno = 0;
+        size_t got = fread(buf, 1, size, f);
+        *error = ferror(f) ? (errno ? errno : EIO) : 0;
+        return got;
+    }
+    read_part parts[256];
+    for (size_t t = 0; t < T; t++) {
+        size_t from = size / T * t, to = t + 1 == T ? size : size / T * (t + 1);
+        parts[t] = (read_part){.fd = fileno(f), .to = buf + from, .offset = from, .size = to - from};
+    }
+    gmmp__run_workers(read_part_run, parts, sizeof parts[0], T, false);
+    /* What was read in one piece from the start, as one read would give. */
+    size_t got = 0;
+    *error = 0;
+    for (size_t t = 0; t < T && !*error; t++) {
+        *error = parts[t].error;
+        got += parts[t].got;
+        if (parts[t].got < parts[t].size)
+            break;
+    }
+    return got;
+}
+
 int gmmp_model_load(gmmp_model **out, const char *path)
 {
     return gmmp_model_load_with(out, path, NULL);
@@ -587,10 +649,13 @@ int gmmp_model_load_with(gmmp_model **out, const char *path, const gmmp_options 
         fclose(f);
         return gmmp__fail_nomem();
     }
-    rewind(f);
-    errno = 0;
-    size_t got = fread(buf, 1, size, f);
-    int read_error = ferror(f), read_errno = errno;
+    gmmp__option_values v;
+    gmmp__options_read(options, &v);
+    const gmmp__exec_threads threads = {(unsigned)gmmp__opt_int(&v, GMMP_OPT_THREADS),
+                                        gmmp__opt_int(&v, GMMP_OPT_BLAS_SERIAL) != 0};
+    int read_errno = 0;
+    size_t got = read_whole(f, buf, size, threads, &read_errno);
+    int read_error = read_errno != 0;
     fclose(f);
     int rc;
     if (read_error) {
@@ -598,11 +663,7 @@ int gmmp_model_load_with(gmmp_model **out, const char *path, const gmmp_options 
         rc = gmmp__fail(GMMP_EIO, "cannot read %s: %s", path,
                         read_errno ? gmmp__reason(read_errno, why, sizeof why) : "read error");
     } else {
-        gmmp__option_values v;
-        gmmp__options_read(options, &v);
-        rc = model_decode(out, buf, got,
-                                (gmmp__exec_threads){(unsigned)gmmp__opt_int(&v, GMMP_OPT_THREADS),
-                                                     gmmp__opt_int(&v, GMMP_OPT_BLAS_SERIAL) != 0});
+        rc = model_decode(out, buf, got, threads);
         if (rc && rc != GMMP_ENOMEM) {
             char inner[400];
             snprintf(inner, sizeof inner, "%s", gmmp_last_error());
