@@ -94,7 +94,7 @@ static double flat_quadratic(const double *z, size_t r, const double *iv, double
  * single-precision plan, and values small enough (flat_single). */
 static bool block_in_float(const gmmp_plan *pl, const double *Y, size_t n)
 {
-    return pl->u_all_f && gmmp__max_abs(Y, n * pl->d) <= pl->flat_single_max;
+    return pl->n_single && gmmp__max_abs(Y, n * pl->d) <= pl->flat_single_max;
 }
 
 /* Y times a d x cols matrix of eigenvectors (u, or with `single` its float

@@ -50,7 +50,8 @@ struct gmmp_plan {
     bool flat_avx2;      /* blocks run flat_block.c's AVX2 build (the processor has it) */
     size_t rank;         /* r */
     double *u_all;       /* d x K r: [U_r,1 ... U_r,K], leading eigenvectors as columns */
-    float *u_all_f;      /* the same in float, for single precision (else NULL) */
+    float *u_all_f;      /* the same in float, for single precision without
+                            preselection (else NULL) */
     double flat_single_max; /* largest |y| a block may hold for its projections in float */
     double *proj_mu;     /* K x r: U_r,k^T mu_k */
     double *mu_norm2;    /* K: ||mu_k||^2 */

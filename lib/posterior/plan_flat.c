@@ -81,9 +81,12 @@ static int flat_single(gmmp_plan *plan)
      * range they keep the whole plan in double (n_single stays 0). */
     if (plan->candidates && gmmp__max_abs(plan->means, plan->K * d) > GMMP__SINGLE_MAX_ABS)
         return GMMP_OK;
-    if (!(plan->u_all_f = gmmp__alloc_array(n, sizeof(float))))
-        return gmmp__fail_nomem();
-    gmmp__to_single(plan->u_all, n, plan->u_all_f);
+    /* Preselection never projects on all K r columns (flat_block.c). */
+    if (!plan->candidates) {
+        if (!(plan->u_all_f = gmmp__alloc_array(n, sizeof(float))))
+            return gmmp__fail_nomem();
+        gmmp__to_single(plan->u_all, n, plan->u_all_f);
+    }
     if (plan->candidates) {
         const size_t n0 = d * plan->K * (plan->pre_rank + 1);
         const size_t n1 = d * plan->K * (plan->rank - plan->pre_rank);
