@@ -443,7 +443,8 @@ static int decode_parallel(const unsigned char *p, const layout *L, gmmp__exec_t
                                                 : GMMP_ENOMEM;
     }
     if (rc == GMMP_OK) {
-        get_doubles(p + HEADER + L->extra, m->weights, K); /* the components' log weights */
+        /* The weights first: each component's check takes its log weight. */
+        get_doubles(p + HEADER + L->extra, m->weights, K);
         size_t T = threads.count < K + 1 ? threads.count : K + 1;
         T = T < 256 ? T : 256;
         job.m = m;
