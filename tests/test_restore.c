@@ -583,7 +583,7 @@ START_TEST(fast_epll_with_adaptation_is_the_same_on_any_threads)
      * threads share the pieces (added in order, whichever finishes
      * first), the labelled moments, the adapted components and their
      * check, and the result must be the same bits on any number. */
-    const size_t h = 120, w = 110, n = h * w;
+    const size_t h = 96, w = 90, n = h * w; /* 899 labelled patches, 9 pieces a pass */
     const double sigma = 20.0;
     gmmp_model *m = tu_patch_model(4, 4, 1, 1);
     double *clean = malloc(n * sizeof *clean), *y = malloc(n * sizeof *y);
