@@ -128,6 +128,22 @@ bool gmmp__queue_commit(gmmp__queue *q, size_t piece, void (*commit)(void *), vo
     return done;
 }
 
+int gmmp__run_queue(gmmp__queue *q, size_t count, void *(*fn)(void *), void *job,
+                    gmmp__exec_threads threads)
+{
+    size_t T = threads.count > 1 ? threads.count : 1;
+    T = T < count ? T : (count > 0 ? count : 1);
+    T = T < 256 ? T : 256;
+    void *args[256];
+    for (size_t t = 0; t < T; t++)
+        args[t] = job;
+    gmmp__queue_init(q, count);
+    gmmp__run_workers(fn, args, sizeof args[0], T, threads.blas_serial);
+    int rc = gmmp__queue_status(q);
+    gmmp__queue_destroy(q);
+    return rc;
+}
+
 void gmmp__queue_set_offers(gmmp__queue *q, void **offers, int (*commit)(void *payload))
 {
     q->offers = offers;

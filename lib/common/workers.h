@@ -76,6 +76,13 @@ void gmmp__queue_fail(gmmp__queue *q, int code);
  * without running commit, when a worker has failed. */
 bool gmmp__queue_commit(gmmp__queue *q, size_t piece, void (*commit)(void *), void *payload);
 
+/* A job whose threads all claim its `count` pieces from q (a member of
+ * the job): initialises q, runs fn on min(threads, count, 256) threads,
+ * each given the address of a pointer to job (gmmp__run_workers' args),
+ * and returns gmmp__queue_status after destroying q. */
+int gmmp__run_queue(gmmp__queue *q, size_t count, void *(*fn)(void *), void *job,
+                    gmmp__exec_threads threads);
+
 /* Ordered commits without waiting for a turn: a worker offers its
  * finished piece and goes on with the next, while the piece waits in its
  * buffer; whichever worker offers the first piece not yet committed

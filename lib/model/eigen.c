@@ -137,13 +137,9 @@ typedef struct eigen_job {
     gmmp__queue queue;
 } eigen_job;
 
-typedef struct eigen_worker {
-    eigen_job *job;
-} eigen_worker;
-
 static void *eigen_worker_run(void *arg)
 {
-    eigen_job *job = ((eigen_worker *)arg)->job;
+    eigen_job *job = *(eigen_job **)arg;
     /* decompose's d x d, or decompose_top's 2 r (d + r), whichever runs
      * (one after the other at most). */
     const size_t d = job->m->d, r = job->e->top, top = 2 * r * (d + r);
@@ -183,17 +179,8 @@ static int compute(const gmmp_model *m, const gmmp__eigen *hint, size_t top,
         gmmp__eigen_release(e);
         return gmmp__fail_nomem();
     }
-    size_t T = threads.count > 1 ? threads.count : 1;
-    T = T < K ? T : K;
-    T = T < 256 ? T : 256;
     eigen_job job = {.m = m, .hint = hint, .e = e};
-    eigen_worker workers[256];
-    for (size_t t = 0; t < T; t++)
-        workers[t].job = &job;
-    gmmp__queue_init(&job.queue, K);
-    gmmp__run_workers(eigen_worker_run, workers, sizeof workers[0], T, threads.blas_serial);
-    int rc = gmmp__queue_status(&job.queue);
-    gmmp__queue_destroy(&job.queue);
+    int rc = gmmp__run_queue(&job.queue, K, eigen_worker_run, &job, threads);
     if (rc) {
         gmmp__eigen_release(e);
         return rc;

@@ -147,19 +147,9 @@ int gmmp__model_factor(gmmp_model *m, const char *hint, gmmp__exec_threads threa
     /* Not ready from here on, whatever the factors held before. */
     m->n_inverted = 0;
     atomic_store_explicit(&m->scoring_ready, false, memory_order_relaxed);
-    size_t T = threads.count > 1 ? threads.count : 1;
-    T = T < K ? T : K;
-    T = T < 256 ? T : 256;
-    if (T > 1) {
+    if (threads.count > 1 && K > 1) {
         factor_job job = {.m = m, .hint = hint};
-        factor_job *args[256];
-        for (size_t t = 0; t < T; t++)
-            args[t] = &job;
-        gmmp__queue_init(&job.queue, K);
-        gmmp__run_workers(factor_worker, args, sizeof args[0], T, threads.blas_serial);
-        int rc = gmmp__queue_status(&job.queue);
-        gmmp__queue_destroy(&job.queue);
-        if (rc == GMMP_OK)
+        if (gmmp__run_queue(&job.queue, K, factor_worker, &job, threads) == GMMP_OK)
             return GMMP_OK;
         /* A failure: the pass below names the first component that fails,
          * as one thread does, whichever thread met a failure first. */
@@ -233,7 +223,6 @@ int gmmp__model_chol(const gmmp_model *m, size_t k, double *l)
     return gmmp__cholesky(l, m->d);
 }
 
-/* Rejects weights that are negative or do not sum to one. */
 /* Covariance k exactly symmetric, in place: each pair is read before it
  * is written. */
 static void symmetrize_component(gmmp_model *m, size_t k)
@@ -245,6 +234,7 @@ static void symmetrize_component(gmmp_model *m, size_t k)
             c[i * d + j] = c[j * d + i] = 0.5 * (c[i * d + j] + c[j * d + i]);
 }
 
+/* Rejects weights that are negative or do not sum to one. */
 static int check_weights(const double *w, size_t K)
 {
     double sum = 0.0;

@@ -445,16 +445,8 @@ static int decode_parallel(const unsigned char *p, const layout *L, gmmp__exec_t
     if (rc == GMMP_OK) {
         /* The weights first: each component's check takes its log weight. */
         get_doubles(p + HEADER + L->extra, m->weights, K);
-        size_t T = threads.count < K + 1 ? threads.count : K + 1;
-        T = T < 256 ? T : 256;
         job.m = m;
-        decode_job *args[256];
-        for (size_t t = 0; t < T; t++)
-            args[t] = &job;
-        gmmp__queue_init(&job.queue, K + 1);
-        gmmp__run_workers(decode_worker, args, sizeof args[0], T, threads.blas_serial);
-        rc = gmmp__queue_status(&job.queue);
-        gmmp__queue_destroy(&job.queue);
+        rc = gmmp__run_queue(&job.queue, K + 1, decode_worker, &job, threads);
     }
     if (rc == GMMP_OK && !job.checksum_ok)
         rc = GMMP_EFORMAT;

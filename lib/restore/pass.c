@@ -262,7 +262,7 @@ typedef struct pipe_worker {
     bool caller;       /* the thread that made the call: the one that reports progress */
     piece_out out[2];  /* what each buffer holds */
     size_t pending[2]; /* the piece each buffer holds */
-    bool held[2];      /* whether it holds one that may not be added yet */
+    bool held[2];      /* whether it has held a piece (to be added before it is reused) */
 } pipe_worker;
 
 static int add_piece(void *arg)

@@ -129,17 +129,9 @@ int gmmp__stats_adapt_on(const gmmp_stats *st, const gmmp_model *prior, double r
         m->weights[k] /= wsum;
     /* The means and covariances, component by component (EPLL's K = 200
      * adapted within fast EPLL's steps: 10 ms on one core). */
-    size_t T = threads.count > 1 ? threads.count : 1;
-    T = T < K ? T : K;
-    T = T < 256 ? T : 256;
     adapt_job job = {.st = st, .prior = prior, .relevance = relevance, .reg_covar = reg_covar,
                      .out = m};
-    adapt_job *args[256];
-    for (size_t t = 0; t < T; t++)
-        args[t] = &job;
-    gmmp__queue_init(&job.queue, K);
-    gmmp__run_workers(adapt_worker, args, sizeof args[0], T, threads.blas_serial);
-    gmmp__queue_destroy(&job.queue);
+    (void)gmmp__run_queue(&job.queue, K, adapt_worker, &job, threads); /* cannot fail */
     m->patch_h = prior->patch_h;
     m->patch_w = prior->patch_w;
     m->channels = prior->channels;
