@@ -380,6 +380,23 @@ START_TEST(file_errors_are_reported)
     ck_assert_fails(gmmp_model_load(NULL, path), GMMP_EINVAL);
     ck_assert_fails(gmmp_model_save(NULL, path), GMMP_EINVAL);
     ck_assert_fails(gmmp_model_save(m, NULL), GMMP_EINVAL);
+    /* gmmp_model_load_with, on one thread (NULL options) and on two
+     * (tmp_path's buffer is reused: the file's path kept apart). */
+    char not_a_model[600];
+    snprintf(not_a_model, sizeof not_a_model, "%s", path);
+    gmmp_options *two;
+    ck_assert_ok(gmmp_options_create(&two));
+    ck_assert_ok(gmmp_options_set_int(two, GMMP_OPT_THREADS, 2));
+    for (int t = 0; t < 2; t++) {
+        const gmmp_options *o = t ? two : NULL;
+        ck_assert_fails(gmmp_model_load_with(&out, NULL, o), GMMP_EINVAL);
+        ck_assert_fails(gmmp_model_load_with(NULL, not_a_model, o), GMMP_EINVAL);
+        ck_assert_fails(gmmp_model_load_with(&out, tmp_path("does-not-exist.gmmp"), o),
+                        GMMP_EIO);
+        ck_assert_fails(gmmp_model_load_with(&out, tmpdir, o), GMMP_EIO);
+        ck_assert_fails(gmmp_model_load_with(&out, not_a_model, o), GMMP_EFORMAT);
+    }
+    gmmp_options_destroy(two);
     ck_assert_ptr_null(out);
     gmmp_model_destroy(m);
 }
