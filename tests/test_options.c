@@ -40,6 +40,7 @@ static const key_spec specs[] = {
     {GMMP_OPT_EPLL_ADAPT, 1, 0, 0, 8, 1},
     {GMMP_OPT_ADAPT_RELEVANCE, 0, 16, 0, 1e12, 1},
     {GMMP_OPT_EPLL_ADAPT_AFTER, 1, 0, 0, 64, 1},
+    {GMMP_OPT_EPLL_LAST_GRID, 1, 0, 0, 4096, 1},
 };
 enum { N_KEYS = sizeof specs / sizeof specs[0] };
 
@@ -158,7 +159,7 @@ START_TEST(unknown_keys_and_null_arguments)
 {
     gmmp_options *o = tu_options();
     const gmmp_option unknown[] = {(gmmp_option)0, (gmmp_option)5, (gmmp_option)18,
-                                   (gmmp_option)38, (gmmp_option)-1, (gmmp_option)999};
+                                   (gmmp_option)39, (gmmp_option)-1, (gmmp_option)999};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         int64_t iv;
         double rv;

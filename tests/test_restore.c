@@ -662,6 +662,56 @@ START_TEST(epll_adapting_within_its_steps_helps)
 }
 END_TEST
 
+START_TEST(epll_last_grid_is_the_last_steps)
+{
+    /* GMMP_OPT_EPLL_LAST_GRID: the last half-quadratic step's grid. */
+    const size_t h = 23, w = 21, n = h * w;
+    gmmp_model *m = tu_patch_model(4, 4, 1, 1);
+    double *y = random_image(h, w, 5);
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    gmmp_options *o = tu_options();
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_SEED, 3));
+    /* One step is the last: its grid is the last grid, drawn alike. */
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, 1));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, 3));
+    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, a, w, o));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, 2));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 3));
+    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, b, w, o));
+    ck_assert_mem_eq(a, b, n * sizeof *a);
+    /* Several steps: a last grid equal to the others' is no change,
+     * another changes the result, and one beyond the patch would leave
+     * pixels without estimates; progress counts the passes as they run,
+     * rounds of adaptation (which keep their own grids) or not. */
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, 3));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 0));
+    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, a, w, o));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 2));
+    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, b, w, o));
+    ck_assert_mem_eq(a, b, n * sizeof *a);
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 4));
+    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, a, w, o));
+    ck_assert(image_diff(a, w, b, w, h, w) > 0.0);
+    memcpy(b, a, n * sizeof *b);
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 5));
+    ck_assert_fails(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, b, w, o), GMMP_EDIM);
+    ck_assert_mem_eq(a, b, n * sizeof *a); /* untouched */
+    ck_assert_fails(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 4097), GMMP_EINVAL);
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 4));
+    for (int rounds = 0; rounds < 2; rounds++) {
+        progress_seen seen = {0};
+        ck_assert_ok(gmmp_options_set_progress(o, record_progress, &seen));
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT, rounds));
+        ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, a, w, o));
+        ck_assert(!seen.over);
+        ck_assert_double_eq_tol(seen.done, seen.total, 1e-9 * seen.total);
+    }
+    gmmp_options_destroy(o);
+    free(y), free(a), free(b);
+    gmmp_model_destroy(m);
+}
+END_TEST
+
 START_TEST(epll_jittered_grids_are_seeded)
 {
     const size_t h = 16, w = 15, C = 1;
@@ -936,6 +986,7 @@ int main(void)
     tcase_add_test(tc, whole_image_errors_leave_out_untouched);
     tcase_add_test(tc, epll_equals_the_paper_by_hand);
     tcase_add_test(tc, epll_jittered_grids_are_seeded);
+    tcase_add_test(tc, epll_last_grid_is_the_last_steps);
     tcase_add_test(tc, epll_adapts_the_prior_to_the_image);
     tcase_add_test(tc, epll_adapts_within_its_steps_as_by_hand);
     tcase_add_test(tc, epll_adapting_within_its_steps_helps);

@@ -77,10 +77,19 @@ static const char *const fast_colour_models[] = {"natural-8x8-k50.gmmp",
  * (GMMP_OPT_EPLL_ADAPT_AFTER): +0.09 dB on held-out grey Kodak crops and
  * +0.14 dB on set12 at sigma 25, for about a fifth more time. */
 #define FAST_ADAPT_AFTER 1
+/* --fast's last half-quadratic step on a grid of 6, the others on grids
+ * of 4 (GMMP_OPT_EPLL_LAST_GRID): the same PSNR to 0.002 dB at sigma 15,
+ * 25, 50 on held-out grey Kodak crops and set12 (means over three grid
+ * seeds), for 44% of that step's patches; a grid of 8 lost 0.025 dB, and
+ * the first step or the last two on grids of 5 lost 0.01. With the K = 50
+ * prior's five steps (colour) it lost 0.015 dB on McMaster at sigma 25:
+ * K = 200 priors only (docs/performance.md). */
+#define FAST_LAST_GRID 6
 
 /* What --fast means: every option it sets, in one place (with the
  * default priors above). Measured on set12 at sigma 25
- * (docs/performance.md): jittered grids of step 4, flat tails beyond 16
+ * (docs/performance.md): jittered grids of step 4 (the last step's of 6
+ * with K = 200), flat tails beyond 16
  * eigenvalues (fast EPLL), MAP estimates, the prior adapted after the
  * first step; K = 200 priors with preselection. */
 static int fast_options(gmmp_options *o, const gmmp_model *model)
@@ -92,6 +101,7 @@ static int fast_options(gmmp_options *o, const gmmp_model *model)
     bool preselect = gmmp_model_components(model) >= FAST_PRESELECT_K;
     return gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, preselect ? FULL_STEPS : 5) ||
            gmmp_options_set_int(o, GMMP_OPT_STEP, 4) ||
+           (preselect && gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, FAST_LAST_GRID)) ||
            gmmp_options_set_int(o, GMMP_OPT_RANK, FAST_RANK) ||
            (preselect && gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, FAST_CANDIDATES)) ||
            gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT_AFTER, FAST_ADAPT_AFTER) ||

@@ -139,6 +139,15 @@ typedef enum gmmp_option {
      * restores the image again from the start, for part of its gain
      * (docs/performance.md) (since 1.1). */
     GMMP_OPT_EPLL_ADAPT_AFTER = 37,
+    /** int in [0, 4096], default 0 (#GMMP_OPT_STEP's): distance between
+     * patch positions in the last half-quadratic step of
+     * gmmp_epll_image() (of its final restoration, with
+     * #GMMP_OPT_EPLL_ADAPT rounds), at most the patch size (else
+     * gmmp_epll_image() fails with #GMMP_EDIM, as for #GMMP_OPT_STEP). The last step
+     * mostly confirms the previous one's estimate: on a grid of 6 after
+     * steps on grids of 4 it measured the same PSNR for less than half of
+     * that step's patches (docs/performance.md) (since 1.1). */
+    GMMP_OPT_EPLL_LAST_GRID = 38,
     /** int in [0, 32], default 0: side of the square patches of
      * gmmp_group_refine_image()'s groups; 0: by the noise, 5 below
      * sigma 40 and 7 from there, at most the image's smaller side

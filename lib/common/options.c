@@ -48,6 +48,7 @@ static const option_spec specs[GMMP__N_OPTIONS] = {
     {GMMP_OPT_EPLL_ADAPT, "epll_adapt", false, 0, 8, 0},
     {GMMP_OPT_ADAPT_RELEVANCE, "adapt_relevance", true, 0, 1e12, 16},
     {GMMP_OPT_EPLL_ADAPT_AFTER, "epll_adapt_after", false, 0, 64, 0},
+    {GMMP_OPT_EPLL_LAST_GRID, "epll_last_grid", false, 0, 4096, 0},
     {GMMP_OPT_GROUP_PATCH, "group_patch", false, 0, 32, 0},
     {GMMP_OPT_GROUP_SIZE, "group_size", false, 0, 4096, 0},
     {GMMP_OPT_GROUP_SEARCH, "group_search", false, 1, 256, 16},

@@ -12,7 +12,7 @@
 #include "gmmprior/options.h"
 
 /* Number of keys in the table of options.c. */
-#define GMMP__N_OPTIONS 27
+#define GMMP__N_OPTIONS 28
 
 typedef struct gmmp__option_values {
     int64_t integer[GMMP__N_OPTIONS];

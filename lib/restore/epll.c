@@ -88,6 +88,7 @@ typedef struct epll {
     double sigma2;
     gmmp__rng rng;
     size_t adapt_after;   /* GMMP_OPT_EPLL_ADAPT_AFTER: 0, or the step it follows */
+    size_t last_grid;     /* GMMP_OPT_EPLL_LAST_GRID, or 0 */
     double relevance;     /* GMMP_OPT_ADAPT_RELEVANCE */
     gmmp_model *adapted;  /* the prior adapted within the steps, or NULL (owned) */
 } epll;
@@ -132,6 +133,14 @@ static void draw_grid(gmmp__rng *rng, size_t step, gmmp__pass *ps)
     ps->col_offset = step > 1 ? (size_t)gmmp__rng_below(rng, step) : 0;
 }
 
+/* The grid step of half-quadratic step s of `steps` on grids of `step`:
+ * the last step of the final restoration may take its own
+ * (GMMP_OPT_EPLL_LAST_GRID). The passes and the progress count ask alike. */
+static size_t step_grid(const epll *e, size_t s, size_t steps, size_t step, bool final)
+{
+    return final && s + 1 == steps && e->last_grid ? e->last_grid : step;
+}
+
 /* One pass at variance var over src (with a mask or not) into avg. */
 static int step_pass(epll *e, double var, const double *src, size_t pitch,
                      const unsigned char *observed, size_t step, double *avg)
@@ -172,7 +181,8 @@ static int count_passes(const epll *e, size_t rounds, size_t steps, size_t step,
             sum += n;
         }
         for (size_t s = 0; s < steps; s++) {
-            draw_grid(&rng, round < rounds ? prefilter_step : step, &ps);
+            bool final = round == rounds;
+            draw_grid(&rng, step_grid(e, s, steps, final ? step : prefilter_step, final), &ps);
             if ((rc = gmmp__count_patches(&ps, &n)))
                 return rc;
             sum += n;
@@ -201,7 +211,8 @@ static int restore_steps(epll *e, const double *y, size_t pitch, const unsigned 
     }
     for (size_t s = 0; s < steps; s++) {
         double bs2 = schedule(s); /* beta sigma^2 */
-        if ((rc = step_pass(e, e->sigma2 / bs2, x, row, NULL, step, avg)))
+        if ((rc = step_pass(e, e->sigma2 / bs2, x, row, NULL, step_grid(e, s, steps, step, final),
+                            avg)))
             return rc;
         for (size_t r = 0; r < h; r++)
             for (size_t i = 0; i < row; i++) {
@@ -237,6 +248,12 @@ int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size
     const double relevance = gmmp__opt_real(&opt, GMMP_OPT_ADAPT_RELEVANCE);
     e.relevance = relevance;
     e.adapt_after = (size_t)gmmp__opt_int(&opt, GMMP_OPT_EPLL_ADAPT_AFTER);
+    e.last_grid = (size_t)gmmp__opt_int(&opt, GMMP_OPT_EPLL_LAST_GRID);
+    if (e.last_grid > e.pass.ph || e.last_grid > e.pass.pw)
+        return gmmp__fail(GMMP_EDIM,
+                          "last step's grid %zu exceeds the model's %zux%zu patch: some pixels "
+                          "would get no estimate",
+                          e.last_grid, e.pass.ph, e.pass.pw);
     const size_t prefilter_step = gmmp__step_within_patch(
         step > PREFILTER_STEP ? step : PREFILTER_STEP, e.pass.ph, e.pass.pw);
     gmmp__rng_seed(&e.rng, (uint64_t)gmmp__opt_int(&opt, GMMP_OPT_SEED));

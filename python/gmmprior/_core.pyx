@@ -1166,7 +1166,7 @@ _COLOUR_BASES = {"pca": 0, "opponent": 1, "identity": 2}
 
 def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1, seed=0,
                estimator="mmse", batch=4096, threads=1, progress=None, colour_basis="pca",
-               adapt=0, adapt_after=0, blas_serial=False):
+               adapt=0, adapt_after=0, blas_serial=False, last_grid=0):
     """Restores an image by EPLL (Zoran and Weiss 2011; gmmp_epll_image):
     `steps` half-quadratic steps (GMMP_OPT_EPLL_STEPS); with step > 1, fast
     EPLL's jittered patch grids (seeded by `seed`). ``observed`` (h x w,
@@ -1186,8 +1186,10 @@ def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1,
     to that restoration's patches (gmmp_stats_adapt, relevance 16).
     ``adapt_after`` = s (GMMP_OPT_EPLL_ADAPT_AFTER) adapts it once within
     the steps instead, after step s, to that step's estimate, and goes on
-    with it: no second restoration. ``blas_serial`` as for
-    denoise_image()."""
+    with it: no second restoration. ``last_grid`` (GMMP_OPT_EPLL_LAST_GRID,
+    0: `step`) is the grid of the last step, at most the patch size:
+    gmmp-restore --fast takes 6 after steps on grids of 4. ``blas_serial``
+    as for denoise_image()."""
     p = model.patch
     if p is None:
         raise ArgumentError("the model has no patch description: set it with "
@@ -1211,6 +1213,7 @@ def epll_image(Model model, image, double sigma, observed=None, steps=5, step=1,
     opts.set("channel_basis", _COLOUR_BASES[colour_basis])
     opts.set("epll_adapt", adapt)
     opts.set("epll_adapt_after", adapt_after)
+    opts.set("epll_last_grid", last_grid)
     cdef const double *pa = _ptr(a)
     cdef const unsigned char *pk = NULL
     if mask is not None:

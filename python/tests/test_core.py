@@ -337,6 +337,15 @@ def test_epll_and_fast_plans():
     assert mse(within) < mse(epll)
     with pytest.raises(gmmprior.ArgumentError, match="epll_adapt_after"):
         gmmprior.epll_image(natural, noisy, 20.0, adapt_after=65)
+    # The last step on a grid of its own (GMMP_OPT_EPLL_LAST_GRID): the
+    # grid of the others is no change, another is, and none may exceed
+    # the 8x8 patch.
+    same = gmmprior.epll_image(natural, noisy, 20.0, steps=3, step=2, seed=1, last_grid=2)
+    assert np.array_equal(same, epll)
+    last = gmmprior.epll_image(natural, noisy, 20.0, steps=3, step=2, seed=1, last_grid=3)
+    assert not np.array_equal(last, epll) and mse(last) < mse(noisy) / 3
+    with pytest.raises(gmmprior.ArgumentError, match="last step's grid 9"):
+        gmmprior.epll_image(natural, noisy, 20.0, last_grid=9)
     with pytest.raises(gmmprior.ArgumentError):
         gmmprior.epll_image(natural, noisy, 20.0, adapt=9)
     mask = rng.uniform(size=img.shape) > 0.3
