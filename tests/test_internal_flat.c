@@ -1,7 +1,8 @@
 /*
  * Internal: the two builds of a flat-tail plan's blocks (flat_block.c),
  * for the baseline target and with AVX2, give the same results bit for
- * bit. The plan takes the AVX2 one wherever the processor has it, so the
+ * bit; plans share their model's flat layout (flat_layout.c) and give
+ * the same bits as plans that built their own. The plan takes the AVX2 one wherever the processor has it, so the
  * other tests check that one against their references; this test makes
  * the baseline one answer to it. Linked against the library's parts, not
  * the shared library, so that the plan's choice can be set.
@@ -128,11 +129,97 @@ START_TEST(both_builds_of_the_flat_blocks_agree_bit_for_bit)
 }
 END_TEST
 
+/* A plan for another noise level, or after plans of another rank or
+ * precision, takes the model's kept layout when it serves (flat_layout.c)
+ * and gives the same bits as a plan of a model that never had one. */
+static gmmp_plan *flat_plan(gmmp_model *m, double sigma, size_t rank, size_t candidates,
+                            bool single)
+{
+    gmmp_options *o = new_options();
+    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_RANK, (long long)rank), GMMP_OK);
+    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, (long long)candidates),
+                     GMMP_OK);
+    ck_assert_int_eq(gmmp_options_set_real(o, GMMP_OPT_SKIP, 0.0), GMMP_OK);
+    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_PRECISION,
+                                          single ? GMMP_PRECISION_SINGLE : GMMP_PRECISION_DOUBLE),
+                     GMMP_OK);
+    gmmp_plan *plan;
+    ck_assert_int_eq(gmmp_plan_create_denoise(&plan, m, sigma, o), GMMP_OK);
+    ck_assert(plan->flat);
+    gmmp_options_destroy(o);
+    return plan;
+}
+
+static void assert_same_outputs(gmmp_plan *a, gmmp_plan *b, const double *Y, size_t n,
+                                size_t K, size_t d)
+{
+    outputs x = run(a, cpu_has_avx2(), Y, n, K, d), y = run(b, cpu_has_avx2(), Y, n, K, d);
+    ck_assert_mem_eq(x.resp, y.resp, n * K * sizeof(double));
+    ck_assert_mem_eq(x.lev, y.lev, n * sizeof(double));
+    ck_assert_mem_eq(x.map, y.map, n * d * sizeof(double));
+    ck_assert_mem_eq(x.mmse, y.mmse, n * d * sizeof(double));
+    release(&x);
+    release(&y);
+}
+
+START_TEST(plans_share_the_models_flat_layout)
+{
+    enum { K = 24, N = 200 };
+    const size_t d = _i / 4 ? 64 : 27, rank = d < 32 ? 9 : 13;
+    const size_t candidates = (size_t)(_i % 2) * 4;
+    const bool single = (_i / 2) % 2;
+    tu_rng r = {77 + (uint64_t)_i};
+    double *w = malloc(K * sizeof *w), *mu = malloc(K * d * sizeof *mu);
+    double *cov = malloc(K * d * d * sizeof *cov), *Y = malloc(N * d * sizeof *Y);
+    ck_assert(w && mu && cov && Y);
+    for (size_t k = 0; k < K; k++) {
+        w[k] = 1.0 / K;
+        tu_random_spd(&r, cov + k * d * d, d, 1.0, 900.0);
+    }
+    tu_fill_uniform(&r, mu, K * d, -40, 40);
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < d; j++)
+            Y[i * d + j] = mu[(i % K) * d + j] + 20.0 * tu_normal(&r);
+    gmmp_model *m, *fresh;
+    ck_assert_int_eq(gmmp_model_create(&m, K, d, w, mu, cov), GMMP_OK);
+    ck_assert_int_eq(gmmp_model_create(&fresh, K, d, w, mu, cov), GMMP_OK);
+    gmmp_plan *reference = flat_plan(fresh, 20.0, rank, candidates, single);
+    /* A double-precision plan at another sigma first: a single one needs
+     * a layout with float copies, a double one takes it as it is. */
+    gmmp_plan *first = flat_plan(m, 5.0, rank, candidates, false);
+    gmmp_plan *second = flat_plan(m, 20.0, rank, candidates, single);
+    ck_assert(single ? second->layout != first->layout : second->layout == first->layout);
+    ck_assert(second->layout != reference->layout);
+    ck_assert_uint_eq(second->candidates, candidates);
+    assert_same_outputs(second, reference, Y, N, K, d);
+    gmmp_plan *again = flat_plan(m, 20.0, rank, candidates, false);
+    ck_assert(again->layout == second->layout);
+    /* Another rank replaces the kept layout; plans holding the old one
+     * keep theirs, and the next plan of the first rank builds it anew. */
+    gmmp_plan *other = flat_plan(m, 20.0, rank - 1, candidates, single);
+    ck_assert(other->layout != second->layout);
+    gmmp_plan *last = flat_plan(m, 20.0, rank, candidates, single);
+    ck_assert(last->layout != second->layout && last->layout != other->layout);
+    gmmp_model_destroy(m); /* the plans hold the model, and so its layouts */
+    assert_same_outputs(last, reference, Y, N, K, d);
+    assert_same_outputs(second, reference, Y, N, K, d);
+    gmmp_plan_destroy(first);
+    gmmp_plan_destroy(second);
+    gmmp_plan_destroy(again);
+    gmmp_plan_destroy(other);
+    gmmp_plan_destroy(last);
+    gmmp_plan_destroy(reference);
+    gmmp_model_destroy(fresh);
+    free(w), free(mu), free(cov), free(Y);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("internal_flat");
     TCase *tc = tu_tcase("builds");
     tcase_add_loop_test(tc, both_builds_of_the_flat_blocks_agree_bit_for_bit, 0, 12);
+    tcase_add_loop_test(tc, plans_share_the_models_flat_layout, 0, 8);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -175,6 +175,8 @@ static int compute(const gmmp_model *m, const gmmp__eigen *hint, size_t top,
     e->lambda = gmmp__alloc_array(K * d, sizeof(double));
     e->ut = gmmp__alloc_array(K * d * d, sizeof(double));
     e->ut_f = NULL; /* made by the first single-precision plan */
+    e->derived = NULL;
+    e->derived_release = NULL;
     if (!e->lambda || !e->ut) {
         gmmp__eigen_release(e);
         return gmmp__fail_nomem();
@@ -432,5 +434,7 @@ void gmmp__eigen_release(gmmp__eigen *e)
     gmmp__free(e->lambda);
     gmmp__free(e->ut);
     gmmp__free(e->ut_f);
+    if (e->derived_release)
+        e->derived_release(e->derived);
     gmmp__free(e);
 }

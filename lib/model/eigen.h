@@ -21,6 +21,12 @@ typedef struct gmmp__eigen {
     double *lambda; /* K x d eigenvalues, ascending */
     double *ut;     /* K x d x d: U_k^T, row j = eigenvector j */
     float *ut_f;    /* the same in float, made by the first single-precision plan */
+    /* What a plan derives from these bases and the model alone, whatever
+     * the noise (posterior's flat-tail layouts), kept here so that plans
+     * for other noise levels reuse it: set and read under the model's
+     * lock, released with the bases by derived_release. NULL for none. */
+    void *derived;
+    void (*derived_release)(void *derived);
 } gmmp__eigen;
 
 /* Returns the model's eigendecompositions (computing them on first use,

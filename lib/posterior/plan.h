@@ -49,12 +49,14 @@ struct gmmp_plan {
     bool flat;
     bool flat_avx2;      /* blocks run flat_block.c's AVX2 build (the processor has it) */
     size_t rank;         /* r */
-    double *u_all;       /* d x K r: [U_r,1 ... U_r,K], leading eigenvectors as columns */
-    float *u_all_f;      /* the same in float, for single precision without
-                            preselection (else NULL) */
+    /* The noise-independent part, shared with the model's other flat
+     * plans (flat_layout.h, which describes the arrays below it lends). */
+    struct gmmp__flat_layout *layout;
+    const double *u_all;    /* d x K r: leading eigenvectors as columns */
+    const float *u_all_f;   /* in float, for single precision without preselection */
+    const double *proj_mu;  /* K x r: U_r,k^T mu_k */
+    const double *mu_norm2; /* K: ||mu_k||^2 */
     double flat_single_max; /* largest |y| a block may hold for its projections in float */
-    double *proj_mu;     /* K x r: U_r,k^T mu_k */
-    double *mu_norm2;    /* K: ||mu_k||^2 */
     double *flat_iv;     /* K x (r + 1): 1 / (lambda + sigma2), the tail's last */
     double *flat_gain;   /* K x (r + 1): lambda / (lambda + sigma2), the tail's last */
 
@@ -62,16 +64,15 @@ struct gmmp_plan {
      * components most likely under a coarser flat tail of rank pre_rank
      * are the only ones whose rank-r log densities are computed. 0: off. */
     size_t candidates, pre_rank;
-    double *pre_u;       /* d x (r0 + 1) K: the r0 leading eigenvectors, column a K + k,
-                            then the means, column r0 K + k */
-    double *pre_rest;    /* K x d x (r - r0): its other r - r0 kept ones, as columns */
-    float *pre_u_f;      /* pre_u in float, for single precision (else NULL) */
-    float *pre_rest_f;   /* pre_rest in float, transposed: K x (r - r0) x d, rows */
+    const double *pre_u;       /* d x (r0 + 1) K: coarse eigenvectors, then the means */
+    const double *pre_rest;    /* K x d x (r - r0): the other kept ones, as columns */
+    const float *pre_u_f;      /* pre_u in float, for single precision (else NULL) */
+    const float *pre_rest_f;   /* pre_rest in float, transposed: K x (r - r0) x d */
+    const double *pre_proj_mu; /* r0 x K: their projections of mu_k */
     float *pre_f;        /* the coarse scores' constants in float, for single precision
                             blocks: (2 r0 + 2) x K, pre_proj_mu (r0 rows), -pre_iv / 2
                             (r0 rows), the tail's iv_t, pre_base; NULL where float would
                             not hold them comfortably, and they are scored in double */
-    double *pre_proj_mu; /* r0 x K: their projections of mu_k */
     double *pre_iv;      /* (r0 + 1) x K: 1 / (lambda + sigma2) less the coarser tail's,
                             then the tail's own */
     double *pre_base;    /* K: log weight + log normaliser of the coarser model

@@ -27,6 +27,7 @@
  */
 #include <math.h>
 
+#include "flat_layout.h"
 #include "internal.h"
 #include "plan.h"
 #include "plan_exec.h"
@@ -73,40 +74,21 @@ static int coarse_constants_single(gmmp_plan *plan)
  * 1 for 8 x 8 grey patches), and within float's safe range. The
  * log-density's error grows with ||y - mu|| / sigma as well: measured,
  * 2e-3 (sigma 1) to 4e-5 (sigma 20) absolute on the log-evidence of
- * 8-bit patches, 5e-6 on responsibilities (docs/math.md). */
+ * 8-bit patches, 5e-6 on responsibilities (docs/math.md). The float
+ * copies are the layout's (flat_layout.c), which makes none where
+ * preselection's means exceed float's safe range: the plan then stays
+ * in double (n_single 0). */
 static int flat_single(gmmp_plan *plan)
 {
-    const size_t d = plan->d, n = d * plan->K * plan->rank;
-    /* Preselection's product carries the means too: beyond float's safe
-     * range they keep the whole plan in double (n_single stays 0). */
-    if (plan->candidates && gmmp__max_abs(plan->means, plan->K * d) > GMMP__SINGLE_MAX_ABS)
+    const gmmp__flat_layout *l = plan->layout;
+    if (plan->candidates ? !l->pre_u_f : !l->u_all_f)
         return GMMP_OK;
-    /* Preselection never projects on all K r columns (flat_block.c). */
-    if (!plan->candidates) {
-        if (!(plan->u_all_f = gmmp__alloc_array(n, sizeof(float))))
-            return gmmp__fail_nomem();
-        gmmp__to_single(plan->u_all, n, plan->u_all_f);
-    }
     if (plan->candidates) {
-        const size_t n0 = d * plan->K * (plan->pre_rank + 1);
-        const size_t n1 = d * plan->K * (plan->rank - plan->pre_rank);
-        if (!(plan->pre_u_f = gmmp__alloc_array(n0, sizeof(float))) ||
-            !(plan->pre_rest_f = gmmp__alloc_array(n1, sizeof(float))))
-            return gmmp__fail_nomem();
-        gmmp__to_single(plan->pre_u, n0, plan->pre_u_f);
-        /* Each candidate's remaining eigenvectors as rows, for dot
-         * products of the whole row y in eight-lane sums. */
-        const size_t K = plan->K, r0 = plan->pre_rank, rest = plan->rank - r0;
-        for (size_t k = 0; k < K; k++)
-            for (size_t j = 0; j < d; j++)
-                for (size_t a = 0; a < rest; a++)
-                    plan->pre_rest_f[(k * rest + a) * d + j] =
-                        (float)plan->pre_rest[(k * d + j) * rest + a];
         int rc = coarse_constants_single(plan);
         if (rc)
             return rc;
     }
-    double limit = 1e-3 * sqrt(plan->sigma2) / (0x1p-24 * (double)d);
+    double limit = 1e-3 * sqrt(plan->sigma2) / (0x1p-24 * (double)plan->d);
     plan->flat_single_max = fmin(limit, GMMP__SINGLE_MAX_ABS);
     plan->n_single = plan->K;
     return GMMP_OK;
@@ -116,28 +98,24 @@ static int flat_single(gmmp_plan *plan)
  * 4, which measured within 0.02 dB of every component exact with 8
  * candidates of 200, where rank 2 lost 0.07; docs/performance.md). Only
  * where it saves work: the coarse coordinates and the candidates' own
- * must cost less than every component's r. */
-static int flat_preselect(gmmp_plan *plan, size_t candidates)
+ * must cost less than every component's r. Returns r0, or 0 for none. */
+static size_t coarse_rank(size_t K, size_t r, size_t candidates)
 {
-    const size_t K = plan->K, d = plan->d, r = plan->rank;
     const size_t r0 = r / 4 > 0 ? r / 4 : 1;
     if (candidates == 0 || candidates >= K || K * r0 + candidates * r >= K * r)
-        return GMMP_OK;
-    plan->candidates = candidates;
-    plan->pre_rank = r0;
-    plan->pre_u = gmmp__alloc_array(d * K, (r0 + 1) * sizeof(double));
-    plan->pre_rest = gmmp__alloc_array(K * d, (r - r0) * sizeof(double));
-    plan->pre_proj_mu = gmmp__alloc_array(K, r0 * sizeof(double));
+        return 0;
+    return r0;
+}
+
+/* Preselection's noise-dependent constants: the coarse model's inverse
+ * variances (the tail's last) and each component's base score. */
+static int flat_preselect(gmmp_plan *plan)
+{
+    const size_t K = plan->K, d = plan->d, r0 = plan->pre_rank;
     plan->pre_iv = gmmp__alloc_array(K, (r0 + 1) * sizeof(double));
     plan->pre_base = gmmp__alloc_array(K, sizeof(double));
-    if (!plan->pre_u || !plan->pre_rest || !plan->pre_proj_mu || !plan->pre_iv ||
-        !plan->pre_base)
+    if (!plan->pre_iv || !plan->pre_base)
         return gmmp__fail_nomem();
-    /* Laid out component-fastest (column a K + k), so that scoring runs
-     * over the components in vectorisable lanes (flat_block.c); the
-     * means follow as K more columns, so that the same product gives
-     * every y . mu_k the ranking needs. */
-    const size_t Kr = K * r, Kr0 = K * r0, cols = Kr0 + K;
     double *tail_iv = plan->pre_iv + r0 * K;
     for (size_t k = 0; k < K; k++) {
         const double *lambda = plan->eig->lambda + k * d;
@@ -146,23 +124,10 @@ static int flat_preselect(gmmp_plan *plan, size_t candidates)
             lt += lambda[j] / (double)(d - r0);
         tail_iv[k] = 1.0 / (lt + plan->sigma2);
         for (size_t a = 0; a < r0; a++) {
-            /* The leading r0 of the kept eigenvectors: the last columns. */
-            size_t from = k * r + (r - r0) + a;
-            for (size_t j = 0; j < d; j++)
-                plan->pre_u[j * cols + a * K + k] = plan->u_all[j * Kr + from];
-            plan->pre_proj_mu[a * K + k] = plan->proj_mu[from];
             double var = lambda[d - r0 + a] + plan->sigma2;
             plan->pre_iv[a * K + k] = 1.0 / var - tail_iv[k];
             logdet += log(var);
         }
-        for (size_t j = 0; j < d; j++)
-            plan->pre_u[j * cols + Kr0 + k] = plan->means[k * d + j];
-        /* The others as columns, so that a candidate's coordinates are
-         * summed across them, in independent lanes that vectorise. */
-        const size_t rest = r - r0;
-        for (size_t j = 0; j < d; j++)
-            for (size_t a = 0; a < rest; a++)
-                plan->pre_rest[(k * d + j) * rest + a] = plan->u_all[j * Kr + k * r + a];
         logdet += (double)(d - r0) * log(lt + plan->sigma2);
         plan->pre_base[k] = plan->log_weights[k] -
                             0.5 * ((double)d * GMMP__LOG_2PI + logdet) -
@@ -189,29 +154,34 @@ int gmmp__plan_flat(gmmp_plan *plan, size_t rank, size_t candidates, bool single
     plan->flat_avx2 = has_avx2();
 #endif
     plan->rank = r;
-    plan->u_all = gmmp__alloc_array(d * K, r * sizeof(double));
-    plan->proj_mu = gmmp__alloc_array(K, r * sizeof(double));
-    plan->mu_norm2 = gmmp__alloc_array(K, sizeof(double));
+    const size_t r0 = coarse_rank(K, r, candidates);
+    plan->candidates = r0 ? candidates : 0;
+    plan->pre_rank = r0;
+    int rc = gmmp__flat_layout_get(plan->model, plan->eig, r, r0, single, &plan->layout);
+    if (rc)
+        return rc;
+    const gmmp__flat_layout *l = plan->layout;
+    plan->u_all = l->u_all;
+    plan->u_all_f = l->u_all_f;
+    plan->proj_mu = l->proj_mu;
+    plan->mu_norm2 = l->mu_norm2;
+    plan->pre_u = l->pre_u;
+    plan->pre_rest = l->pre_rest;
+    plan->pre_u_f = l->pre_u_f;
+    plan->pre_rest_f = l->pre_rest_f;
+    plan->pre_proj_mu = l->pre_proj_mu;
     plan->flat_iv = gmmp__alloc_array(K, (r + 1) * sizeof(double));
     plan->flat_gain = gmmp__alloc_array(K, (r + 1) * sizeof(double));
-    if (!plan->u_all || !plan->proj_mu || !plan->mu_norm2 || !plan->flat_iv || !plan->flat_gain)
+    if (!plan->flat_iv || !plan->flat_gain)
         return gmmp__fail_nomem();
-    const size_t Kr = K * r;
     for (size_t k = 0; k < K; k++) {
-        const double *lambda = e->lambda + k * d, *ut = e->ut + k * d * d;
-        const double *mu = plan->means + k * d;
+        const double *lambda = e->lambda + k * d;
         /* Eigenvalues ascend: the tail is the first d - r. */
-        double lt = 0.0, logdet = 0.0, mm = 0.0;
+        double lt = 0.0, logdet = 0.0;
         for (size_t j = 0; j < tail; j++)
             lt += lambda[j] / (double)tail;
         for (size_t a = 0; a < r; a++) {
-            const double *u = ut + (tail + a) * d; /* eigenvector a of the kept ones */
-            double lam = lambda[tail + a], pm = 0.0;
-            for (size_t j = 0; j < d; j++) {
-                plan->u_all[j * Kr + k * r + a] = u[j];
-                pm += u[j] * mu[j];
-            }
-            plan->proj_mu[k * r + a] = pm;
+            double lam = lambda[tail + a];
             plan->flat_iv[k * (r + 1) + a] = 1.0 / (lam + plan->sigma2);
             plan->flat_gain[k * (r + 1) + a] = lam / (lam + plan->sigma2);
             logdet += log(lam + plan->sigma2);
@@ -219,29 +189,19 @@ int gmmp__plan_flat(gmmp_plan *plan, size_t rank, size_t candidates, bool single
         plan->flat_iv[k * (r + 1) + r] = 1.0 / (lt + plan->sigma2);
         plan->flat_gain[k * (r + 1) + r] = lt / (lt + plan->sigma2);
         logdet += (double)tail * log(lt + plan->sigma2);
-        for (size_t j = 0; j < d; j++)
-            mm += mu[j] * mu[j];
-        plan->mu_norm2[k] = mm;
         plan->log_norm[k] = -0.5 * ((double)d * GMMP__LOG_2PI + logdet);
     }
-    int rc = flat_preselect(plan, candidates);
-    return rc == GMMP_OK && single ? flat_single(plan) : rc;
+    if (r0 && (rc = flat_preselect(plan)))
+        return rc;
+    return single ? flat_single(plan) : GMMP_OK;
 }
 
 void gmmp__plan_flat_free(gmmp_plan *plan)
 {
-    gmmp__free(plan->u_all);
-    gmmp__free(plan->u_all_f);
-    gmmp__free(plan->proj_mu);
-    gmmp__free(plan->mu_norm2);
+    gmmp__flat_layout_release(plan->layout);
     gmmp__free(plan->flat_iv);
     gmmp__free(plan->flat_gain);
-    gmmp__free(plan->pre_u);
-    gmmp__free(plan->pre_u_f);
-    gmmp__free(plan->pre_rest);
-    gmmp__free(plan->pre_rest_f);
     gmmp__free(plan->pre_f);
-    gmmp__free(plan->pre_proj_mu);
     gmmp__free(plan->pre_iv);
     gmmp__free(plan->pre_base);
 }

@@ -1,0 +1,178 @@
+/*
+ * Flat-tail layouts, kept with the model's eigenbases (flat_layout.h).
+ * SPDX-License-Identifier: MIT
+ */
+#include <pthread.h>
+
+#include "flat_layout.h"
+#include "internal.h"
+#include "single.h"
+
+void gmmp__flat_layout_release(gmmp__flat_layout *l)
+{
+    if (!l || atomic_fetch_sub(&l->refs, 1) != 1)
+        return;
+    gmmp__free(l->u_all);
+    gmmp__free(l->u_all_f);
+    gmmp__free(l->proj_mu);
+    gmmp__free(l->mu_norm2);
+    gmmp__free(l->pre_u);
+    gmmp__free(l->pre_rest);
+    gmmp__free(l->pre_u_f);
+    gmmp__free(l->pre_rest_f);
+    gmmp__free(l->pre_proj_mu);
+    gmmp__free(l);
+}
+
+/* The eigenbases' derived slot holds a layout (eigen.h). */
+static void release_kept(void *layout)
+{
+    gmmp__flat_layout_release(layout);
+}
+
+/* Every component's r kept eigenvectors as columns (eigenvalues ascend:
+ * they are the last r rows of U_k^T), their projections of the mean,
+ * and the mean's squared norm. */
+static void lay_out_kept(const gmmp_model *m, const gmmp__eigen *e, gmmp__flat_layout *l)
+{
+    const size_t K = m->K, d = m->d, r = l->rank, tail = d - r, Kr = K * r;
+    for (size_t k = 0; k < K; k++) {
+        const double *ut = e->ut + k * d * d, *mu = m->means + k * d;
+        for (size_t a = 0; a < r; a++) {
+            const double *u = ut + (tail + a) * d; /* eigenvector a of the kept ones */
+            double pm = 0.0;
+            for (size_t j = 0; j < d; j++) {
+                l->u_all[j * Kr + k * r + a] = u[j];
+                pm += u[j] * mu[j];
+            }
+            l->proj_mu[k * r + a] = pm;
+        }
+        double mm = 0.0;
+        for (size_t j = 0; j < d; j++)
+            mm += mu[j] * mu[j];
+        l->mu_norm2[k] = mm;
+    }
+}
+
+/* Preselection's columns: the r0 leading kept eigenvectors laid out
+ * component-fastest (column a K + k), so that scoring runs over the
+ * components in vectorisable lanes (flat_block.c), then the means as K
+ * more columns, so that the same product gives every y . mu_k the
+ * ranking needs; the other r - r0 as columns of each component, so that
+ * a candidate's coordinates are summed across them in independent lanes. */
+static void lay_out_preselection(const gmmp_model *m, gmmp__flat_layout *l)
+{
+    const size_t K = m->K, d = m->d, r = l->rank, r0 = l->pre_rank, rest = r - r0;
+    const size_t Kr = K * r, Kr0 = K * r0, cols = Kr0 + K;
+    for (size_t k = 0; k < K; k++) {
+        for (size_t a = 0; a < r0; a++) {
+            size_t from = k * r + rest + a; /* the leading r0: the last columns */
+            for (size_t j = 0; j < d; j++)
+                l->pre_u[j * cols + a * K + k] = l->u_all[j * Kr + from];
+            l->pre_proj_mu[a * K + k] = l->proj_mu[from];
+        }
+        for (size_t j = 0; j < d; j++)
+            l->pre_u[j * cols + Kr0 + k] = m->means[k * d + j];
+        for (size_t j = 0; j < d; j++)
+            for (size_t a = 0; a < rest; a++)
+                l->pre_rest[(k * d + j) * rest + a] = l->u_all[j * Kr + k * r + a];
+    }
+}
+
+/* The float copies single precision uses (plan_flat.c says when): all
+ * K r columns without preselection; with it, its columns, and each
+ * component's remaining eigenvectors as rows, for dot products of the
+ * whole row y in eight-lane sums. Preselection's product carries the
+ * means too: beyond float's safe range none is made. */
+static int lay_out_single(const gmmp_model *m, gmmp__flat_layout *l)
+{
+    const size_t K = m->K, d = m->d, r = l->rank, r0 = l->pre_rank;
+    if (!r0) {
+        if (!(l->u_all_f = gmmp__alloc_array(d * K * r, sizeof(float))))
+            return gmmp__fail_nomem();
+        gmmp__to_single(l->u_all, d * K * r, l->u_all_f);
+        return GMMP_OK;
+    }
+    if (gmmp__max_abs(m->means, K * d) > GMMP__SINGLE_MAX_ABS)
+        return GMMP_OK;
+    const size_t rest = r - r0, n0 = d * K * (r0 + 1), n1 = d * K * rest;
+    if (!(l->pre_u_f = gmmp__alloc_array(n0, sizeof(float))) ||
+        !(l->pre_rest_f = gmmp__alloc_array(n1, sizeof(float))))
+        return gmmp__fail_nomem();
+    gmmp__to_single(l->pre_u, n0, l->pre_u_f);
+    for (size_t k = 0; k < K; k++)
+        for (size_t j = 0; j < d; j++)
+            for (size_t a = 0; a < rest; a++)
+                l->pre_rest_f[(k * rest + a) * d + j] = (float)l->pre_rest[(k * d + j) * rest + a];
+    return GMMP_OK;
+}
+
+static int build(const gmmp_model *m, const gmmp__eigen *e, size_t r, size_t r0, bool single,
+                 gmmp__flat_layout **out)
+{
+    const size_t K = m->K, d = m->d;
+    gmmp__flat_layout *l = gmmp__alloc(sizeof *l);
+    if (!l)
+        return gmmp__fail_nomem();
+    *l = (gmmp__flat_layout){.rank = r, .pre_rank = r0, .single = single};
+    atomic_init(&l->refs, 1);
+    l->u_all = gmmp__alloc_array(d * K, r * sizeof(double));
+    l->proj_mu = gmmp__alloc_array(K, r * sizeof(double));
+    l->mu_norm2 = gmmp__alloc_array(K, sizeof(double));
+    if (r0) {
+        l->pre_u = gmmp__alloc_array(d * K, (r0 + 1) * sizeof(double));
+        l->pre_rest = gmmp__alloc_array(K * d, (r - r0) * sizeof(double));
+        l->pre_proj_mu = gmmp__alloc_array(K, r0 * sizeof(double));
+    }
+    int rc = GMMP_OK;
+    if (!l->u_all || !l->proj_mu || !l->mu_norm2 ||
+        (r0 && (!l->pre_u || !l->pre_rest || !l->pre_proj_mu)))
+        rc = gmmp__fail_nomem();
+    if (rc == GMMP_OK) {
+        lay_out_kept(m, e, l);
+        if (r0)
+            lay_out_preselection(m, l);
+        if (single)
+            rc = lay_out_single(m, l);
+    }
+    if (rc) {
+        gmmp__flat_layout_release(l);
+        return rc;
+    }
+    *out = l;
+    return GMMP_OK;
+}
+
+int gmmp__flat_layout_get(const gmmp_model *cm, gmmp__eigen *e, size_t r, size_t r0,
+                          bool single, gmmp__flat_layout **out)
+{
+    gmmp_model *m = (gmmp_model *)cm; /* the lock guards the caches (eigen.h) */
+    pthread_mutex_lock(&m->lock);
+    gmmp__flat_layout *l = e->derived_release == release_kept ? e->derived : NULL;
+    if (l && l->rank == r && l->pre_rank == r0 && (l->single || !single))
+        atomic_fetch_add(&l->refs, 1);
+    else
+        l = NULL;
+    pthread_mutex_unlock(&m->lock);
+    if (l) {
+        *out = l;
+        return GMMP_OK;
+    }
+    /* Built outside the lock: plans of other models, or of other ranks,
+     * need not wait. The newest layout is the one kept (one at a time:
+     * EPLL's plans all ask for one). */
+    int rc = build(m, e, r, r0, single, &l);
+    if (rc)
+        return rc;
+    atomic_fetch_add(&l->refs, 1); /* the slot's */
+    pthread_mutex_lock(&m->lock);
+    void *old = e->derived;
+    void (*old_release)(void *) = e->derived_release;
+    e->derived = l;
+    e->derived_release = release_kept;
+    pthread_mutex_unlock(&m->lock);
+    if (old_release)
+        old_release(old);
+    *out = l;
+    return GMMP_OK;
+}
