@@ -16,6 +16,7 @@
 #include "blas_threads.h"
 #include "cli.h"
 #include "gmmprior.h"
+#include "huge_pages.h"
 #include "noise_ahead.h"
 #include "imageio.h"
 #include "restore.h"
@@ -83,13 +84,14 @@ static const char *const fast_colour_models[] = {"natural-8x8-k50.gmmp",
  * seeds), for 44% of that step's patches; a grid of 8 lost 0.025 dB, and
  * the first step or the last two on grids of 5 lost 0.01. With the K = 50
  * prior's five steps (colour) it lost 0.015 dB on McMaster at sigma 25:
- * K = 200 priors only (docs/performance.md). */
+ * priors of FAST_PRESELECT_K components or more only, and patches of at
+ * least 6 x 6 (docs/performance.md). */
 #define FAST_LAST_GRID 6
 
 /* What --fast means: every option it sets, in one place (with the
  * default priors above). Measured on set12 at sigma 25
  * (docs/performance.md): jittered grids of step 4 (the last step's of 6
- * with K = 200), flat tails beyond 16
+ * with K >= FAST_PRESELECT_K), flat tails beyond 16
  * eigenvalues (fast EPLL), MAP estimates, the prior adapted after the
  * first step; K = 200 priors with preselection. */
 static int fast_options(gmmp_options *o, const gmmp_model *model)
@@ -99,26 +101,32 @@ static int fast_options(gmmp_options *o, const gmmp_model *model)
      * within 0.3 dB of full quality); the K = 50 prior loses with a sixth
      * (held-out Kodak grey crops: 29.02 -> 29.01), and keeps 5. */
     bool preselect = gmmp_model_components(model) >= FAST_PRESELECT_K;
+    /* The last step's grid where the patch holds it (any grid up to the
+     * patch's size leaves no pixel without an estimate). */
+    size_t ph = 0, pw = 0;
+    bool last_grid = preselect && gmmp_model_patch(model, &ph, &pw, NULL, NULL) == GMMP_OK &&
+                     ph >= FAST_LAST_GRID && pw >= FAST_LAST_GRID;
     return gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, preselect ? FULL_STEPS : 5) ||
            gmmp_options_set_int(o, GMMP_OPT_STEP, 4) ||
-           (preselect && gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, FAST_LAST_GRID)) ||
+           (last_grid && gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, FAST_LAST_GRID)) ||
            gmmp_options_set_int(o, GMMP_OPT_RANK, FAST_RANK) ||
            (preselect && gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, FAST_CANDIDATES)) ||
            gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT_AFTER, FAST_ADAPT_AFTER) ||
            gmmp_options_set_int(o, GMMP_OPT_ESTIMATOR, GMMP_ESTIMATOR_MAP);
 }
 
-/* The model's eigenbases, which every flat-tail plan needs, computed now
- * (the model keeps them) by a plan made and dropped: while the noise
- * estimate runs beside it, rather than after it. Failures are left to the
- * restoration, which makes the same plans and reports them. */
-static void prepare_flat_plans(const gmmp_model *model, int64_t threads)
+/* The model's eigenbases and flat layout, which every --fast plan needs,
+ * made now (the model keeps them) by a plan of --fast's kind made and
+ * dropped: while the noise estimate runs beside it, rather than after it.
+ * Failures are left to the restoration, which makes the same plans and
+ * reports them. */
+static void prepare_flat_plans(const gmmp_model *model, int64_t threads, int64_t precision)
 {
     gmmp_options *o = NULL;
     gmmp_plan *plan = NULL;
     const double var = 1.0;
     if (gmmp_model_dim(model) > FAST_RANK && !gmmp_options_create(&o) &&
-        !gmmp_options_set_int(o, GMMP_OPT_RANK, FAST_RANK) &&
+        !fast_options(o, model) && !gmmp_options_set_int(o, GMMP_OPT_PRECISION, precision) &&
         !gmmp_options_set_int(o, GMMP_OPT_THREADS, threads) &&
         !gmmp_options_set_int(o, GMMP_OPT_BLAS_SERIAL, threads > 1) &&
         !gmmp_plan_create(&plan, model, gmmp_model_dim(model), NULL, GMMP_NOISE_SCALAR, &var,
@@ -321,6 +329,7 @@ int main(int argc, char **argv)
     gmmpio_set_max_elements((size_t)max_elements);
     if (threads > 1)
         blas_threads_single(); /* blas_threads.h says why */
+    huge_pages_for_large_arrays(); /* huge_pages.h says why */
 
     gmmp_model *model = NULL;
     gmmp_options *opt = NULL;
@@ -427,8 +436,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s: %s\n", prog, model_path, err);
         goto done;
     }
+    /* --fast: its flat tails' projections in float, the same PSNR. */
+    const int64_t plan_precision = precision >= 0 ? precision
+                                   : fast         ? GMMP_PRECISION_SINGLE
+                                                  : GMMP_PRECISION_DOUBLE;
     if (ahead && fast)
-        prepare_flat_plans(model, threads);
+        prepare_flat_plans(model, threads, plan_precision);
 
     if (gmmpio_stack_alloc_channels(&out, in.count, h, w, ch) || gmmp_options_create(&opt)) {
         fprintf(stderr, "%s: out of memory\n", prog);
@@ -447,11 +460,7 @@ int main(int argc, char **argv)
         gmmp_options_set_int(opt, GMMP_OPT_THREADS, threads) ||
         (threads > 1 && gmmp_options_set_int(opt, GMMP_OPT_BLAS_SERIAL, 1)) ||
         gmmp_options_set_int(opt, GMMP_OPT_SEED, seed) ||
-        /* --fast: its flat tails' projections in float, the same PSNR. */
-        gmmp_options_set_int(opt, GMMP_OPT_PRECISION,
-                             precision >= 0 ? precision
-                             : fast         ? GMMP_PRECISION_SINGLE
-                                            : GMMP_PRECISION_DOUBLE) ||
+        gmmp_options_set_int(opt, GMMP_OPT_PRECISION, plan_precision) ||
         gmmp_options_set_int(opt, GMMP_OPT_CHANNEL_BASIS, basis) ||
         gmmp_options_set_real(opt, GMMP_OPT_GROUP_WEIGHT, refine) ||
         (steps && gmmp_options_set_int(opt, GMMP_OPT_EPLL_STEPS, steps)) ||
