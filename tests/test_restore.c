@@ -662,41 +662,54 @@ START_TEST(epll_adapting_within_its_steps_helps)
 }
 END_TEST
 
+/* gmmp_epll_image with these grids (GMMP_OPT_STEP, GMMP_OPT_EPLL_LAST_GRID). */
+static void epll_on_grids(const gmmp_model *m, const double *y, size_t h, size_t w,
+                          gmmp_options *o, int64_t step, int64_t last, double *out)
+{
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, step));
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, last));
+    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, out, w, o));
+}
+
 START_TEST(epll_last_grid_is_the_last_steps)
 {
     /* GMMP_OPT_EPLL_LAST_GRID: the last half-quadratic step's grid. */
     const size_t h = 23, w = 21, n = h * w;
     gmmp_model *m = tu_patch_model(4, 4, 1, 1);
     double *y = random_image(h, w, 5);
-    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
     gmmp_options *o = tu_options();
     ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_SEED, 3));
-    /* One step is the last: its grid is the last grid, drawn alike. */
+    /* One step is the last: its grid is the last grid, drawn alike. With
+     * a round of adaptation first, that round keeps its own grid (4, for
+     * 4x4 patches and grids of at most 4): the same bits again. */
     ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, 1));
-    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, 3));
-    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, a, w, o));
-    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, 2));
-    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 3));
-    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, b, w, o));
-    ck_assert_mem_eq(a, b, n * sizeof *a);
-    /* Several steps: a last grid equal to the others' is no change,
-     * another changes the result, and one beyond the patch would leave
-     * pixels without estimates; progress counts the passes as they run,
-     * rounds of adaptation (which keep their own grids) or not. */
+    for (int rounds = 0; rounds < 2; rounds++) {
+        ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT, rounds));
+        epll_on_grids(m, y, h, w, o, 3, 0, a);
+        epll_on_grids(m, y, h, w, o, 2, 3, b);
+        ck_assert_mem_eq(a, b, n * sizeof *a);
+    }
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_ADAPT, 0));
+    /* Several steps: a last grid equal to the others' is no change;
+     * another changes the last step's grid only, not every step's; one
+     * beyond the patch would leave pixels without estimates. */
     ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_STEPS, 3));
-    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 0));
-    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, a, w, o));
-    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 2));
-    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, b, w, o));
+    epll_on_grids(m, y, h, w, o, 2, 0, a);
+    epll_on_grids(m, y, h, w, o, 2, 2, b);
     ck_assert_mem_eq(a, b, n * sizeof *a);
-    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 4));
-    ck_assert_ok(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, a, w, o));
+    epll_on_grids(m, y, h, w, o, 2, 4, a);
     ck_assert(image_diff(a, w, b, w, h, w) > 0.0);
+    epll_on_grids(m, y, h, w, o, 4, 0, c); /* every step on a grid of 4 */
+    ck_assert(image_diff(a, w, c, w, h, w) > 0.0);
     memcpy(b, a, n * sizeof *b);
+    ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_STEP, 2));
     ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 5));
     ck_assert_fails(gmmp_epll_image(m, 10.0, y, h, w, w, NULL, b, w, o), GMMP_EDIM);
     ck_assert_mem_eq(a, b, n * sizeof *a); /* untouched */
     ck_assert_fails(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 4097), GMMP_EINVAL);
+    /* Progress counts the passes as they run, with rounds of adaptation
+     * (which keep their own grids) or without. */
     ck_assert_ok(gmmp_options_set_int(o, GMMP_OPT_EPLL_LAST_GRID, 4));
     for (int rounds = 0; rounds < 2; rounds++) {
         progress_seen seen = {0};
@@ -707,7 +720,7 @@ START_TEST(epll_last_grid_is_the_last_steps)
         ck_assert_double_eq_tol(seen.done, seen.total, 1e-9 * seen.total);
     }
     gmmp_options_destroy(o);
-    free(y), free(a), free(b);
+    free(y), free(a), free(b), free(c);
     gmmp_model_destroy(m);
 }
 END_TEST

@@ -163,6 +163,12 @@ if cmp -s "$tmp/fast.pgm" "$tmp/fast0.pgm"; then
     echo "FAIL: --fast --adapt-after 0 gave the same image as --fast"
     failures=$((failures + 1))
 fi
+# With a prior of 100 components or more, --fast's last step takes a grid
+# of 6 where the patch holds it (GMMP_OPT_EPLL_LAST_GRID): not with 5x5
+# patches, which a grid of 6 would leave pixels without estimates.
+check "prior of 100 components, 5x5" 0 "$mkmodel" "$tmp/k100p5.gmmp" 5 1 100
+check "--fast with it" 0 $run --fast --steps 2 --model "$tmp/k100p5.gmmp" "$tmp/g8.pgm" \
+    "$tmp/k100p5.pgm"
 
 # Full quality refines colour images by groups of similar patches, not grey
 # ones unless asked; --refine 0 does not, and neither does --fast (nor

@@ -39,7 +39,10 @@
  *
  * **Memory.** A plan references the model's parameters and cached
  * factorisations (reference counted), it does not copy them: a denoising
- * plan for a new sigma allocates O(K d). The model may be destroyed
+ * plan for a new sigma allocates O(K d). A flat-tail plan's eigenvector
+ * layout (#GMMP_OPT_RANK; about 4 MB for K = 200, d = 64, rank 16) is
+ * kept with the model's cached eigenbases as well, the newest one, for
+ * the model's next flat plans (since 1.1). The model may be destroyed
  * before the plan.
  */
 #ifndef GMMPRIOR_POSTERIOR_H

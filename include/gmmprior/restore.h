@@ -97,7 +97,8 @@ GMMP_API int gmmp_restore_image(const gmmp_plan *plan, const double *observed, s
  * With #GMMP_OPT_STEP > 1 each step uses a grid of patches every `step`
  * pixels at a random offset (#GMMP_OPT_SEED), a different one at every
  * step: fast EPLL's jittered subsets (Parameswaran et al., 2018), about
- * step^2 times less work for a small loss.
+ * step^2 times less work for a small loss. #GMMP_OPT_EPLL_LAST_GRID
+ * gives the last step a grid of its own.
  *
  * With a mask (inpainting), missing pixels' values are never read; the
  * first estimate comes from every patch's posterior given its observed
@@ -117,9 +118,14 @@ GMMP_API int gmmp_restore_image(const gmmp_plan *plan, const double *observed, s
  * @param out        output image; may be y itself.
  * @param out_pitch  elements between row starts of out, >= w*C.
  * @param options    NULL for the defaults; reads #GMMP_OPT_EPLL_STEPS,
- *                   #GMMP_OPT_STEP, #GMMP_OPT_SEED, #GMMP_OPT_ESTIMATOR,
- *                   #GMMP_OPT_BATCH, #GMMP_OPT_THREADS, #GMMP_OPT_BLAS_SERIAL,
- *                   #GMMP_OPT_SKIP and the progress callback.
+ *                   #GMMP_OPT_STEP, #GMMP_OPT_EPLL_LAST_GRID, #GMMP_OPT_SEED,
+ *                   #GMMP_OPT_ESTIMATOR, #GMMP_OPT_BATCH, #GMMP_OPT_THREADS,
+ *                   #GMMP_OPT_BLAS_SERIAL, #GMMP_OPT_SKIP, the plans'
+ *                   #GMMP_OPT_PLAN_METHOD, #GMMP_OPT_RANK,
+ *                   #GMMP_OPT_CANDIDATES and #GMMP_OPT_PRECISION, the
+ *                   adaptation's #GMMP_OPT_EPLL_ADAPT,
+ *                   #GMMP_OPT_EPLL_ADAPT_AFTER and #GMMP_OPT_ADAPT_RELEVANCE,
+ *                   and the progress callback.
  * @return as gmmp_denoise_image(); GMMP_ENONFINITE only for observed
  *         pixels. On failure `out` is untouched.
  */

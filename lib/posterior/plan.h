@@ -53,7 +53,8 @@ struct gmmp_plan {
      * plans (flat_layout.h, which describes the arrays below it lends). */
     struct gmmp__flat_layout *layout;
     const double *u_all;    /* d x K r: leading eigenvectors as columns */
-    const float *u_all_f;   /* in float, for single precision without preselection */
+    const float *u_all_f;   /* in float, for single precision without preselection (NULL
+                               when the layout has none; a plan in double leaves it unused) */
     const double *proj_mu;  /* K x r: U_r,k^T mu_k */
     const double *mu_norm2; /* K: ||mu_k||^2 */
     double flat_single_max; /* largest |y| a block may hold for its projections in float */
@@ -66,7 +67,8 @@ struct gmmp_plan {
     size_t candidates, pre_rank;
     const double *pre_u;       /* d x (r0 + 1) K: coarse eigenvectors, then the means */
     const double *pre_rest;    /* K x d x (r - r0): the other kept ones, as columns */
-    const float *pre_u_f;      /* pre_u in float, for single precision (else NULL) */
+    const float *pre_u_f;      /* pre_u in float, for single precision (NULL when the
+                                  layout has none; a plan in double leaves it unused) */
     const float *pre_rest_f;   /* pre_rest in float, transposed: K x (r - r0) x d */
     const double *pre_proj_mu; /* r0 x K: their projections of mu_k */
     float *pre_f;        /* the coarse scores' constants in float, for single precision
