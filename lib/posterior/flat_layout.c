@@ -158,9 +158,9 @@ int gmmp__flat_layout_get(const gmmp_model *cm, gmmp__eigen *e, size_t r, size_t
         *out = l;
         return GMMP_OK;
     }
-    /* Built outside the lock: plans of other models, or of other ranks,
-     * need not wait. The newest layout is the one kept (one at a time:
-     * EPLL's plans all ask for one). */
+    /* Built outside the lock, so that the model's other cached parts
+     * stay available meanwhile. The newest layout is the one kept (one at
+     * a time: EPLL's plans all ask for the same). */
     int rc = build(m, e, r, r0, single, &l);
     if (rc)
         return rc;
