@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "estep.h"
+#include "flat_layout.h"
 #include "internal.h"
 #include "plan.h"
 #include "plan_exec.h"
@@ -121,15 +122,16 @@ static void all_components(const gmmp_plan *pl, const double *Y, size_t n, bool 
                            const double *yy, double *P, double *lp, workspace *w)
 {
     const size_t K = pl->K, r = pl->rank, Kr = K * r;
-    project(pl, Y, n, pl->u_all, pl->u_all_f, single, Kr, w, P);
+    const gmmp__flat_layout *lay = pl->layout;
+    project(pl, Y, n, lay->u_all, lay->u_all_f, single, Kr, w, P);
     for (size_t i = 0; i < n; i++) {
         double *row = P + i * Kr;
         /* Coordinates of y - mu_k: one subtraction over the row, which
          * vectorises. */
         for (size_t j = 0; j < Kr; j++)
-            row[j] -= pl->proj_mu[j];
+            row[j] -= lay->proj_mu[j];
         for (size_t k = 0; k < K; k++) {
-            double e2 = yy[i] - 2.0 * lp[i * K + k] + pl->mu_norm2[k];
+            double e2 = yy[i] - 2.0 * lp[i * K + k] + lay->mu_norm2[k];
             double q = flat_quadratic(row + k * r, r, pl->flat_iv + k * (r + 1), e2);
             lp[i * K + k] = pl->log_weights[k] + pl->log_norm[k] - 0.5 * q;
         }
@@ -269,7 +271,7 @@ static void coarse_scores(const gmmp_plan *pl, const double *row0, double half_y
     for (size_t k = 0; k < K; k++)
         score[k] = pl->pre_base[k] + tail_iv[k] * (ymu[k] - half_yy);
     for (size_t a = 0; a < r0; a++) {
-        const double *p = row0 + a * K, *pm = pl->pre_proj_mu + a * K;
+        const double *p = row0 + a * K, *pm = pl->layout->pre_proj_mu + a * K;
         const double *iv = pl->pre_iv + a * K;
         for (size_t k = 0; k < K; k++) {
             double z = p[k] - pm[k];
@@ -321,12 +323,13 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool
 {
     const size_t K = pl->K, d = pl->d, r = pl->rank, r0 = pl->pre_rank, M = pl->candidates;
     const size_t Kr0 = K * r0, cols = Kr0 + K, rest = r - r0;
+    const gmmp__flat_layout *lay = pl->layout;
     /* In float the coarse values stay in w->z_f, scored there in float
      * (eight lanes where the target has them): a ranking needs no more,
      * and converting all K (r0 + 1) a row to double had cost more than
      * scoring them. */
     const bool float_scores = single && pl->pre_f; /* else scored in double, from P0 */
-    project(pl, Y, n, pl->pre_u, pl->pre_u_f, single, cols, w, float_scores ? NULL : P0);
+    project(pl, Y, n, lay->pre_u, lay->pre_u_f, single, cols, w, float_scores ? NULL : P0);
     double *score = w->cand_lp, *best = w->cand_lp + K; /* K; M */
     for (size_t i = 0; i < n; i++) {
         size_t *cand = w->cand + i * M, filled = 0;
@@ -363,7 +366,7 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool
             for (size_t a = 0; a < r0; a++) {
                 const size_t at = a * K + cand[s];
                 double value = single ? (double)w->z_f[i * cols + at] : P0[i * cols + at];
-                C[(i * M + s) * r + rest + a] = value - pl->pre_proj_mu[at];
+                C[(i * M + s) * r + rest + a] = value - lay->pre_proj_mu[at];
             }
     }
     /* The candidates' remaining coordinates, component by component: the
@@ -381,10 +384,10 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool
         const size_t p = order[q], i = p / M, k = w->cand[p];
         double *z = C + p * r;
         if (single) /* half the bytes */
-            coordinates_f(w->dev_f + i * d, pl->pre_rest_f + k * rest * d, d, rest,
-                          pl->proj_mu + k * r, z);
+            coordinates_f(w->dev_f + i * d, lay->pre_rest_f + k * rest * d, d, rest,
+                          lay->proj_mu + k * r, z);
         else
-            coordinates(Y + i * d, pl->pre_rest + k * d * rest, d, rest, pl->proj_mu + k * r,
+            coordinates(Y + i * d, lay->pre_rest + k * d * rest, d, rest, lay->proj_mu + k * r,
                         z);
     }
     for (size_t i = 0; i < n; i++) {
@@ -393,7 +396,7 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool
         for (size_t s = 0; s < M; s++) {
             const size_t k = cand[s];
             double ymu = cblas_ddot((int)d, Y + i * d, 1, pl->means + k * d, 1);
-            double e2 = yy[i] - 2.0 * ymu + pl->mu_norm2[k];
+            double e2 = yy[i] - 2.0 * ymu + lay->mu_norm2[k];
             best[s] = pl->log_weights[k] + pl->log_norm[k] -
                       0.5 * flat_quadratic(C + (i * M + s) * r, r, pl->flat_iv + k * (r + 1),
                                            e2);
@@ -420,7 +423,7 @@ void GMMP_FLAT_BLOCK(const gmmp_plan *pl, const request *rq, size_t first, size_
                 double acc = 0.0;
                 for (size_t j = 0; j < d; j++)
                     acc += ut[a * d + j] * y[j];
-                z[a] = acc - pl->proj_mu[k * r + a];
+                z[a] = acc - pl->layout->proj_mu[k * r + a];
             }
             flat_mean(pl, k, y, z, rq->means + (first + i) * d);
         }

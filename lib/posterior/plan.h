@@ -49,14 +49,11 @@ struct gmmp_plan {
     bool flat;
     bool flat_avx2;      /* blocks run flat_block.c's AVX2 build (the processor has it) */
     size_t rank;         /* r */
-    /* The noise-independent part, shared with the model's other flat
-     * plans (flat_layout.h, which describes the arrays below it lends). */
+    /* The noise-independent part (eigenvector columns, their projections
+     * of the means, preselection's columns, float copies), shared with
+     * the model's other flat plans: flat_layout.h. Its float copies may
+     * be present and unused in a plan in double (n_single 0). */
     struct gmmp__flat_layout *layout;
-    const double *u_all;    /* d x K r: leading eigenvectors as columns */
-    const float *u_all_f;   /* in float, for single precision without preselection (NULL
-                               when the layout has none; a plan in double leaves it unused) */
-    const double *proj_mu;  /* K x r: U_r,k^T mu_k */
-    const double *mu_norm2; /* K: ||mu_k||^2 */
     double flat_single_max; /* largest |y| a block may hold for its projections in float */
     double *flat_iv;     /* K x (r + 1): 1 / (lambda + sigma2), the tail's last */
     double *flat_gain;   /* K x (r + 1): lambda / (lambda + sigma2), the tail's last */
@@ -65,12 +62,6 @@ struct gmmp_plan {
      * components most likely under a coarser flat tail of rank pre_rank
      * are the only ones whose rank-r log densities are computed. 0: off. */
     size_t candidates, pre_rank;
-    const double *pre_u;       /* d x (r0 + 1) K: coarse eigenvectors, then the means */
-    const double *pre_rest;    /* K x d x (r - r0): the other kept ones, as columns */
-    const float *pre_u_f;      /* pre_u in float, for single precision (NULL when the
-                                  layout has none; a plan in double leaves it unused) */
-    const float *pre_rest_f;   /* pre_rest in float, transposed: K x (r - r0) x d */
-    const double *pre_proj_mu; /* r0 x K: their projections of mu_k */
     float *pre_f;        /* the coarse scores' constants in float, for single precision
                             blocks: (2 r0 + 2) x K, pre_proj_mu (r0 rows), -pre_iv / 2
                             (r0 rows), the tail's iv_t, pre_base; NULL where float would

@@ -45,7 +45,7 @@ static int coarse_constants_single(gmmp_plan *plan)
         return gmmp__fail_nomem();
     double *pm = values, *half_iv = pm + r0 * K, *tail_iv = half_iv + r0 * K;
     for (size_t i = 0; i < r0 * K; i++) {
-        pm[i] = plan->pre_proj_mu[i];
+        pm[i] = plan->layout->pre_proj_mu[i];
         half_iv[i] = -0.5 * plan->pre_iv[i];
     }
     for (size_t k = 0; k < K; k++) {
@@ -131,7 +131,7 @@ static int flat_preselect(gmmp_plan *plan)
         logdet += (double)(d - r0) * log(lt + plan->sigma2);
         plan->pre_base[k] = plan->log_weights[k] -
                             0.5 * ((double)d * GMMP__LOG_2PI + logdet) -
-                            0.5 * plan->mu_norm2[k] * tail_iv[k];
+                            0.5 * plan->layout->mu_norm2[k] * tail_iv[k];
     }
     return GMMP_OK;
 }
@@ -160,16 +160,6 @@ int gmmp__plan_flat(gmmp_plan *plan, size_t rank, size_t candidates, bool single
     int rc = gmmp__flat_layout_get(plan->model, plan->eig, r, r0, single, &plan->layout);
     if (rc)
         return rc;
-    const gmmp__flat_layout *l = plan->layout;
-    plan->u_all = l->u_all;
-    plan->u_all_f = l->u_all_f;
-    plan->proj_mu = l->proj_mu;
-    plan->mu_norm2 = l->mu_norm2;
-    plan->pre_u = l->pre_u;
-    plan->pre_rest = l->pre_rest;
-    plan->pre_u_f = l->pre_u_f;
-    plan->pre_rest_f = l->pre_rest_f;
-    plan->pre_proj_mu = l->pre_proj_mu;
     plan->flat_iv = gmmp__alloc_array(K, (r + 1) * sizeof(double));
     plan->flat_gain = gmmp__alloc_array(K, (r + 1) * sizeof(double));
     if (!plan->flat_iv || !plan->flat_gain)
