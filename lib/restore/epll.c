@@ -249,11 +249,8 @@ int gmmp_epll_image(const gmmp_model *model, double sigma, const double *y, size
     e.relevance = relevance;
     e.adapt_after = (size_t)gmmp__opt_int(&opt, GMMP_OPT_EPLL_ADAPT_AFTER);
     e.last_grid = (size_t)gmmp__opt_int(&opt, GMMP_OPT_EPLL_LAST_GRID);
-    if (e.last_grid > e.pass.ph || e.last_grid > e.pass.pw)
-        return gmmp__fail(GMMP_EDIM,
-                          "last step's grid %zu exceeds the model's %zux%zu patch: some pixels "
-                          "would get no estimate",
-                          e.last_grid, e.pass.ph, e.pass.pw);
+    if ((rc = gmmp__check_grid("last step's grid", e.last_grid, e.pass.ph, e.pass.pw)))
+        return rc;
     const size_t prefilter_step = gmmp__step_within_patch(
         step > PREFILTER_STEP ? step : PREFILTER_STEP, e.pass.ph, e.pass.pw);
     gmmp__rng_seed(&e.rng, (uint64_t)gmmp__opt_int(&opt, GMMP_OPT_SEED));

@@ -24,6 +24,16 @@ int gmmp__check_finite_image(const double *image, size_t h, size_t w, size_t C, 
     return GMMP_OK;
 }
 
+int gmmp__check_grid(const char *what, size_t step, size_t ph, size_t pw)
+{
+    if (step > ph || step > pw)
+        return gmmp__fail(GMMP_EDIM,
+                          "%s %zu exceeds the model's %zux%zu patch: some pixels would get no "
+                          "estimate",
+                          what, step, ph, pw);
+    return GMMP_OK;
+}
+
 int gmmp__pass_init(gmmp__pass *ps, const gmmp_model *model, const gmmp__option_values *opt,
                     const double *src, size_t h, size_t w, size_t pitch,
                     const unsigned char *observed, const double *out, size_t out_pitch)
@@ -34,12 +44,8 @@ int gmmp__pass_init(gmmp__pass *ps, const gmmp_model *model, const gmmp__option_
     if (rc)
         return rc;
     const size_t step = (size_t)gmmp__opt_int(opt, GMMP_OPT_STEP);
-    if (step > ph || step > pw)
-        return gmmp__fail(GMMP_EDIM,
-                          "step %zu exceeds the model's %zux%zu patch: some pixels would get "
-                          "no estimate",
-                          step, ph, pw);
-    if ((rc = gmmp__check_image(src, h, w, C, pitch)) ||
+    if ((rc = gmmp__check_grid("step", step, ph, pw)) ||
+        (rc = gmmp__check_image(src, h, w, C, pitch)) ||
         (rc = gmmp__check_image(out, h, w, C, out_pitch)) ||
         (rc = gmmp__check_finite_image(src, h, w, C, pitch, observed)))
         return rc;

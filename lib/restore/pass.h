@@ -35,6 +35,11 @@ typedef struct gmmp__pass {
     double start, done_before, total;
 } gmmp__pass;
 
+/* Checks a grid step (`what` names it in the message) against the
+ * model's ph x pw patch: a coarser grid would leave pixels without an
+ * estimate (GMMP_EDIM). */
+int gmmp__check_grid(const char *what, size_t step, size_t ph, size_t pw);
+
 /* What every whole-image call checks and sets up the same way: the
  * model's patch (it must have one), the grid step against the patch, the
  * input and output images (the input finite where observed), and the
