@@ -60,6 +60,58 @@ static void release(outputs *o)
     free(o->resp), free(o->lev), free(o->map), free(o->mmse), free(o->map_only);
 }
 
+/* A random prior of K components in d dimensions, its arrays kept for
+ * more models like it, and N observations near its means with noise of
+ * sigma 20. */
+typedef struct {
+    double *w, *mu, *cov, *Y;
+    gmmp_model *m;
+} random_prior;
+
+static random_prior make_prior(size_t K, size_t d, size_t N, uint64_t seed)
+{
+    tu_rng r = {seed};
+    random_prior p = {malloc(K * sizeof(double)), malloc(K * d * sizeof(double)),
+                      malloc(K * d * d * sizeof(double)), malloc(N * d * sizeof(double)), NULL};
+    ck_assert(p.w && p.mu && p.cov && p.Y);
+    for (size_t k = 0; k < K; k++) {
+        p.w[k] = 1.0 / (double)K;
+        tu_random_spd(&r, p.cov + k * d * d, d, 1.0, 900.0);
+    }
+    tu_fill_uniform(&r, p.mu, K * d, -40, 40);
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < d; j++)
+            p.Y[i * d + j] = p.mu[(i % K) * d + j] + 20.0 * tu_normal(&r);
+    ck_assert_int_eq(gmmp_model_create(&p.m, K, d, p.w, p.mu, p.cov), GMMP_OK);
+    return p;
+}
+
+static void free_prior(random_prior *p)
+{
+    gmmp_model_destroy(p->m);
+    free(p->w), free(p->mu), free(p->cov), free(p->Y);
+}
+
+/* A flat plan of this rank, candidates and precision, every component
+ * computed (no skipping). */
+static gmmp_plan *flat_plan(gmmp_model *m, double sigma, size_t rank, size_t candidates,
+                            bool single)
+{
+    gmmp_options *o = new_options();
+    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_RANK, (long long)rank), GMMP_OK);
+    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, (long long)candidates),
+                     GMMP_OK);
+    ck_assert_int_eq(gmmp_options_set_real(o, GMMP_OPT_SKIP, 0.0), GMMP_OK);
+    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_PRECISION,
+                                          single ? GMMP_PRECISION_SINGLE : GMMP_PRECISION_DOUBLE),
+                     GMMP_OK);
+    gmmp_plan *plan;
+    ck_assert_int_eq(gmmp_plan_create_denoise(&plan, m, sigma, o), GMMP_OK);
+    ck_assert(plan->flat);
+    gmmp_options_destroy(o);
+    return plan;
+}
+
 /* d = 6, 27 and 64 (no full eight lanes, a row not a multiple of them,
  * and EPLL's); with preselection (rank 5 or 13, of which 1 or 3 coarse:
  * 4 or 10 exact coordinates a candidate) and without; double and single
@@ -70,30 +122,10 @@ START_TEST(both_builds_of_the_flat_blocks_agree_bit_for_bit)
     enum { K = 24, N = 300 };
     size_t d = dims[_i / 4], candidates = (size_t)(_i % 2) * 4, rank = d < 16 ? 5 : 13;
     bool single = (_i / 2) % 2;
-    tu_rng r = {4242 + (uint64_t)_i};
-    double *w = malloc(K * sizeof *w), *mu = malloc(K * d * sizeof *mu);
-    double *cov = malloc(K * d * d * sizeof *cov), *Y = malloc(N * d * sizeof *Y);
-    ck_assert(w && mu && cov && Y);
-    for (size_t k = 0; k < K; k++) {
-        w[k] = 1.0 / K;
-        tu_random_spd(&r, cov + k * d * d, d, 1.0, 900.0);
-    }
-    tu_fill_uniform(&r, mu, K * d, -40, 40);
-    for (size_t i = 0; i < N; i++) /* near the means, with noise of sigma 20 */
-        for (size_t j = 0; j < d; j++)
-            Y[i * d + j] = mu[(i % K) * d + j] + 20.0 * tu_normal(&r);
-    gmmp_model *m;
-    ck_assert_int_eq(gmmp_model_create(&m, K, d, w, mu, cov), GMMP_OK);
-    gmmp_options *o = new_options();
-    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_RANK, (long long)rank), GMMP_OK);
-    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, (long long)candidates),
-                     GMMP_OK);
-    ck_assert_int_eq(gmmp_options_set_real(o, GMMP_OPT_SKIP, 0.0), GMMP_OK);
-    if (single)
-        ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_PRECISION, GMMP_PRECISION_SINGLE),
-                         GMMP_OK);
-    gmmp_plan *plan;
-    ck_assert_int_eq(gmmp_plan_create_denoise(&plan, m, 20.0, o), GMMP_OK);
+    random_prior pr = make_prior(K, d, N, 4242 + (uint64_t)_i);
+    gmmp_model *m = pr.m;
+    const double *Y = pr.Y;
+    gmmp_plan *plan = flat_plan(m, 20.0, rank, candidates, single);
     ck_assert(plan->flat);
     ck_assert_uint_eq(plan->candidates, candidates);
     ck_assert(plan->flat_avx2 == cpu_has_avx2()); /* the plan's own choice */
@@ -124,33 +156,13 @@ START_TEST(both_builds_of_the_flat_blocks_agree_bit_for_bit)
     gmmp_options_destroy(exact);
     release(&base);
     gmmp_plan_destroy(plan);
-    gmmp_options_destroy(o);
-    gmmp_model_destroy(m);
-    free(w), free(mu), free(cov), free(Y);
+    free_prior(&pr);
 }
 END_TEST
 
 /* A plan for another noise level, or after plans of another rank or
  * precision, takes the model's kept layout when it serves (flat_layout.c)
  * and gives the same bits as a plan of a model that never had one. */
-static gmmp_plan *flat_plan(gmmp_model *m, double sigma, size_t rank, size_t candidates,
-                            bool single)
-{
-    gmmp_options *o = new_options();
-    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_RANK, (long long)rank), GMMP_OK);
-    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, (long long)candidates),
-                     GMMP_OK);
-    ck_assert_int_eq(gmmp_options_set_real(o, GMMP_OPT_SKIP, 0.0), GMMP_OK);
-    ck_assert_int_eq(gmmp_options_set_int(o, GMMP_OPT_PRECISION,
-                                          single ? GMMP_PRECISION_SINGLE : GMMP_PRECISION_DOUBLE),
-                     GMMP_OK);
-    gmmp_plan *plan;
-    ck_assert_int_eq(gmmp_plan_create_denoise(&plan, m, sigma, o), GMMP_OK);
-    ck_assert(plan->flat);
-    gmmp_options_destroy(o);
-    return plan;
-}
-
 static void assert_same_outputs(gmmp_plan *a, gmmp_plan *b, const double *Y, size_t n,
                                 size_t K, size_t d)
 {
@@ -169,21 +181,10 @@ START_TEST(plans_share_the_models_flat_layout)
     const size_t d = _i / 4 ? 64 : 27, rank = d < 32 ? 9 : 13;
     const size_t candidates = (size_t)(_i % 2) * 4;
     const bool single = (_i / 2) % 2;
-    tu_rng r = {77 + (uint64_t)_i};
-    double *w = malloc(K * sizeof *w), *mu = malloc(K * d * sizeof *mu);
-    double *cov = malloc(K * d * d * sizeof *cov), *Y = malloc(N * d * sizeof *Y);
-    ck_assert(w && mu && cov && Y);
-    for (size_t k = 0; k < K; k++) {
-        w[k] = 1.0 / K;
-        tu_random_spd(&r, cov + k * d * d, d, 1.0, 900.0);
-    }
-    tu_fill_uniform(&r, mu, K * d, -40, 40);
-    for (size_t i = 0; i < N; i++)
-        for (size_t j = 0; j < d; j++)
-            Y[i * d + j] = mu[(i % K) * d + j] + 20.0 * tu_normal(&r);
-    gmmp_model *m, *fresh;
-    ck_assert_int_eq(gmmp_model_create(&m, K, d, w, mu, cov), GMMP_OK);
-    ck_assert_int_eq(gmmp_model_create(&fresh, K, d, w, mu, cov), GMMP_OK);
+    random_prior pr = make_prior(K, d, N, 77 + (uint64_t)_i);
+    gmmp_model *m = pr.m, *fresh;
+    const double *Y = pr.Y;
+    ck_assert_int_eq(gmmp_model_create(&fresh, K, d, pr.w, pr.mu, pr.cov), GMMP_OK);
     gmmp_plan *reference = flat_plan(fresh, 20.0, rank, candidates, single);
     /* A double-precision plan at another sigma first: a single one needs
      * a layout with float copies, a double one takes it as it is. */
@@ -201,6 +202,7 @@ START_TEST(plans_share_the_models_flat_layout)
     gmmp_plan *last = flat_plan(m, 20.0, rank, candidates, single);
     ck_assert(last->layout != second->layout && last->layout != other->layout);
     gmmp_model_destroy(m); /* the plans hold the model, and so its layouts */
+    pr.m = NULL;
     assert_same_outputs(last, reference, Y, N, K, d);
     assert_same_outputs(second, reference, Y, N, K, d);
     gmmp_plan_destroy(first);
@@ -210,7 +212,7 @@ START_TEST(plans_share_the_models_flat_layout)
     gmmp_plan_destroy(last);
     gmmp_plan_destroy(reference);
     gmmp_model_destroy(fresh);
-    free(w), free(mu), free(cov), free(Y);
+    free_prior(&pr);
 }
 END_TEST
 
