@@ -10,12 +10,14 @@
  * SPDX-License-Identifier: MIT
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gmmprior.h"
 
+#include "flat_layout.h"
 #include "plan.h"
 #include "testutil.h"
 
@@ -62,23 +64,36 @@ static void release(outputs *o)
 
 /* A random prior of K components in d dimensions, its arrays kept for
  * more models like it, and N observations near its means with noise of
- * sigma 20. */
+ * sigma 20. `few`: its variance and means mostly in d's first 4
+ * coordinates (as natural patches' lie mostly in a few directions), so
+ * that preselection ranks through a basis of them (flat_layout.c). */
 typedef struct {
     double *w, *mu, *cov, *Y;
     gmmp_model *m;
 } random_prior;
 
-static random_prior make_prior(size_t K, size_t d, size_t N, uint64_t seed)
+static random_prior make_prior(size_t K, size_t d, size_t N, uint64_t seed, bool few)
 {
+    enum { FEW = 4 };
     tu_rng r = {seed};
     random_prior p = {malloc(K * sizeof(double)), malloc(K * d * sizeof(double)),
                       malloc(K * d * d * sizeof(double)), malloc(N * d * sizeof(double)), NULL};
     ck_assert(p.w && p.mu && p.cov && p.Y);
     for (size_t k = 0; k < K; k++) {
         p.w[k] = 1.0 / (double)K;
-        tu_random_spd(&r, p.cov + k * d * d, d, 1.0, 900.0);
+        tu_random_spd(&r, p.cov + k * d * d, d, 1.0, few ? 30.0 : 900.0);
+        if (few) {
+            double big[FEW * FEW];
+            tu_random_spd(&r, big, FEW, 400.0, 4000.0);
+            for (size_t a = 0; a < FEW; a++)
+                for (size_t b = 0; b < FEW; b++)
+                    p.cov[k * d * d + a * d + b] += big[a * FEW + b];
+        }
     }
     tu_fill_uniform(&r, p.mu, K * d, -40, 40);
+    for (size_t k = 0; few && k < K; k++)
+        for (size_t j = FEW; j < d; j++)
+            p.mu[k * d + j] /= 20.0;
     for (size_t i = 0; i < N; i++)
         for (size_t j = 0; j < d; j++)
             p.Y[i * d + j] = p.mu[(i % K) * d + j] + 20.0 * tu_normal(&r);
@@ -113,21 +128,32 @@ static gmmp_plan *flat_plan(gmmp_model *m, double sigma, size_t rank, size_t can
 }
 
 /* d = 6, 27 and 64 (no full eight lanes, a row not a multiple of them,
- * and EPLL's); with preselection (rank 5 or 13, of which 1 or 3 coarse:
- * 4 or 10 exact coordinates a candidate) and without; double and single
- * precision. */
+ * and EPLL's); with preselection (rank 5 or 13, of which 1 or 4 coarse:
+ * 4 or 9 exact coordinates a candidate) and without; double and single
+ * precision; and (cases 12 to 15, d 27 and 64) priors mostly in a few
+ * directions, whose preselection ranks through a basis of them (all 13
+ * coordinates exact). */
 START_TEST(both_builds_of_the_flat_blocks_agree_bit_for_bit)
 {
-    static const size_t dims[] = {6, 27, 64};
+    static const size_t dims[] = {6, 27, 64, 27, 64};
     enum { K = 24, N = 300 };
-    size_t d = dims[_i / 4], candidates = (size_t)(_i % 2) * 4, rank = d < 16 ? 5 : 13;
+    const bool few = _i >= 12;
+    size_t d = few ? dims[3 + _i % 2] : dims[_i / 4];
+    size_t candidates = few ? 4 : (size_t)(_i % 2) * 4, rank = d < 16 ? 5 : 13;
     bool single = (_i / 2) % 2;
-    random_prior pr = make_prior(K, d, N, 4242 + (uint64_t)_i);
+    random_prior pr = make_prior(K, d, N, 4242 + (uint64_t)_i, few);
     gmmp_model *m = pr.m;
     const double *Y = pr.Y;
     gmmp_plan *plan = flat_plan(m, 20.0, rank, candidates, single);
     ck_assert(plan->flat);
     ck_assert_uint_eq(plan->candidates, candidates);
+    /* A basis only where the prior lies in few directions: 4 here, at
+     * most a few more to hold 98% of the coarse columns. */
+    if (few)
+        ck_assert(plan->layout->pre_dim >= 4 && plan->layout->pre_dim <= 8);
+    else
+        ck_assert_uint_eq(plan->layout->pre_dim, 0);
+    ck_assert_uint_eq(plan->layout->pre_exact, candidates ? (few ? rank : rank - rank / 3) : 0);
     ck_assert(plan->flat_avx2 == cpu_has_avx2()); /* the plan's own choice */
     ck_assert_uint_eq(gmmp_plan_single_components(plan), single ? K : 0);
     outputs base = run(plan, false, Y, N, K, d);
@@ -143,6 +169,22 @@ START_TEST(both_builds_of_the_flat_blocks_agree_bit_for_bit)
         printf("internal_flat: no AVX2 build or processor here: the baseline build alone\n");
     }
     ck_assert_mem_eq(base.map_only, base.map, N * d * sizeof(double));
+    if (candidates && !single) {
+        /* The candidates' log densities are exact (rank r): their
+         * log-sum-exp is the one a plan without preselection gives over
+         * the same components, with or without a basis for the ranking. */
+        gmmp_plan *all = flat_plan(m, 20.0, rank, 0, false);
+        outputs every = run(all, cpu_has_avx2(), Y, N, K, d);
+        for (size_t i = 0; i < N; i++) {
+            double sum = 0.0;
+            for (size_t k = 0; k < K; k++)
+                sum += base.resp[i * K + k] > 0.0 ? every.resp[i * K + k] : 0.0;
+            double want = log(sum) + every.lev[i];
+            ck_assert_double_eq_tol(base.lev[i], want, 1e-9 * fabs(want) + 1e-9);
+        }
+        release(&every);
+        gmmp_plan_destroy(all);
+    }
     /* The baseline build against the exact plan (no flat tail), loosely:
      * the flat tail changes the prior, not the bookkeeping. */
     gmmp_options *exact = new_options();
@@ -178,10 +220,11 @@ static void assert_same_outputs(gmmp_plan *a, gmmp_plan *b, const double *Y, siz
 START_TEST(plans_share_the_models_flat_layout)
 {
     enum { K = 24, N = 200 };
-    const size_t d = _i / 4 ? 64 : 27, rank = d < 32 ? 9 : 13;
-    const size_t candidates = (size_t)(_i % 2) * 4;
-    const bool single = (_i / 2) % 2;
-    random_prior pr = make_prior(K, d, N, 77 + (uint64_t)_i);
+    const bool few = _i >= 8; /* preselection through a basis, double and single */
+    const size_t d = few || _i / 4 ? 64 : 27, rank = d < 32 ? 9 : 13;
+    const size_t candidates = few ? 4 : (size_t)(_i % 2) * 4;
+    const bool single = few ? _i % 2 : (_i / 2) % 2;
+    random_prior pr = make_prior(K, d, N, 77 + (uint64_t)_i, few);
     gmmp_model *m = pr.m, *fresh;
     const double *Y = pr.Y;
     ck_assert_int_eq(gmmp_model_create(&fresh, K, d, pr.w, pr.mu, pr.cov), GMMP_OK);
@@ -192,6 +235,7 @@ START_TEST(plans_share_the_models_flat_layout)
     gmmp_plan *second = flat_plan(m, 20.0, rank, candidates, single);
     ck_assert(single ? second->layout != first->layout : second->layout == first->layout);
     ck_assert_uint_eq(second->candidates, candidates);
+    ck_assert(few ? second->layout->pre_dim > 0 : second->layout->pre_dim == 0);
     assert_same_outputs(second, reference, Y, N, K, d);
     gmmp_plan *again = flat_plan(m, 20.0, rank, candidates, false);
     ck_assert(again->layout == second->layout);
@@ -220,8 +264,8 @@ int main(void)
 {
     Suite *s = suite_create("internal_flat");
     TCase *tc = tu_tcase("builds");
-    tcase_add_loop_test(tc, both_builds_of_the_flat_blocks_agree_bit_for_bit, 0, 12);
-    tcase_add_loop_test(tc, plans_share_the_models_flat_layout, 0, 8);
+    tcase_add_loop_test(tc, both_builds_of_the_flat_blocks_agree_bit_for_bit, 0, 16);
+    tcase_add_loop_test(tc, plans_share_the_models_flat_layout, 0, 10);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

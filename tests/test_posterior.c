@@ -991,27 +991,65 @@ static void flatten(const double *lambda, size_t d, size_t rank, double *out)
         out[j] = j < d - rank ? tail : lambda[j];
 }
 
-START_TEST(preselection_keeps_the_coarse_models_best_candidates)
+/* Eigenvectors (rows of q) of a component whose 4 largest eigenvalues
+ * belong to directions within the span of g's first 4 rows and the
+ * others to the span of its other rows (g: D x D orthogonal). */
+static void within_subspace(tu_rng *r, const double *g, size_t d, double *q)
 {
-    /* With GMMP_OPT_CANDIDATES, a rank-r plan ranks the components by the
-     * prior flattened beyond r0 = r/4 eigenvalues and computes only the M
-     * best exactly (rank r); the others get responsibility 0. Reference:
-     * both flattened priors built here from known eigenbases, their
-     * densities by an explicit inverse (refmath), the candidates' posterior
-     * means from an exact plan of the rank-r prior. */
+    enum { V = 4 };
+    double a[V * V], b[(16 - V) * (16 - V)];
+    ck_assert_uint_eq(d, 16);
+    random_orthogonal(r, a, V);
+    random_orthogonal(r, b, d - V);
+    memset(q, 0, d * d * sizeof *q);
+    for (size_t j = 0; j < d; j++) {
+        const bool leading = j >= d - V;
+        for (size_t c = 0; c < (leading ? V : d - V); c++) {
+            double coef = leading ? a[(j - (d - V)) * V + c] : b[j * (d - V) + c];
+            const double *row = g + (leading ? c : V + c) * d;
+            for (size_t t = 0; t < d; t++)
+                q[j * d + t] += coef * row[t];
+        }
+    }
+}
+
+/* With GMMP_OPT_CANDIDATES, a rank-r plan ranks the components by the
+ * prior flattened beyond r0 = r/3 eigenvalues and computes only the M
+ * best exactly (rank r); the others get responsibility 0. Reference:
+ * both flattened priors built here from known eigenbases, their
+ * densities by an explicit inverse (refmath), the candidates' posterior
+ * means from an exact plan of the rank-r prior. `in_subspace`: the
+ * components' leading eigenvectors and their means lie in one
+ * 4-dimensional subspace, in which the plan then ranks (through the
+ * basis of the prior's leading directions, test_internal_flat.c): the
+ * same ranking, for the parts of the rows outside it do not enter it. */
+static void check_preselection(bool in_subspace)
+{
     enum { K = 12, D = 16, N = 60, RANK = 8, R0 = 2, M = 3 };
     const double sigma = 6.0, var = sigma * sigma;
     tu_rng r = {77};
     double w[K], mu[K * D], cov[K * D * D], coarse[K * D * D], fine[K * D * D];
-    double q[D * D], lambda[D], lf[D], noisy[D * D];
+    double q[D * D], lambda[D], lf[D], noisy[D * D], g[D * D];
     double wsum = 0.0;
     for (size_t k = 0; k < K; k++)
         wsum += w[k] = 1.0 + (double)(k % 5);
     for (size_t k = 0; k < K; k++)
         w[k] /= wsum;
     tu_fill_uniform(&r, mu, K * D, -20, 20);
+    random_orthogonal(&r, g, D);
+    if (in_subspace) /* mu_k = sum of v_c g_c over g's first 4 rows */
+        for (size_t k = 0; k < K; k++) {
+            double v[4];
+            memcpy(v, mu + k * D, sizeof v);
+            for (size_t t = 0; t < D; t++)
+                mu[k * D + t] = v[0] * g[t] + v[1] * g[D + t] + v[2] * g[2 * D + t] +
+                                v[3] * g[3 * D + t];
+        }
     for (size_t k = 0; k < K; k++) {
-        random_orthogonal(&r, q, D);
+        if (in_subspace)
+            within_subspace(&r, g, D, q);
+        else
+            random_orthogonal(&r, q, D);
         for (size_t j = 0; j < D; j++)
             lambda[j] = pow(10.0, 3.5 * (double)j / (D - 1)) * (1.0 + 0.2 * (double)k);
         from_spectrum(q, lambda, D, cov + k * D * D);
@@ -1125,6 +1163,17 @@ START_TEST(preselection_keeps_the_coarse_models_best_candidates)
     gmmp_model_destroy(m);
     gmmp_model_destroy(mf);
 }
+
+START_TEST(preselection_keeps_the_coarse_models_best_candidates)
+{
+    check_preselection(false);
+}
+END_TEST
+
+START_TEST(preselection_through_the_priors_leading_directions)
+{
+    check_preselection(true);
+}
 END_TEST
 
 START_TEST(contract_fixes)
@@ -1232,6 +1281,7 @@ int main(void)
     tcase_add_test(tc, contract_fixes);
     tcase_add_test(tc, flat_tail_plan_equals_the_flattened_prior);
     tcase_add_test(tc, preselection_keeps_the_coarse_models_best_candidates);
+    tcase_add_test(tc, preselection_through_the_priors_leading_directions);
     suite_add_tcase(s, tc);
     /* Tagged slow: minutes under valgrind, which runs with
      * CK_EXCLUDE_TAGS=slow (AddressSanitizer runs it). */

@@ -116,6 +116,34 @@ static void project(const gmmp_plan *pl, const double *Y, size_t n, const double
     }
 }
 
+/* Preselection's coarse product into P (or with `single` and P NULL,
+ * w->z_f): through the layout's basis where it has one, the rows first
+ * taken in the basis's m coordinates (into w->post, or in float
+ * w->gat_f: neither is in use yet), else directly. */
+static void project_coarse(const gmmp_plan *pl, const double *Y, size_t n, bool single,
+                           size_t cols, workspace *w, double *P)
+{
+    const gmmp__flat_layout *lay = pl->layout;
+    const size_t d = pl->d, m = lay->pre_dim;
+    if (!m) {
+        project(pl, Y, n, lay->pre_u, lay->pre_u_f, single, cols, w, P);
+        return;
+    }
+    if (single) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)d, 1.0f,
+                    w->dev_f, (int)d, lay->pre_basis_f, (int)m, 0.0f, w->gat_f, (int)m);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cols, (int)m, 1.0f,
+                    w->gat_f, (int)m, lay->pre_u_f, (int)cols, 0.0f, w->z_f, (int)cols);
+        for (size_t i = 0; P && i < n * cols; i++)
+            P[i] = (double)w->z_f[i];
+    } else {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)d, 1.0, Y,
+                    (int)d, lay->pre_basis, (int)m, 0.0, w->post, (int)m);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cols, (int)m, 1.0,
+                    w->post, (int)m, lay->pre_u, (int)cols, 0.0, P, (int)cols);
+    }
+}
+
 /* Every component's coordinates (row i of P at i K r, component k at k r)
  * and log density (lp, n x K, holding y . mu_k on entry). */
 static void all_components(const gmmp_plan *pl, const double *Y, size_t n, bool single,
@@ -302,7 +330,9 @@ static void coarse_scores_f(const gmmp_plan *pl, const float *row0, float half_y
 }
 
 /* Preselection: coarse log densities of every component from the r0
- * leading coordinates and y . mu_k (one product), the M best kept in
+ * leading coordinates and y . mu_k (one product, through the layout's
+ * basis where it has one: then both are approximate, and the candidates
+ * compute all r coordinates themselves), the M best kept in
  * w->cand (row i at i M), their r coordinates in C (row i, candidate s at
  * (i M + s) r) and their exact log densities in lp (n x K); every other
  * component's log density is -inf. With `single` the rows are in
@@ -322,14 +352,14 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool
                             const double *yy, double *P0, double *C, double *lp, workspace *w)
 {
     const size_t K = pl->K, d = pl->d, r = pl->rank, r0 = pl->pre_rank, M = pl->candidates;
-    const size_t Kr0 = K * r0, cols = Kr0 + K, rest = r - r0;
     const gmmp__flat_layout *lay = pl->layout;
+    const size_t Kr0 = K * r0, cols = Kr0 + K, rest = lay->pre_exact;
     /* In float the coarse values stay in w->z_f, scored there in float
      * (eight lanes where the target has them): a ranking needs no more,
      * and converting all K (r0 + 1) a row to double had cost more than
      * scoring them. */
     const bool float_scores = single && pl->pre_f; /* else scored in double, from P0 */
-    project(pl, Y, n, lay->pre_u, lay->pre_u_f, single, cols, w, float_scores ? NULL : P0);
+    project_coarse(pl, Y, n, single, cols, w, float_scores ? NULL : P0);
     double *score = w->cand_lp, *best = w->cand_lp + K; /* K; M */
     for (size_t i = 0; i < n; i++) {
         size_t *cand = w->cand + i * M, filled = 0;
@@ -361,15 +391,16 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool
             if (filled < M || score[k] > best[M - 1])
                 keep_best(score[k], k, best, cand, &filled, M);
         }
-        /* The candidates' coarse coordinates, the last r0 of their r. */
-        for (size_t s = 0; s < M; s++)
+        /* The candidates' coarse coordinates, the last r0 of their r,
+         * where the coarse product computed them whole. */
+        for (size_t s = 0; !lay->pre_dim && s < M; s++)
             for (size_t a = 0; a < r0; a++) {
                 const size_t at = a * K + cand[s];
                 double value = single ? (double)w->z_f[i * cols + at] : P0[i * cols + at];
                 C[(i * M + s) * r + rest + a] = value - lay->pre_proj_mu[at];
             }
     }
-    /* The candidates' remaining coordinates, component by component: the
+    /* The candidates' other coordinates (pre_exact), component by component: the
      * K blocks of eigenvectors exceed the cache, and each is then read
      * once a block of rows instead of once a candidate. */
     size_t *count = w->cand_count, *order = w->cand_order; /* K + 1; n M */

@@ -2,10 +2,13 @@
  * Flat-tail layouts, kept with the model's eigenbases (flat_layout.h).
  * SPDX-License-Identifier: MIT
  */
+#include <cblas.h>
 #include <pthread.h>
+#include <string.h>
 
 #include "flat_layout.h"
 #include "internal.h"
+#include "linalg.h"
 #include "single.h"
 
 void gmmp__flat_layout_release(gmmp__flat_layout *l)
@@ -16,6 +19,8 @@ void gmmp__flat_layout_release(gmmp__flat_layout *l)
     gmmp__free(l->u_all_f);
     gmmp__free(l->proj_mu);
     gmmp__free(l->mu_norm2);
+    gmmp__free(l->pre_basis);
+    gmmp__free(l->pre_basis_f);
     gmmp__free(l->pre_u);
     gmmp__free(l->pre_rest);
     gmmp__free(l->pre_u_f);
@@ -54,13 +59,12 @@ static void lay_out_kept(const gmmp_model *m, const gmmp__eigen *e, gmmp__flat_l
     }
 }
 
-/* Preselection's columns: the r0 leading kept eigenvectors laid out
- * component-fastest (column a K + k), so that scoring runs over the
- * components in vectorisable lanes (flat_block.c), then the means as K
- * more columns, so that the same product gives every y . mu_k the
- * ranking needs; the other r - r0 as columns of each component, so that
- * a candidate's coordinates are summed across them in independent lanes. */
-static void lay_out_preselection(const gmmp_model *m, gmmp__flat_layout *l)
+/* Preselection's columns (into `full`, d x (r0 + 1) K): the r0 leading
+ * kept eigenvectors laid out component-fastest (column a K + k), so that
+ * scoring runs over the components in vectorisable lanes (flat_block.c),
+ * then the means as K more columns, so that the same product gives every
+ * y . mu_k the ranking needs; and their projections of the means. */
+static void coarse_columns(const gmmp_model *m, gmmp__flat_layout *l, double *full)
 {
     const size_t K = m->K, d = m->d, r = l->rank, r0 = l->pre_rank, rest = r - r0;
     const size_t Kr = K * r, Kr0 = K * r0, cols = Kr0 + K;
@@ -68,15 +72,135 @@ static void lay_out_preselection(const gmmp_model *m, gmmp__flat_layout *l)
         for (size_t a = 0; a < r0; a++) {
             size_t from = k * r + rest + a; /* the leading r0: the last columns */
             for (size_t j = 0; j < d; j++)
-                l->pre_u[j * cols + a * K + k] = l->u_all[j * Kr + from];
+                full[j * cols + a * K + k] = l->u_all[j * Kr + from];
             l->pre_proj_mu[a * K + k] = l->proj_mu[from];
         }
         for (size_t j = 0; j < d; j++)
-            l->pre_u[j * cols + Kr0 + k] = m->means[k * d + j];
-        for (size_t j = 0; j < d; j++)
-            for (size_t a = 0; a < rest; a++)
-                l->pre_rest[(k * d + j) * rest + a] = l->u_all[j * Kr + k * r + a];
+            full[j * cols + Kr0 + k] = m->means[k * d + j];
     }
+}
+
+/* The kept eigenvectors a candidate projects itself (the first pre_exact
+ * of its r) as columns of each component, so that a candidate's
+ * coordinates are summed across them in independent lanes. */
+static void candidate_columns(const gmmp_model *m, gmmp__flat_layout *l)
+{
+    const size_t K = m->K, d = m->d, r = l->rank, Kr = K * r, exact = l->pre_exact;
+    for (size_t k = 0; k < K; k++)
+        for (size_t j = 0; j < d; j++)
+            for (size_t a = 0; a < exact; a++)
+                l->pre_rest[(k * d + j) * exact + a] = l->u_all[j * Kr + k * r + a];
+}
+
+/* The coarse product through a basis: patches and the components'
+ * leading eigenvectors mostly lie in the few directions in which the
+ * prior varies most, so that its coarse columns, taken in the m leading
+ * eigenvectors of the prior's second moment sum_k w_k (Sigma_k + mu_k
+ * mu_k^T), keep BASIS_COVERAGE of their squared norm (weighted by w_k),
+ * and a row's coarse values cost d m + m (r0 + 1) K products instead of
+ * d (r0 + 1) K. The ranking then errs on the rest of the row, which the
+ * candidates' own coordinates (all r of them) do not: for EPLL's K = 200
+ * 8 x 8 prior, m = 24 of 64, and with r0 = 5 instead of 4 the candidates
+ * hold the most likely component as often as before at every noise level
+ * for half the product (docs/performance.md). Not worth it where m comes
+ * near d: pre_dim stays 0 and the columns are taken whole. */
+#define BASIS_COVERAGE 0.98
+#define BASIS_MOST_WORK 0.75
+
+/* pre_dim and pre_basis from the columns (d x cols); scratch: d x cols
+ * doubles, which then hold the columns in the basis's coordinates. */
+static int choose_basis(const gmmp_model *m, gmmp__flat_layout *l, const double *full,
+                        double *in_basis)
+{
+    const size_t K = m->K, d = m->d, r0 = l->pre_rank, cols = (r0 + 1) * K;
+    double *second = gmmp__alloc_array(d * d, sizeof(double));
+    double *lambda = gmmp__alloc_array(d, sizeof(double));
+    double *vt = gmmp__alloc_array(d * d, sizeof(double));
+    int rc = second && lambda && vt ? GMMP_OK : gmmp__fail_nomem();
+    if (rc == GMMP_OK) {
+        memset(second, 0, d * d * sizeof *second);
+        for (size_t k = 0; k < K; k++) {
+            const double *cov = m->covs + k * d * d, *mu = m->means + k * d;
+            for (size_t i = 0; i < d; i++)
+                for (size_t j = 0; j <= i; j++)
+                    second[i * d + j] += m->weights[k] * (cov[i * d + j] + mu[i] * mu[j]);
+        }
+        rc = gmmp__eigh(second, d, lambda, vt, "the prior's second moment");
+    }
+    if (rc == GMMP_OK) {
+        /* Rows of vt descending: the leading direction first. */
+        for (size_t i = 0; i < d / 2; i++)
+            for (size_t j = 0; j < d; j++) {
+                double t = vt[i * d + j];
+                vt[i * d + j] = vt[(d - 1 - i) * d + j];
+                vt[(d - 1 - i) * d + j] = t;
+            }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)cols, (int)d, 1.0,
+                    vt, (int)d, full, (int)cols, 0.0, in_basis, (int)cols);
+        double total = 0.0, kept = 0.0;
+        for (size_t k = 0; k < K; k++)
+            total += m->weights[k] * (double)r0;
+        size_t dim = 0;
+        while (dim < d && kept < BASIS_COVERAGE * total) {
+            for (size_t a = 0; a < r0; a++)
+                for (size_t k = 0; k < K; k++) {
+                    double c = in_basis[dim * cols + a * K + k];
+                    kept += m->weights[k] * c * c;
+                }
+            dim++;
+        }
+        if ((double)(dim * (cols + d)) <= BASIS_MOST_WORK * (double)(d * cols)) {
+            if ((l->pre_basis = gmmp__alloc_array(d * dim, sizeof(double)))) {
+                for (size_t j = 0; j < d; j++)
+                    for (size_t c = 0; c < dim; c++)
+                        l->pre_basis[j * dim + c] = vt[c * d + j];
+                l->pre_dim = dim;
+            } else {
+                rc = gmmp__fail_nomem();
+            }
+        }
+    }
+    gmmp__free(second);
+    gmmp__free(lambda);
+    gmmp__free(vt);
+    return rc;
+}
+
+/* Preselection's parts: its columns (through a basis where one serves),
+ * the candidates' own columns and the coarse eigenvectors' projections. */
+static int lay_out_preselection(const gmmp_model *m, gmmp__flat_layout *l)
+{
+    const size_t K = m->K, d = m->d, r = l->rank, r0 = l->pre_rank, cols = (r0 + 1) * K;
+    double *full = gmmp__alloc_array(d * cols, sizeof(double));
+    double *in_basis = gmmp__alloc_array(d * cols, sizeof(double));
+    l->pre_proj_mu = gmmp__alloc_array(K, r0 * sizeof(double));
+    int rc = full && in_basis && l->pre_proj_mu ? GMMP_OK : gmmp__fail_nomem();
+    if (rc == GMMP_OK) {
+        coarse_columns(m, l, full);
+        rc = choose_basis(m, l, full, in_basis);
+    }
+    if (rc == GMMP_OK) {
+        l->pre_exact = l->pre_dim ? r : r - r0;
+        l->pre_rest = gmmp__alloc_array(K * d, l->pre_exact * sizeof(double));
+        if (!l->pre_rest)
+            rc = gmmp__fail_nomem();
+    }
+    if (rc == GMMP_OK) {
+        candidate_columns(m, l);
+        if (l->pre_dim) { /* the first m rows: the basis's leading directions */
+            l->pre_u = gmmp__alloc_array(l->pre_dim * cols, sizeof(double));
+            if (l->pre_u)
+                memcpy(l->pre_u, in_basis, l->pre_dim * cols * sizeof(double));
+        } else {
+            l->pre_u = full;
+            full = NULL;
+        }
+        if (!l->pre_u)
+            rc = gmmp__fail_nomem();
+    }
+    gmmp__free(full);
+    gmmp__free(in_basis);
+    return rc;
 }
 
 /* The float copies single precision uses (plan_flat.c says when): all
@@ -95,11 +219,15 @@ static int lay_out_single(const gmmp_model *m, gmmp__flat_layout *l)
     }
     if (gmmp__max_abs(m->means, K * d) > GMMP__SINGLE_MAX_ABS)
         return GMMP_OK;
-    const size_t rest = r - r0, n0 = d * K * (r0 + 1), n1 = d * K * rest;
+    const size_t rest = l->pre_exact, rows = l->pre_dim ? l->pre_dim : d;
+    const size_t n0 = rows * K * (r0 + 1), n1 = d * K * rest;
     if (!(l->pre_u_f = gmmp__alloc_array(n0, sizeof(float))) ||
-        !(l->pre_rest_f = gmmp__alloc_array(n1, sizeof(float))))
+        !(l->pre_rest_f = gmmp__alloc_array(n1, sizeof(float))) ||
+        (l->pre_dim && !(l->pre_basis_f = gmmp__alloc_array(d * l->pre_dim, sizeof(float)))))
         return gmmp__fail_nomem();
     gmmp__to_single(l->pre_u, n0, l->pre_u_f);
+    if (l->pre_dim)
+        gmmp__to_single(l->pre_basis, d * l->pre_dim, l->pre_basis_f);
     for (size_t k = 0; k < K; k++)
         for (size_t j = 0; j < d; j++)
             for (size_t a = 0; a < rest; a++)
@@ -119,20 +247,14 @@ static int build(const gmmp_model *m, const gmmp__eigen *e, size_t r, size_t r0,
     l->u_all = gmmp__alloc_array(d * K, r * sizeof(double));
     l->proj_mu = gmmp__alloc_array(K, r * sizeof(double));
     l->mu_norm2 = gmmp__alloc_array(K, sizeof(double));
-    if (r0) {
-        l->pre_u = gmmp__alloc_array(d * K, (r0 + 1) * sizeof(double));
-        l->pre_rest = gmmp__alloc_array(K * d, (r - r0) * sizeof(double));
-        l->pre_proj_mu = gmmp__alloc_array(K, r0 * sizeof(double));
-    }
     int rc = GMMP_OK;
-    if (!l->u_all || !l->proj_mu || !l->mu_norm2 ||
-        (r0 && (!l->pre_u || !l->pre_rest || !l->pre_proj_mu)))
+    if (!l->u_all || !l->proj_mu || !l->mu_norm2)
         rc = gmmp__fail_nomem();
     if (rc == GMMP_OK) {
         lay_out_kept(m, e, l);
         if (r0)
-            lay_out_preselection(m, l);
-        if (single)
+            rc = lay_out_preselection(m, l);
+        if (rc == GMMP_OK && single)
             rc = lay_out_single(m, l);
     }
     if (rc) {

@@ -29,11 +29,21 @@ typedef struct gmmp__flat_layout {
     float *u_all_f;      /* in float, for single precision without preselection */
     double *proj_mu;     /* K x r: U_r,k^T mu_k */
     double *mu_norm2;    /* K: ||mu_k||^2 */
-    double *pre_u;       /* preselection: d x (r0 + 1) K, the r0 leading eigenvectors
-                            (column a K + k), then the means (column r0 K + k) */
-    double *pre_rest;    /* K x d x (r - r0): the other r - r0 kept ones, as columns */
+    /* Preselection's coarse product runs through pre_dim directions
+     * (0: none, the whole row): the leading eigenvectors of the prior's
+     * second moment, where patches and the coarse columns mostly lie. */
+    size_t pre_dim;      /* m */
+    double *pre_basis;   /* d x m, those directions as columns */
+    float *pre_basis_f;  /* in float, for single precision */
+    double *pre_u;       /* preselection: (m, or d) x (r0 + 1) K, the r0 leading
+                            eigenvectors (column a K + k), then the means (column r0 K + k),
+                            in the basis's coordinates with one */
+    size_t pre_exact;    /* coordinates a candidate computes itself: r with a basis
+                            (its coarse ones approximate), else r - r0 */
+    double *pre_rest;    /* K x d x pre_exact: the kept eigenvectors not taken from the
+                            coarse product, as columns */
     float *pre_u_f;      /* pre_u in float, for single precision */
-    float *pre_rest_f;   /* pre_rest in float, transposed: K x (r - r0) x d, rows */
+    float *pre_rest_f;   /* pre_rest in float, transposed: K x pre_exact x d, rows */
     double *pre_proj_mu; /* r0 x K: the coarse eigenvectors' projections of mu_k */
 } gmmp__flat_layout;
 

@@ -17,7 +17,8 @@
  * Preselection (GMMP_OPT_CANDIDATES) cuts the K r coordinates further
  * when K is large: a coarser flat tail of rank r0 (the r0 leading
  * eigenpairs, the rest flattened) ranks the components from one product
- * of K r0 columns, and only the M best get their remaining r - r0
+ * of K r0 columns (through the prior's leading directions where they
+ * hold the columns, flat_layout.c), and only the M best get their other
  * coordinates and an exact rank-r log density; the others count as
  * unlikely (responsibility 0). FEPLL selects components by a search
  * tree for the same reason; ranking by the coarse model picks the same
@@ -94,14 +95,17 @@ static int flat_single(gmmp_plan *plan)
     return GMMP_OK;
 }
 
-/* The coarse model of preselection: rank r0 = max(1, r / 4) (r = 16:
- * 4, which measured within 0.02 dB of every component exact with 8
- * candidates of 200, where rank 2 lost 0.07; docs/performance.md). Only
- * where it saves work: the coarse coordinates and the candidates' own
- * must cost less than every component's r. Returns r0, or 0 for none. */
+/* The coarse model of preselection: rank r0 = max(1, r / 3) (r = 16: 5).
+ * Rank 4 had measured within 0.02 dB of every component exact with 8
+ * candidates of 200, where rank 2 lost 0.07; since the coarse product runs
+ * through the prior's leading directions (flat_layout.c), rank 5 costs
+ * half of rank 4's whole product and its 8 candidates hold the most likely
+ * component more often (docs/performance.md). Only where it saves work:
+ * the coarse coordinates and the candidates' own must cost less than
+ * every component's r. Returns r0, or 0 for none. */
 static size_t coarse_rank(size_t K, size_t r, size_t candidates)
 {
-    const size_t r0 = r / 4 > 0 ? r / 4 : 1;
+    const size_t r0 = r / 3 > 0 ? r / 3 : 1;
     if (candidates == 0 || candidates >= K || K * r0 + candidates * r >= K * r)
         return 0;
     return r0;
