@@ -87,10 +87,12 @@ typedef enum gmmp_option {
     GMMP_OPT_RANK = 21,
     /** int in [0, 1e6], default 0 (every component): flat-tail plans
      * (#GMMP_OPT_RANK) rank the components of each observation by a
-     * coarser flat tail of rank max(1, rank/4), from one product of a
-     * quarter of the width, and compute the exact log densities of only
-     * the `candidates` most likely; the others get responsibility 0 (so
-     * responsibilities, log-evidence and MMSE sum over the candidates).
+     * coarser flat tail of rank max(1, rank/3) (rank/4 before 1.1), from
+     * one product of about a third of the width (its coordinates through
+     * the prior's leading directions where those hold them), and compute
+     * the exact log densities of only the `candidates` most likely; the
+     * others get responsibility 0 (so responsibilities, log-evidence and
+     * MMSE sum over the candidates).
      * Worth it when K is large: EPLL's K = 200 prior with 8 candidates
      * costs about what K = 50 does without, and measured within 0.02 dB
      * of every component (docs/performance.md). Ignored where it would not

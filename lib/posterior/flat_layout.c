@@ -21,6 +21,8 @@ void gmmp__flat_layout_release(gmmp__flat_layout *l)
     gmmp__free(l->mu_norm2);
     gmmp__free(l->pre_basis);
     gmmp__free(l->pre_basis_f);
+    gmmp__free(l->pre_means);
+    gmmp__free(l->pre_means_f);
     gmmp__free(l->pre_u);
     gmmp__free(l->pre_rest);
     gmmp__free(l->pre_u_f);
@@ -94,29 +96,31 @@ static void candidate_columns(const gmmp_model *m, gmmp__flat_layout *l)
 
 /* The coarse product through a basis: patches and the components'
  * leading eigenvectors mostly lie in the few directions in which the
- * prior varies most, so that its coarse columns, taken in the m leading
- * eigenvectors of the prior's second moment sum_k w_k (Sigma_k + mu_k
- * mu_k^T), keep BASIS_COVERAGE of their squared norm (weighted by w_k),
- * and a row's coarse values cost d m + m (r0 + 1) K products instead of
- * d (r0 + 1) K. The ranking then errs on the rest of the row, which the
- * candidates' own coordinates (all r of them) do not: for EPLL's K = 200
- * 8 x 8 prior, m = 24 of 64, and with r0 = 5 instead of 4 the candidates
- * hold the most likely component as often as before at every noise level
- * for half the product (docs/performance.md). Not worth it where m comes
- * near d: pre_dim stays 0 and the columns are taken whole. */
+ * prior varies most, the leading eigenvectors of its second moment
+ * sum_k w_k (Sigma_k + mu_k mu_k^T). The fewest m of them that keep
+ * BASIS_COVERAGE of the coarse eigenvector columns' squared norm
+ * (weighted by w_k) carry those columns: a row's coarse coordinates cost
+ * d m + m r0 K products instead of d r0 K. The means stay whole (d K
+ * more): a prior's means may lie well outside the directions its
+ * covariances favour, and an error in y . mu_k enters every score with
+ * the tail's inverse variance. The ranking then errs only in the coarse
+ * coordinates, which the candidates compute again themselves (all r of
+ * theirs, M r0 d more products). For EPLL's K = 200 8 x 8 prior at rank
+ * 16, m = 23 of 64; with r0 = 5 instead of 4 the candidates then hold the
+ * most likely component more often than before at every noise level,
+ * for 0.6 of the product (docs/performance.md). Not worth it where m
+ * comes near d: pre_dim stays 0 and the columns are taken whole. */
 #define BASIS_COVERAGE 0.98
 #define BASIS_MOST_WORK 0.75
 
-/* pre_dim and pre_basis from the columns (d x cols); scratch: d x cols
- * doubles, which then hold the columns in the basis's coordinates. */
-static int choose_basis(const gmmp_model *m, gmmp__flat_layout *l, const double *full,
-                        double *in_basis)
+/* The prior's second moment's eigenvectors, leading first, as rows of
+ * vt (d x d). */
+static int leading_directions(const gmmp_model *m, double *vt)
 {
-    const size_t K = m->K, d = m->d, r0 = l->pre_rank, cols = (r0 + 1) * K;
+    const size_t K = m->K, d = m->d;
     double *second = gmmp__alloc_array(d * d, sizeof(double));
     double *lambda = gmmp__alloc_array(d, sizeof(double));
-    double *vt = gmmp__alloc_array(d * d, sizeof(double));
-    int rc = second && lambda && vt ? GMMP_OK : gmmp__fail_nomem();
+    int rc = second && lambda ? GMMP_OK : gmmp__fail_nomem();
     if (rc == GMMP_OK) {
         memset(second, 0, d * d * sizeof *second);
         for (size_t k = 0; k < K; k++) {
@@ -127,42 +131,63 @@ static int choose_basis(const gmmp_model *m, gmmp__flat_layout *l, const double 
         }
         rc = gmmp__eigh(second, d, lambda, vt, "the prior's second moment");
     }
-    if (rc == GMMP_OK) {
-        /* Rows of vt descending: the leading direction first. */
+    if (rc == GMMP_OK) /* eigenvalues ascend: reversed, the leading first */
         for (size_t i = 0; i < d / 2; i++)
             for (size_t j = 0; j < d; j++) {
                 double t = vt[i * d + j];
                 vt[i * d + j] = vt[(d - 1 - i) * d + j];
                 vt[(d - 1 - i) * d + j] = t;
             }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)cols, (int)d, 1.0,
-                    vt, (int)d, full, (int)cols, 0.0, in_basis, (int)cols);
+    gmmp__free(second);
+    gmmp__free(lambda);
+    return rc;
+}
+
+/* pre_dim, and with a basis pre_basis (d x m), pre_u (m x r0 K, the
+ * coarse eigenvector columns in its coordinates) and pre_means (d x K),
+ * from the columns `full` (d x (r0 + 1) K). */
+static int choose_basis(const gmmp_model *m, gmmp__flat_layout *l, const double *full)
+{
+    const size_t K = m->K, d = m->d, r0 = l->pre_rank, Kr0 = r0 * K, cols = Kr0 + K;
+    /* Even one direction would not save enough: no decomposition. */
+    if ((double)(Kr0 + d + d * K) > BASIS_MOST_WORK * (double)(d * cols))
+        return GMMP_OK;
+    double *vt = gmmp__alloc_array(d * d, sizeof(double));
+    double *in_basis = gmmp__alloc_array(d, Kr0 * sizeof(double));
+    int rc = vt && in_basis ? leading_directions(m, vt) : gmmp__fail_nomem();
+    if (rc == GMMP_OK) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)Kr0, (int)d, 1.0,
+                    vt, (int)d, full, (int)cols, 0.0, in_basis, (int)Kr0);
         double total = 0.0, kept = 0.0;
         for (size_t k = 0; k < K; k++)
             total += m->weights[k] * (double)r0;
         size_t dim = 0;
         while (dim < d && kept < BASIS_COVERAGE * total) {
-            for (size_t a = 0; a < r0; a++)
-                for (size_t k = 0; k < K; k++) {
-                    double c = in_basis[dim * cols + a * K + k];
-                    kept += m->weights[k] * c * c;
-                }
+            for (size_t c = 0; c < Kr0; c++) {
+                double v = in_basis[dim * Kr0 + c];
+                kept += m->weights[c % K] * v * v;
+            }
             dim++;
         }
-        if ((double)(dim * (cols + d)) <= BASIS_MOST_WORK * (double)(d * cols)) {
-            if ((l->pre_basis = gmmp__alloc_array(d * dim, sizeof(double)))) {
+        if ((double)(dim * (Kr0 + d) + d * K) <= BASIS_MOST_WORK * (double)(d * cols)) {
+            l->pre_basis = gmmp__alloc_array(d * dim, sizeof(double));
+            l->pre_u = gmmp__alloc_array(dim * Kr0, sizeof(double));
+            l->pre_means = gmmp__alloc_array(d * K, sizeof(double));
+            if (l->pre_basis && l->pre_u && l->pre_means) {
                 for (size_t j = 0; j < d; j++)
                     for (size_t c = 0; c < dim; c++)
                         l->pre_basis[j * dim + c] = vt[c * d + j];
+                memcpy(l->pre_u, in_basis, dim * Kr0 * sizeof(double));
+                for (size_t j = 0; j < d; j++)
+                    memcpy(l->pre_means + j * K, full + j * cols + Kr0, K * sizeof(double));
                 l->pre_dim = dim;
             } else {
                 rc = gmmp__fail_nomem();
             }
         }
     }
-    gmmp__free(second);
-    gmmp__free(lambda);
     gmmp__free(vt);
+    gmmp__free(in_basis);
     return rc;
 }
 
@@ -172,34 +197,25 @@ static int lay_out_preselection(const gmmp_model *m, gmmp__flat_layout *l)
 {
     const size_t K = m->K, d = m->d, r = l->rank, r0 = l->pre_rank, cols = (r0 + 1) * K;
     double *full = gmmp__alloc_array(d * cols, sizeof(double));
-    double *in_basis = gmmp__alloc_array(d * cols, sizeof(double));
     l->pre_proj_mu = gmmp__alloc_array(K, r0 * sizeof(double));
-    int rc = full && in_basis && l->pre_proj_mu ? GMMP_OK : gmmp__fail_nomem();
+    int rc = full && l->pre_proj_mu ? GMMP_OK : gmmp__fail_nomem();
     if (rc == GMMP_OK) {
         coarse_columns(m, l, full);
-        rc = choose_basis(m, l, full, in_basis);
+        rc = choose_basis(m, l, full);
     }
     if (rc == GMMP_OK) {
         l->pre_exact = l->pre_dim ? r : r - r0;
         l->pre_rest = gmmp__alloc_array(K * d, l->pre_exact * sizeof(double));
-        if (!l->pre_rest)
+        if (l->pre_rest)
+            candidate_columns(m, l);
+        else
             rc = gmmp__fail_nomem();
     }
-    if (rc == GMMP_OK) {
-        candidate_columns(m, l);
-        if (l->pre_dim) { /* the first m rows: the basis's leading directions */
-            l->pre_u = gmmp__alloc_array(l->pre_dim * cols, sizeof(double));
-            if (l->pre_u)
-                memcpy(l->pre_u, in_basis, l->pre_dim * cols * sizeof(double));
-        } else {
-            l->pre_u = full;
-            full = NULL;
-        }
-        if (!l->pre_u)
-            rc = gmmp__fail_nomem();
+    if (rc == GMMP_OK && !l->pre_dim) { /* the columns whole */
+        l->pre_u = full;
+        full = NULL;
     }
     gmmp__free(full);
-    gmmp__free(in_basis);
     return rc;
 }
 
@@ -219,15 +235,18 @@ static int lay_out_single(const gmmp_model *m, gmmp__flat_layout *l)
     }
     if (gmmp__max_abs(m->means, K * d) > GMMP__SINGLE_MAX_ABS)
         return GMMP_OK;
-    const size_t rest = l->pre_exact, rows = l->pre_dim ? l->pre_dim : d;
-    const size_t n0 = rows * K * (r0 + 1), n1 = d * K * rest;
+    const size_t rest = l->pre_exact, dim = l->pre_dim;
+    const size_t n0 = dim ? dim * K * r0 : d * K * (r0 + 1), n1 = d * K * rest;
     if (!(l->pre_u_f = gmmp__alloc_array(n0, sizeof(float))) ||
         !(l->pre_rest_f = gmmp__alloc_array(n1, sizeof(float))) ||
-        (l->pre_dim && !(l->pre_basis_f = gmmp__alloc_array(d * l->pre_dim, sizeof(float)))))
+        (dim && (!(l->pre_basis_f = gmmp__alloc_array(d * dim, sizeof(float))) ||
+                 !(l->pre_means_f = gmmp__alloc_array(d * K, sizeof(float))))))
         return gmmp__fail_nomem();
     gmmp__to_single(l->pre_u, n0, l->pre_u_f);
-    if (l->pre_dim)
-        gmmp__to_single(l->pre_basis, d * l->pre_dim, l->pre_basis_f);
+    if (dim) {
+        gmmp__to_single(l->pre_basis, d * dim, l->pre_basis_f);
+        gmmp__to_single(l->pre_means, d * K, l->pre_means_f);
+    }
     for (size_t k = 0; k < K; k++)
         for (size_t j = 0; j < d; j++)
             for (size_t a = 0; a < rest; a++)

@@ -29,15 +29,17 @@ typedef struct gmmp__flat_layout {
     float *u_all_f;      /* in float, for single precision without preselection */
     double *proj_mu;     /* K x r: U_r,k^T mu_k */
     double *mu_norm2;    /* K: ||mu_k||^2 */
-    /* Preselection's coarse product runs through pre_dim directions
+    /* Preselection's coarse coordinates come through pre_dim directions
      * (0: none, the whole row): the leading eigenvectors of the prior's
      * second moment, where patches and the coarse columns mostly lie. */
     size_t pre_dim;      /* m */
     double *pre_basis;   /* d x m, those directions as columns */
     float *pre_basis_f;  /* in float, for single precision */
-    double *pre_u;       /* preselection: (m, or d) x (r0 + 1) K, the r0 leading
-                            eigenvectors (column a K + k), then the means (column r0 K + k),
-                            in the basis's coordinates with one */
+    double *pre_u;       /* preselection without a basis: d x (r0 + 1) K, the r0 leading
+                            eigenvectors (column a K + k), then the means (column r0 K + k);
+                            with one: m x r0 K, the eigenvectors in its coordinates */
+    double *pre_means;   /* with a basis: d x K, the means as columns, whole */
+    float *pre_means_f;  /* in float, for single precision */
     size_t pre_exact;    /* coordinates a candidate computes itself: r with a basis
                             (its coarse ones approximate), else r - r0 */
     double *pre_rest;    /* K x d x pre_exact: the kept eigenvectors not taken from the
