@@ -83,7 +83,7 @@ static gmmp_stats *labelled(const gmmp_model *m, const double *X, const size_t *
                             size_t chunk, unsigned T)
 {
     gmmp_stats *st;
-    ck_assert_ok(gmmp__stats_new(&st, K, D, true, false));
+    ck_assert_ok(gmmp__stats_new(&st, K, D, true, false, false));
     ck_assert_ok(gmmp__stats_bind(st, m->means));
     for (size_t first = 0; first < n; first += chunk) {
         size_t count = n - first < chunk ? n - first : chunk;

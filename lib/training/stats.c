@@ -58,7 +58,8 @@ static void moments_add(gmmp__moments *dst, const gmmp__moments *src, size_t K, 
         }
 }
 
-int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total, bool single)
+int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total, bool with_block,
+                    bool single)
 {
     int rc = gmmp__check_model_size(K, d);
     if (rc)
@@ -80,7 +81,8 @@ int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total, bool 
     st->lp = gmmp__alloc_array(block, K * sizeof(double));
     st->lpdf = gmmp__alloc_array(block, sizeof(double));
     if (!st->shift || !st->work || !st->lp || !st->lpdf ||
-        (with_total && moments_alloc(&st->total, K, d)) || moments_alloc(&st->block, K, d)) {
+        (with_total && moments_alloc(&st->total, K, d)) ||
+        (with_block && moments_alloc(&st->block, K, d))) {
         gmmp_stats_destroy(st);
         return gmmp__fail_nomem();
     }
@@ -95,7 +97,7 @@ int gmmp_stats_create(gmmp_stats **out, size_t K, size_t d, const gmmp_options *
     gmmp__option_values v;
     gmmp__options_read(options, &v);
     bool single = gmmp__opt_int(&v, GMMP_OPT_PRECISION) == GMMP_PRECISION_SINGLE;
-    int rc = gmmp__stats_new(out, K, d, true, single);
+    int rc = gmmp__stats_new(out, K, d, true, true, single);
     if (rc == GMMP_OK)
         (*out)->skip = gmmp__opt_real(&v, GMMP_OPT_SKIP);
     return rc;

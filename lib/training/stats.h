@@ -46,9 +46,11 @@ struct gmmp_stats {
 
 /* Creates statistics; without a total they serve only as a worker's
  * workspace and block sums (gmmp__stats_block), which saves K*d*d doubles
- * per extra thread. `single` adds the float workspace of single-precision
+ * per extra thread; without block sums, only gmmp__stats_add_labelled
+ * may add to them. `single` adds the float workspace of single-precision
  * blocks. */
-int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total, bool single);
+int gmmp__stats_new(gmmp_stats **out, size_t K, size_t d, bool with_total, bool with_block,
+                    bool single);
 
 /* Binds unbound statistics to `means` (K x d), or checks they match. */
 int gmmp__stats_bind(gmmp_stats *st, const double *means);

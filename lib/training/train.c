@@ -130,7 +130,7 @@ static int data_moments(fit_state *fs, gmmp_model **out)
 {
     const size_t n = fs->n, d = fs->d;
     gmmp_stats *st;
-    int rc = gmmp__stats_new(&st, 1, d, true, false);
+    int rc = gmmp__stats_new(&st, 1, d, true, true, false);
     if (rc)
         return rc;
     double *ones = gmmp__alloc_array(GMMP__BLOCK_ROWS, sizeof(double));
@@ -334,7 +334,7 @@ int gmmp_trainer_fit(gmmp_trainer *t, const double *X, size_t n, size_t d, gmmp_
             fs.view = &view;
     }
     for (size_t i = 0; i < fs.n_threads && rc == GMMP_OK; i++)
-        if ((rc = gmmp__stats_new(&stats[i], t->K, d, i == 0, t->single)) == GMMP_OK)
+        if ((rc = gmmp__stats_new(&stats[i], t->K, d, i == 0, true, t->single)) == GMMP_OK)
             stats[i]->skip = t->skip;
     if (rc == GMMP_OK && (rc = gmmp__model_alloc(&cur, t->K, d)) == GMMP_OK)
         rc = gmmp__model_alloc(&spare, t->K, d);
