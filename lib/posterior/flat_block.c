@@ -280,6 +280,41 @@ static void coordinates_f(const float *y, const float *ut, size_t d, size_t rest
     }
 }
 
+/* The smallest of the largest scores of 8 groups of components (k mod
+ * 8), or -inf for K < 8: a lower bound on the 8th largest score. Each
+ * group's maximum runs in a lane of two four-lane vectors, selected by
+ * comparison masks (no branches, and exact: the same in every build). */
+static double groups_bound(const double *score, size_t K)
+{
+    if (K < 8)
+        return -INFINITY;
+    double lanes[8];
+    size_t k = 8;
+    memcpy(lanes, score, sizeof lanes);
+#if defined(__GNUC__)
+    typedef long long gmmp__v4l __attribute__((vector_size(4 * sizeof(long long))));
+    gmmp__v4d lo, hi, x;
+    memcpy(&lo, lanes, sizeof lo);
+    memcpy(&hi, lanes + 4, sizeof hi);
+    for (; k + 8 <= K; k += 8) {
+        memcpy(&x, score + k, sizeof x);
+        gmmp__v4l more = x > lo;
+        lo = (gmmp__v4d)(((gmmp__v4l)x & more) | ((gmmp__v4l)lo & ~more));
+        memcpy(&x, score + k + 4, sizeof x);
+        more = x > hi;
+        hi = (gmmp__v4d)(((gmmp__v4l)x & more) | ((gmmp__v4l)hi & ~more));
+    }
+    memcpy(lanes, &lo, sizeof lo);
+    memcpy(lanes + 4, &hi, sizeof hi);
+#endif
+    for (; k < K; k++)
+        lanes[k % 8] = score[k] > lanes[k % 8] ? score[k] : lanes[k % 8];
+    double bound = lanes[0];
+    for (size_t l = 1; l < 8; l++)
+        bound = lanes[l] < bound ? lanes[l] : bound;
+    return bound;
+}
+
 /* Inserts (value, k) into the M best so far (best[0] the largest), if
  * it belongs there; `count` of them are filled. */
 static void keep_best(double value, size_t k, double *best, size_t *which, size_t *count,
@@ -376,20 +411,26 @@ static void candidates_only(const gmmp_plan *pl, const double *Y, size_t n, bool
             coarse_scores_f(pl, w->z_f + i * cols, (float)(0.5 * yy[i]), w->cand_lp_f, score);
         else
             coarse_scores(pl, P0 + i * cols, 0.5 * yy[i], score);
-        /* Only components scoring at least the worst of the previous
-         * row's candidates can be among this row's M best (those M are a
-         * lower bound on the M-th best score), and neighbouring patches
-         * mostly share their candidates: the insertions, whose branches
-         * mispredict, fall from about M (1 + ln(K / M)) to about M. The
-         * selection is the same as over all K (for scores that are not
-         * NaN, which finite inputs of a sane size never give). */
+        /* Only components scoring at least a lower bound on the M-th
+         * best score can be among the M best: the better of two such
+         * bounds, the worst of the previous row's candidates' scores
+         * (neighbouring patches often share candidates) and, for M <= 8,
+         * the worst of the best scores of 8 groups of components (k mod
+         * 8: 8 distinct components score at least that), found in 8
+         * lanes without branches. The insertions, whose branches
+         * mispredict, are then fewer: for EPLL's K = 200 prior and M = 8,
+         * 17 components a row pass instead of 58, and 13 are inserted
+         * instead of 19.5. The selection is the same as over all K (for
+         * scores that are not NaN, which finite inputs of a sane size
+         * never give). */
         size_t *pass = w->cand_count, passed = 0; /* K of its K + 1, free until below */
-        double bound = -INFINITY;
+        double bound = M <= 8 ? groups_bound(score, K) : -INFINITY;
         if (i > 0) {
             const size_t *previous = cand - M;
-            bound = INFINITY;
+            double worst = INFINITY;
             for (size_t s = 0; s < M; s++)
-                bound = fmin(bound, score[previous[s]]);
+                worst = fmin(worst, score[previous[s]]);
+            bound = fmax(bound, worst);
         }
         for (size_t k = 0; k < K; k++) {
             pass[passed] = k;
