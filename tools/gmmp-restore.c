@@ -32,8 +32,8 @@ static const char *prog = "gmmp-restore";
  * three channels is a restoration, and the K = 50 prior keeps a 500 x 500
  * photograph within a second. On grey images --fast takes the K = 200
  * prior with preselection: 0.17 dB better on set12 at sigma 25, within
- * 0.3 dB of full quality, for about 0.3 s instead of 0.18 per 481 x 321
- * photograph (docs/performance.md). */
+ * 0.3 dB of full quality, for about 0.2 s per 481 x 321 photograph,
+ * 1.05 to 1.2 times scikit-image's NL-means (docs/performance.md). */
 static const char *const grey_models[] = {"natural-8x8-k200.gmmp", "natural-8x8-k50.gmmp", NULL};
 static const char *const fast_colour_models[] = {"natural-8x8-k50.gmmp",
                                                  "natural-8x8-k200.gmmp", NULL};
