@@ -386,6 +386,70 @@ static int op_plan_preselect_single(void)
     return plan_with(0, 1, GMMP_PRECISION_SINGLE, 2, 1);
 }
 
+/* Preselection through a basis of the prior's leading directions
+ * (flat_layout.c): a prior of 24 components in 27 dimensions whose
+ * variance and means lie mostly in the first 4 (as test_internal_flat's,
+ * where the basis is asserted), and rows near its means. */
+static int preselect_through_basis(int precision)
+{
+    enum { KB = 24, DB = 27, FEW = 4, NB = 200 };
+    static double wb[KB], mub[KB * DB], covb[KB * DB * DB], Yb[NB * DB];
+    static bool made;
+    if (!made) { /* the same data whatever the budget: no allocation */
+        tu_rng r = {4242};
+        for (size_t k = 0; k < KB; k++) {
+            double big[FEW * FEW];
+            wb[k] = 1.0 / KB;
+            tu_random_spd(&r, covb + k * DB * DB, DB, 1.0, 30.0);
+            tu_random_spd(&r, big, FEW, 400.0, 4000.0);
+            for (size_t a = 0; a < FEW; a++)
+                for (size_t b = 0; b < FEW; b++)
+                    covb[k * DB * DB + a * DB + b] += big[a * FEW + b];
+        }
+        tu_fill_uniform(&r, mub, KB * DB, -40, 40);
+        for (size_t k = 0; k < KB; k++)
+            for (size_t j = FEW; j < DB; j++)
+                mub[k * DB + j] /= 20.0;
+        for (size_t i = 0; i < NB; i++)
+            for (size_t j = 0; j < DB; j++)
+                Yb[i * DB + j] = mub[(i % KB) * DB + j] + 20.0 * tu_normal(&r);
+        made = true;
+    }
+    static double outb[NB * DB];
+    gmmp_plan *p = NULL;
+    gmmp_model *m = NULL;
+    gmmp_options *o = NULL;
+    int e = gmmp_options_create(&o);
+    if (!e)
+        e = gmmp_options_set_int(o, GMMP_OPT_THREADS, 2);
+    if (!e)
+        e = gmmp_options_set_int(o, GMMP_OPT_PRECISION, precision);
+    if (!e)
+        e = gmmp_options_set_int(o, GMMP_OPT_RANK, 13);
+    if (!e)
+        e = gmmp_options_set_int(o, GMMP_OPT_CANDIDATES, 4);
+    if (!e)
+        e = gmmp_model_create(&m, KB, DB, wb, mub, covb);
+    if (!e)
+        e = gmmp_plan_create_denoise(&p, m, 20.0, o);
+    if (!e)
+        e = gmmp_plan_execute(p, Yb, NB, NULL, NULL, outb, outb);
+    gmmp_plan_destroy(p);
+    gmmp_model_destroy(m);
+    gmmp_options_destroy(o);
+    return e;
+}
+
+static int op_plan_preselect_basis(void)
+{
+    return preselect_through_basis(GMMP_PRECISION_DOUBLE);
+}
+
+static int op_plan_preselect_basis_single(void)
+{
+    return preselect_through_basis(GMMP_PRECISION_SINGLE);
+}
+
 static const struct {
     const char *name;
     operation op;
@@ -415,6 +479,9 @@ static const struct {
     {"flat-tail plan in single precision", op_plan_flat_single},
     {"flat-tail plan with preselection, 2 threads", op_plan_preselect},
     {"flat-tail plan with preselection in single precision", op_plan_preselect_single},
+    {"preselection through a basis, 2 threads", op_plan_preselect_basis},
+    {"preselection through a basis in single precision, 2 threads",
+     op_plan_preselect_basis_single},
 };
 
 START_TEST(every_allocation_failure_is_clean)
