@@ -99,7 +99,7 @@ static int flat_single(gmmp_plan *plan)
  * Rank 4 had measured within 0.02 dB of every component exact with 8
  * candidates of 200, where rank 2 lost 0.07; since the coarse product runs
  * through the prior's leading directions (flat_layout.c), rank 5 costs
- * half of rank 4's whole product and its 8 candidates hold the most likely
+ * 0.6 of rank 4's whole product and its 8 candidates hold the most likely
  * component more often (docs/performance.md). Only where it saves work:
  * the coarse coordinates and the candidates' own must cost less than
  * every component's r. Returns r0, or 0 for none. */
