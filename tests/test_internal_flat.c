@@ -62,11 +62,8 @@ static void release(outputs *o)
     free(o->resp), free(o->lev), free(o->map), free(o->mmse), free(o->map_only);
 }
 
-/* A random prior of K components in d dimensions, its arrays kept for
- * more models like it, and N observations near its means with noise of
- * sigma 20. `few`: its variance and means mostly in d's first 4
- * coordinates (as natural patches' lie mostly in a few directions), so
- * that preselection ranks through a basis of them (flat_layout.c). */
+/* A random prior (tu_random_prior), its arrays kept for more models like
+ * it, and its N rows. */
 typedef struct {
     double *w, *mu, *cov, *Y;
     gmmp_model *m;
@@ -74,29 +71,10 @@ typedef struct {
 
 static random_prior make_prior(size_t K, size_t d, size_t N, uint64_t seed, bool few)
 {
-    enum { FEW = 4 };
-    tu_rng r = {seed};
     random_prior p = {malloc(K * sizeof(double)), malloc(K * d * sizeof(double)),
                       malloc(K * d * d * sizeof(double)), malloc(N * d * sizeof(double)), NULL};
     ck_assert(p.w && p.mu && p.cov && p.Y);
-    for (size_t k = 0; k < K; k++) {
-        p.w[k] = 1.0 / (double)K;
-        tu_random_spd(&r, p.cov + k * d * d, d, 1.0, few ? 30.0 : 900.0);
-        if (few) {
-            double big[FEW * FEW];
-            tu_random_spd(&r, big, FEW, 400.0, 4000.0);
-            for (size_t a = 0; a < FEW; a++)
-                for (size_t b = 0; b < FEW; b++)
-                    p.cov[k * d * d + a * d + b] += big[a * FEW + b];
-        }
-    }
-    tu_fill_uniform(&r, p.mu, K * d, -40, 40);
-    for (size_t k = 0; few && k < K; k++)
-        for (size_t j = FEW; j < d; j++)
-            p.mu[k * d + j] /= 20.0;
-    for (size_t i = 0; i < N; i++)
-        for (size_t j = 0; j < d; j++)
-            p.Y[i * d + j] = p.mu[(i % K) * d + j] + 20.0 * tu_normal(&r);
+    tu_random_prior(seed, K, d, N, few, p.w, p.mu, p.cov, p.Y);
     ck_assert_int_eq(gmmp_model_create(&p.m, K, d, p.w, p.mu, p.cov), GMMP_OK);
     return p;
 }

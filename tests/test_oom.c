@@ -392,27 +392,11 @@ static int op_plan_preselect_single(void)
  * where the basis is asserted), and rows near its means. */
 static int preselect_through_basis(int precision)
 {
-    enum { KB = 24, DB = 27, FEW = 4, NB = 200 };
+    enum { KB = 24, DB = 27, NB = 200 };
     static double wb[KB], mub[KB * DB], covb[KB * DB * DB], Yb[NB * DB];
     static bool made;
-    if (!made) { /* the same data whatever the budget: no allocation */
-        tu_rng r = {4242};
-        for (size_t k = 0; k < KB; k++) {
-            double big[FEW * FEW];
-            wb[k] = 1.0 / KB;
-            tu_random_spd(&r, covb + k * DB * DB, DB, 1.0, 30.0);
-            tu_random_spd(&r, big, FEW, 400.0, 4000.0);
-            for (size_t a = 0; a < FEW; a++)
-                for (size_t b = 0; b < FEW; b++)
-                    covb[k * DB * DB + a * DB + b] += big[a * FEW + b];
-        }
-        tu_fill_uniform(&r, mub, KB * DB, -40, 40);
-        for (size_t k = 0; k < KB; k++)
-            for (size_t j = FEW; j < DB; j++)
-                mub[k * DB + j] /= 20.0;
-        for (size_t i = 0; i < NB; i++)
-            for (size_t j = 0; j < DB; j++)
-                Yb[i * DB + j] = mub[(i % KB) * DB + j] + 20.0 * tu_normal(&r);
+    if (!made) { /* the same data whatever the budget */
+        tu_random_prior(4242, KB, DB, NB, 1, wb, mub, covb, Yb);
         made = true;
     }
     static double outb[NB * DB];

@@ -37,6 +37,16 @@ void tu_orthonormal_columns(double *q, size_t n);
 /* A random symmetric positive definite n x n matrix, eigenvalues in [lo, hi]. */
 void tu_random_spd(tu_rng *r, double *a, size_t n, double lo, double hi);
 
+/* A random prior of K equally weighted components in d dimensions
+ * (covariance eigenvalues in 1..900, means in -40..40) and N rows near
+ * its means (row i near mean i mod K, noise of sigma 20), from `seed`.
+ * `few`: its variance and means mostly in the first 4 coordinates
+ * (eigenvalues 1..30 plus 400..4000 there, means outside them a
+ * twentieth), as natural patches lie mostly in a few directions, so that
+ * preselection ranks through a basis of them (flat_layout.c). */
+void tu_random_prior(uint64_t seed, size_t K, size_t d, size_t N, int few, double *w, double *mu,
+                     double *cov, double *Y);
+
 /* An options handle with every option at its default (fails the test on
  * error). Free with gmmp_options_destroy(). */
 struct gmmp_options;

@@ -109,3 +109,28 @@ int tu_run(Suite *s)
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+void tu_random_prior(uint64_t seed, size_t K, size_t d, size_t N, int few, double *w, double *mu,
+                     double *cov, double *Y)
+{
+    enum { FEW = 4 };
+    tu_rng r = {seed};
+    for (size_t k = 0; k < K; k++) {
+        w[k] = 1.0 / (double)K;
+        tu_random_spd(&r, cov + k * d * d, d, 1.0, few ? 30.0 : 900.0);
+        if (few) {
+            double big[FEW * FEW];
+            tu_random_spd(&r, big, FEW, 400.0, 4000.0);
+            for (size_t a = 0; a < FEW; a++)
+                for (size_t b = 0; b < FEW; b++)
+                    cov[k * d * d + a * d + b] += big[a * FEW + b];
+        }
+    }
+    tu_fill_uniform(&r, mu, K * d, -40, 40);
+    for (size_t k = 0; few && k < K; k++)
+        for (size_t j = FEW; j < d; j++)
+            mu[k * d + j] /= 20.0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < d; j++)
+            Y[i * d + j] = mu[(i % K) * d + j] + 20.0 * tu_normal(&r);
+}
