@@ -139,8 +139,8 @@ static void project_coarse(const gmmp_plan *pl, const double *Y, size_t n, bool 
                     w->dev_f, (int)d, lay->pre_basis_f, (int)m, 0.0f, w->gat_f, (int)m);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)Kr0, (int)m, 1.0f,
                     w->gat_f, (int)m, lay->pre_u_f, (int)Kr0, 1.0f, w->z_f, (int)cols);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)K, (int)d, 1.0f,
-                    w->dev_f, (int)d, lay->pre_means_f, (int)K, 1.0f, w->z_f + Kr0, (int)cols);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)d, 1.0f,
+                    w->dev_f, (int)d, lay->pre_means_f, (int)d, 1.0f, w->z_f + Kr0, (int)cols);
         for (size_t i = 0; P && i < n * cols; i++)
             P[i] = (double)w->z_f[i];
     } else {
@@ -148,8 +148,8 @@ static void project_coarse(const gmmp_plan *pl, const double *Y, size_t n, bool 
                     (int)d, lay->pre_basis, (int)m, 0.0, w->post, (int)m);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)Kr0, (int)m, 1.0,
                     w->post, (int)m, lay->pre_u, (int)Kr0, 0.0, P, (int)cols);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)K, (int)d, 1.0, Y,
-                    (int)d, lay->pre_means, (int)K, 0.0, P + Kr0, (int)cols);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)d, 1.0, Y,
+                    (int)d, pl->means, (int)d, 0.0, P + Kr0, (int)cols);
     }
 }
 

@@ -21,7 +21,6 @@ void gmmp__flat_layout_release(gmmp__flat_layout *l)
     gmmp__free(l->mu_norm2);
     gmmp__free(l->pre_basis);
     gmmp__free(l->pre_basis_f);
-    gmmp__free(l->pre_means);
     gmmp__free(l->pre_means_f);
     gmmp__free(l->pre_u);
     gmmp__free(l->pre_rest);
@@ -144,8 +143,8 @@ static int leading_directions(const gmmp_model *m, double *vt)
 }
 
 /* pre_dim, and with a basis pre_basis (d x m), pre_u (m x r0 K, the
- * coarse eigenvector columns in its coordinates) and pre_means (d x K),
- * from the columns `full` (d x (r0 + 1) K). */
+ * coarse eigenvector columns in its coordinates), from the columns
+ * `full` (d x (r0 + 1) K). */
 static int choose_basis(const gmmp_model *m, gmmp__flat_layout *l, const double *full)
 {
     const size_t K = m->K, d = m->d, r0 = l->pre_rank, Kr0 = r0 * K, cols = Kr0 + K;
@@ -172,14 +171,11 @@ static int choose_basis(const gmmp_model *m, gmmp__flat_layout *l, const double 
         if ((double)(dim * (Kr0 + d) + d * K) <= BASIS_MOST_WORK * (double)(d * cols)) {
             l->pre_basis = gmmp__alloc_array(d * dim, sizeof(double));
             l->pre_u = gmmp__alloc_array(dim * Kr0, sizeof(double));
-            l->pre_means = gmmp__alloc_array(d * K, sizeof(double));
-            if (l->pre_basis && l->pre_u && l->pre_means) {
+            if (l->pre_basis && l->pre_u) {
                 for (size_t j = 0; j < d; j++)
                     for (size_t c = 0; c < dim; c++)
                         l->pre_basis[j * dim + c] = vt[c * d + j];
                 memcpy(l->pre_u, in_basis, dim * Kr0 * sizeof(double));
-                for (size_t j = 0; j < d; j++)
-                    memcpy(l->pre_means + j * K, full + j * cols + Kr0, K * sizeof(double));
                 l->pre_dim = dim;
             } else {
                 rc = gmmp__fail_nomem();
@@ -240,12 +236,12 @@ static int lay_out_single(const gmmp_model *m, gmmp__flat_layout *l)
     if (!(l->pre_u_f = gmmp__alloc_array(n0, sizeof(float))) ||
         !(l->pre_rest_f = gmmp__alloc_array(n1, sizeof(float))) ||
         (dim && (!(l->pre_basis_f = gmmp__alloc_array(d * dim, sizeof(float))) ||
-                 !(l->pre_means_f = gmmp__alloc_array(d * K, sizeof(float))))))
+                 !(l->pre_means_f = gmmp__alloc_array(K * d, sizeof(float))))))
         return gmmp__fail_nomem();
     gmmp__to_single(l->pre_u, n0, l->pre_u_f);
     if (dim) {
         gmmp__to_single(l->pre_basis, d * dim, l->pre_basis_f);
-        gmmp__to_single(l->pre_means, d * K, l->pre_means_f);
+        gmmp__to_single(m->means, K * d, l->pre_means_f);
     }
     for (size_t k = 0; k < K; k++)
         for (size_t j = 0; j < d; j++)

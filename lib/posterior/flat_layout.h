@@ -38,8 +38,8 @@ typedef struct gmmp__flat_layout {
     double *pre_u;       /* preselection without a basis: d x (r0 + 1) K, the r0 leading
                             eigenvectors (column a K + k), then the means (column r0 K + k);
                             with one: m x r0 K, the eigenvectors in its coordinates */
-    double *pre_means;   /* with a basis: d x K, the means as columns, whole */
-    float *pre_means_f;  /* in float, for single precision */
+    float *pre_means_f;  /* with a basis, for single precision: K x d, the model's means
+                            in float (whole; in double the plan takes the model's) */
     size_t pre_exact;    /* coordinates a candidate computes itself: r with a basis
                             (its coarse ones approximate), else r - r0 */
     double *pre_rest;    /* K x d x pre_exact: the kept eigenvectors not taken from the
